@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# Installs the system programs the test suite runs for real and a fresh Debian 12
+# machine lacks: OpenSSH's sshd (SFTP tests) and GnuPG (PGP stages).
+# Idempotent and quiet: does nothing when every program is already present.
+set -euo pipefail
+
+# program path or name -> Debian package that provides it
+declare -A NEEDS=(
+  [/usr/sbin/sshd]=openssh-server
+  [ssh-keygen]=openssh-client
+  [gpg]=gpg
+  [gpg-agent]=gpg-agent
+  [gpgconf]=gpgconf
+  [systemd-analyze]=systemd
+)
+
+have() {
+  case "$1" in
+    /*) [ -x "$1" ] ;;
+    *) command -v "$1" >/dev/null 2>&1 ;;
+  esac
+}
+
+missing=()
+for prog in "${!NEEDS[@]}"; do
+  have "$prog" && continue
+  pkg=${NEEDS[$prog]}
+  [[ " ${missing[*]-} " == *" $pkg "* ]] || missing+=("$pkg")
+done
+
+if [ ${#missing[@]} -eq 0 ]; then
+  exit 0
+fi
+
+if [ "$(id -u)" -ne 0 ]; then
+  echo "install-system-deps: missing system packages: ${missing[*]}" >&2
+  echo "install-system-deps: run as root: sudo $0   (or: sudo apt-get install ${missing[*]})" >&2
+  exit 1
+fi
+if ! command -v apt-get >/dev/null 2>&1; then
+  echo "install-system-deps: missing system packages: ${missing[*]}; no apt-get on this machine, install them by hand" >&2
+  exit 1
+fi
+
+export DEBIAN_FRONTEND=noninteractive
+echo "install-system-deps: installing ${missing[*]}"
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+if ! { apt-get update -qq && apt-get install -y -qq --no-install-recommends "${missing[@]}"; } >"$log" 2>&1; then
+  cat "$log" >&2
+  echo "install-system-deps: apt-get failed for: ${missing[*]}" >&2
+  exit 1
+fi
+
+for prog in "${!NEEDS[@]}"; do
+  if ! have "$prog"; then
+    echo "install-system-deps: ${prog} still missing after installing ${NEEDS[$prog]}" >&2
+    exit 1
+  fi
+done
