@@ -1,0 +1,246 @@
+"""Filesystem primitives for the spool state machine.
+
+Every transition is one atomic rename (or link) on one filesystem, followed by
+an fsync of the folder so it survives a power cut. Nothing here follows a
+symlink or accepts a name with a path in it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import errno
+import hashlib
+import json
+import os
+import stat
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+CHUNK = 1 << 20
+
+#: hidden temporary files end in this; recovery sweeps the ones whose writer died
+TEMP_SUFFIX = ".sgtmp"
+#: this host in temporary and work file names (no dots, so names split reliably)
+HOST_TAG = __import__("hashlib").sha1(__import__("socket").gethostname().encode()).hexdigest()[:8]
+
+
+def temp_token() -> str:
+    """``<host>.<pid>.<random>``: who wrote a temporary file, readable from its name."""
+    return f"{HOST_TAG}.{os.getpid()}.{os.urandom(4).hex()}"
+
+#: fsync every transition (power-loss safe). The CLI sets it once from ``Settings.durable``;
+#: without it transitions are still atomic and safe against a killed process, not a power cut.
+_DURABLE = True
+
+
+def configure(*, durable: bool) -> None:
+    global _DURABLE
+    _DURABLE = durable
+
+
+def fsync(fd: int) -> None:
+    if _DURABLE:
+        os.fsync(fd)
+
+
+class UnsafeName(ValueError):
+    """A file name that would escape its folder or cannot be shown safely."""
+
+
+def check_name(name: str) -> str:
+    """A bare file name: no separators, no ``..``, no NUL or control characters."""
+    if not name or name in (".", "..") or "/" in name or "\\" in name or "\0" in name:
+        raise UnsafeName(f"unsafe file name {name!r}")
+    if any(ord(c) < 32 or ord(c) == 127 for c in name):
+        raise UnsafeName(f"file name with control characters {name!r}")
+    if len(name.encode("utf-8", "surrogateescape")) > 255:
+        raise UnsafeName(f"file name too long: {name[:40]!r}...")
+    return name
+
+
+def fsync_dir(path: Path) -> None:
+    if not _DURABLE:
+        return
+    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+#: folders this process created or found; saves a mkdir system call per file
+_known_dirs: set[Path] = set()
+
+
+def ensure_dir(path: Path, mode: int = 0o750) -> None:
+    if path in _known_dirs:
+        return
+    path.mkdir(parents=True, exist_ok=True, mode=mode)
+    _known_dirs.add(path)
+
+
+def forget_dir(path: Path) -> None:
+    """A folder was found missing after all (deleted from outside): create it again next time."""
+    _known_dirs.discard(path)
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """A directory entry seen by a scan, never followed if it is a link."""
+
+    path: Path
+    name: str
+    kind: str  # "file", "dir", "link", "other"
+    size: int
+    mtime_ns: int
+    ctime_ns: int
+    ino: int
+
+
+def lstat_entry(path: Path) -> Entry | None:
+    try:
+        st = os.lstat(path)
+    except FileNotFoundError:
+        return None
+    mode = st.st_mode
+    kind = ("file" if stat.S_ISREG(mode) else "dir" if stat.S_ISDIR(mode)
+            else "link" if stat.S_ISLNK(mode) else "other")
+    return Entry(path, path.name, kind, st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino)
+
+
+def scan(folder: Path, skip: Callable[[str], bool] | None = None) -> Iterator[Entry]:
+    """Entries of one folder (not recursive). A vanished folder yields nothing.
+
+    ``skip(path)`` drops an entry before it is stat-ed (files already in hand).
+    """
+    try:
+        it = os.scandir(folder)
+    except FileNotFoundError:
+        return
+    with it:
+        for de in it:
+            if skip is not None and skip(de.path):
+                continue
+            try:
+                st = de.stat(follow_symlinks=False)
+            except FileNotFoundError:
+                continue
+            mode = st.st_mode
+            kind = ("file" if stat.S_ISREG(mode) else "dir" if stat.S_ISDIR(mode)
+                    else "link" if stat.S_ISLNK(mode) else "other")
+            yield Entry(Path(de.path), de.name, kind, st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino)
+
+
+def open_regular(path: Path) -> int:
+    """Open for reading without following a symlink; refuse anything but a regular file."""
+    fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise OSError(errno.EINVAL, "not a regular file", str(path))
+    return fd
+
+
+def sha256_file(path: Path) -> tuple[str, int]:
+    fd = open_regular(path)
+    h = hashlib.sha256()
+    size = 0
+    with os.fdopen(fd, "rb", buffering=0) as fh:
+        while chunk := fh.read(CHUNK):
+            h.update(chunk)
+            size += len(chunk)
+    return h.hexdigest(), size
+
+
+def move(src: Path, dst: Path, *, sync: bool = True) -> None:
+    """Atomic rename on one filesystem, made durable by an fsync of the target folder.
+
+    On journaling filesystems (ext4, XFS) a rename is one journal transaction, so
+    syncing either folder commits both directory entries.
+    """
+    try:
+        os.rename(src, dst)
+    except FileNotFoundError:
+        if not src.exists() and not src.is_symlink():
+            raise
+        forget_dir(dst.parent)  # the target folder was removed from outside
+        ensure_dir(dst.parent)
+        os.rename(src, dst)
+    if sync:
+        fsync_dir(dst.parent)
+
+
+def move_no_clobber(src: Path, folder: Path, name: str, *, suffix: str = "", sync: bool = True) -> Path:
+    """Move ``src`` into ``folder`` under ``name`` or, if taken, ``name.1``, ``name.2``...
+
+    A hard link fails on an existing name, so two movers never overwrite each
+    other; the source name is removed only after the link exists.
+    """
+    check_name(name)
+    ensure_dir(folder)
+    n = 0
+    while True:
+        candidate = folder / (name + suffix if n == 0 else f"{name}.{n}{suffix}")
+        try:
+            try:
+                os.link(src, candidate, follow_symlinks=False)
+            except FileNotFoundError:
+                if not src.exists():
+                    raise
+                forget_dir(folder)
+                ensure_dir(folder)
+                os.link(src, candidate, follow_symlinks=False)
+        except FileExistsError:
+            if _same_file(src, candidate):
+                break  # an earlier attempt linked it and died before unlinking the source
+            n += 1
+            continue
+        except OSError as exc:
+            if exc.errno not in (errno.EPERM, errno.ENOTSUP, errno.EXDEV, errno.EMLINK):
+                raise
+            if candidate.exists() or candidate.is_symlink():
+                n += 1
+                continue
+            os.rename(src, candidate)
+            break
+        os.unlink(src)
+        break
+    if sync:
+        fsync_dir(folder)
+    return candidate
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        sa, sb = os.lstat(a), os.lstat(b)
+    except FileNotFoundError:
+        return False
+    return (sa.st_dev, sa.st_ino) == (sb.st_dev, sb.st_ino)
+
+
+def write_atomic(path: Path, data: bytes, *, mode: int = 0o640) -> None:
+    """Write a small file whole: temp name in the same folder, fsync, rename, fsync folder."""
+    tmp = path.with_name(f".{path.name}.{temp_token()}{TEMP_SUFFIX}")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW | os.O_CLOEXEC, mode)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            fsync(fh.fileno())
+        os.rename(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+        raise
+    fsync_dir(path.parent)
+
+
+def write_json_atomic(path: Path, obj: Any) -> None:
+    write_atomic(path, (json.dumps(obj, indent=2, sort_keys=True, default=str) + "\n").encode())
+
+
+def dated_folder(root: Path, when: dt.datetime) -> Path:
+    return root / f"{when:%Y}" / f"{when:%m}" / f"{when:%d}"
