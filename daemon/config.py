@@ -1,0 +1,397 @@
+"""Configuration: a TOML file plus ``SPOOLGATE_*`` environment overrides.
+
+Built once by the CLI and handed to components; never a global. ``validate``
+checks everything that can be checked before start-up so a bad config fails
+with one line and ``EXIT_CONFIG`` instead of a restart loop.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import os
+import re
+import tomllib
+from enum import StrEnum
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+#: names never picked from an inbox: hidden files and writers' temporary names
+DEFAULT_DENY = (".*", "*.tmp", "*.part", "*.filepart", "*.partial", "*.writing", "*.inprogress", "*~")
+DEFAULT_SIGNALS = ("{name}.done", "{name}.ok", "{name}.sig")
+
+
+class ConfigError(Exception):
+    """A configuration problem, reported as one line."""
+
+
+class Completeness(StrEnum):
+    QUIET = "quiet"  #: size, mtime and ctime unchanged for ``quiet_ms``
+    SIGNAL = "signal"  #: a signal file beside the data file
+
+
+class DedupPolicy(StrEnum):
+    REJECT = "reject"  #: error/ naming the earlier file id
+    IGNORE = "ignore"  #: archived as duplicate, database untouched
+    REPROCESS = "reprocess"  #: processed again
+
+
+class Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Route(Model):
+    pattern: str
+    handler: str
+    allow_empty: bool = False
+    #: handler-specific options, validated by the handler
+    options: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("pattern")
+    @classmethod
+    def _pattern(cls, v: str) -> str:
+        if not v or "/" in v or "\0" in v:
+            raise ValueError(f"route pattern {v!r}: must be a non-empty file name pattern without '/'")
+        if v.startswith("re:"):
+            try:
+                re.compile(v[3:])
+            except re.error as exc:
+                raise ValueError(f"route pattern {v!r}: bad regular expression: {exc}") from exc
+        return v
+
+    def matches(self, name: str) -> bool:
+        if self.pattern.startswith("re:"):
+            return re.fullmatch(self.pattern[3:], name) is not None
+        return fnmatch.fnmatchcase(name, self.pattern)
+
+
+class Channel(Model):
+    inbox: Path
+    work: Path
+    processed: Path
+    error: Path
+    routes: tuple[Route, ...] = ()
+    completeness: Completeness = Completeness.QUIET
+    quiet_ms: int = Field(default=2000, ge=0)
+    signal_patterns: tuple[str, ...] = DEFAULT_SIGNALS
+    deny: tuple[str, ...] = DEFAULT_DENY
+    dedup: DedupPolicy = DedupPolicy.REJECT
+    #: use a polling observer (NFS/SMB mounts, where inotify misses remote writes)
+    polling: bool = False
+    poll_interval_s: float = Field(default=2.0, gt=0)
+    #: processed/YYYY/MM/DD/ sub-folders
+    dated: bool = True
+    enabled: bool = True
+    #: e-mail an alert for every file filed to error/ (to these, or to smtp.alert_recipients)
+    alert_on_error: bool = False
+    alert_recipients: tuple[str, ...] = ()
+
+    @field_validator("signal_patterns")
+    @classmethod
+    def _signals(cls, v: tuple[str, ...]) -> tuple[str, ...]:
+        for p in v:
+            if "{name}" not in p and "{stem}" not in p:
+                raise ValueError(f"signal pattern {p!r} must contain {{name}} or {{stem}}")
+        return v
+
+    def is_denied(self, name: str) -> bool:
+        return any(fnmatch.fnmatchcase(name, p) for p in self.deny)
+
+    def signal_names(self, name: str) -> list[str]:
+        stem = name.rsplit(".", 1)[0] if "." in name else name
+        return [p.format(name=name, stem=stem) for p in self.signal_patterns]
+
+    def is_signal_name(self, name: str) -> bool:
+        """True for names that look like a signal file of this channel (never data)."""
+        for p in self.signal_patterns:
+            glob = p.replace("{name}", "*").replace("{stem}", "*")
+            if fnmatch.fnmatchcase(name, glob):
+                return True
+        return False
+
+    def route_for(self, name: str) -> Route | None:
+        return next((r for r in self.routes if r.matches(name)), None)
+
+
+class SignalStyle(StrEnum):
+    NONE = "none"
+    EMPTY = "empty"
+    SUMMARY = "summary"  #: one line: records, bytes, sha256
+
+
+class Outbound(Model):
+    folder: Path
+    signal: SignalStyle = SignalStyle.SUMMARY
+    #: signal file name; ``{name}`` is the data file's name
+    signal_pattern: str = "{name}.done"
+    mode: int = 0o640
+
+    @field_validator("mode", mode="before")
+    @classmethod
+    def _mode(cls, v: Any) -> Any:
+        return int(v, 8) if isinstance(v, str) else v
+
+
+class Job(Model):
+    #: registered job kind, e.g. ``ach.check-submit``
+    kind: str
+    #: interval: ``30 s``, ``15 min``, ``2 h``, ``1 day``, ``5 business days``
+    every: str
+    #: optional first start time of day, HH:MM (local time)
+    at: str | None = None
+    calendar: str = "us-fed"
+    enabled: bool = True
+    notify_on: tuple[Literal["success", "failure", "noop"], ...] = ("failure",)
+    recipients: tuple[str, ...] = ()
+    options: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("at")
+    @classmethod
+    def _at(cls, v: str | None) -> str | None:
+        if v is not None and not re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d", v):
+            raise ValueError(f"job start time {v!r} is not HH:MM")
+        return v
+
+    @field_validator("every")
+    @classmethod
+    def _every(cls, v: str) -> str:
+        from daemon.calendars import parse_interval
+
+        parse_interval(v)
+        return v
+
+
+class Smtp(Model):
+    host: str = "127.0.0.1"
+    port: int = 25
+    starttls: bool = False
+    ssl: bool = False
+    username: str | None = None
+    password: str | None = None
+    sender: str = "spoolgate@localhost"
+    timeout_s: float = 10.0
+    #: alert group for operator alerts (seed 003 ENGINE.GLOBAL_ALERT_GROUP_NAME)
+    alert_recipients: tuple[str, ...] = ()
+
+
+class Metrics(Model):
+    enabled: bool = False
+    host: str = "127.0.0.1"
+    port: int = 9464
+
+
+class Settings(BaseSettings):
+    """Everything the daemon needs; relative paths resolve against ``base_dir``."""
+
+    model_config = SettingsConfigDict(env_prefix="SPOOLGATE_", env_nested_delimiter="__",
+                                      extra="forbid", frozen=True)
+
+    base_dir: Path = Field(default_factory=Path.cwd)
+    spool_root: Path = Path("var/spool")
+    state_dir: Path = Path("var/state")
+    database_url: str = "sqlite:///var/spoolgate.db"
+    workers: int = Field(default=2, ge=1, le=64)
+    #: seconds between full reconciliation scans of every inbox (always on)
+    scan_interval_s: float = Field(default=5.0, gt=0)
+    #: how often pending files are re-checked for completeness
+    tick_ms: int = Field(default=50, ge=5)
+    #: a claimed file's lease; another daemon may take it over after expiry
+    lease_s: int = Field(default=300, ge=5)
+    #: a file that crashed the process this many times goes to error/
+    max_attempts: int = Field(default=3, ge=1)
+    #: how long transient errors (database down or locked) are retried per attempt
+    transient_retry_s: float = Field(default=120.0, ge=0)
+    shutdown_timeout_s: float = Field(default=60.0, gt=0)
+    watchdog_interval_s: float = Field(default=10.0, gt=0)
+    #: fsync every spool transition and every commit (power-loss safe). False keeps every
+    #: guarantee against a killed process, not against a power cut; faster on slow disks.
+    durable: bool = True
+    log_level: str = "INFO"
+    log_json: bool = False
+    identity: str | None = None
+
+    channels: dict[str, Channel] = Field(default_factory=dict)
+    outbound: dict[str, Outbound] = Field(default_factory=dict)
+    jobs: dict[str, Job] = Field(default_factory=dict)
+    smtp: Smtp = Smtp()
+    metrics: Metrics = Metrics()
+
+    #: channel sections, validated by the channel's own model (handlers.registry.SECTIONS)
+    ach: dict[str, Any] = Field(default_factory=dict)
+    checkfree: dict[str, Any] = Field(default_factory=dict)
+    pbs: dict[str, Any] = Field(default_factory=dict)
+    bills: dict[str, Any] = Field(default_factory=dict)
+    refunds: dict[str, Any] = Field(default_factory=dict)
+    acks: dict[str, Any] = Field(default_factory=dict)
+    ar: dict[str, Any] = Field(default_factory=dict)
+    housekeeping: dict[str, Any] = Field(default_factory=dict)
+    pgp: dict[str, Any] = Field(default_factory=dict)
+    sftp: dict[str, Any] = Field(default_factory=dict)
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # The TOML file arrives as init values; the environment must override it.
+        return (env_settings, init_settings)
+
+    @model_validator(mode="after")
+    def _resolve(self) -> Settings:
+        base = self.base_dir
+        root = self.spool_root if self.spool_root.is_absolute() else base / self.spool_root
+        object.__setattr__(self, "spool_root", root)
+        if not self.state_dir.is_absolute():
+            object.__setattr__(self, "state_dir", base / self.state_dir)
+        if self.database_url.startswith("sqlite:///") and not self.database_url.startswith("sqlite:////"):
+            rel = self.database_url[len("sqlite:///"):]
+            if rel and rel != ":memory:":
+                object.__setattr__(self, "database_url", f"sqlite:///{base / rel}")
+
+        def res(p: Path) -> Path:
+            return p if p.is_absolute() else root / p
+
+        chans = {
+            name: ch.model_copy(update={k: res(getattr(ch, k)) for k in ("inbox", "work", "processed", "error")})
+            for name, ch in self.channels.items()
+        }
+        object.__setattr__(self, "channels", chans)
+        outs = {name: o.model_copy(update={"folder": res(o.folder)}) for name, o in self.outbound.items()}
+        object.__setattr__(self, "outbound", outs)
+        return self
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    def path(self, p: str | Path) -> Path:
+        """Resolve a path from a channel section against the spool root."""
+        p = Path(p)
+        return p if p.is_absolute() else self.spool_root / p
+
+    def section(self, name: str) -> dict[str, Any]:
+        value: dict[str, Any] = getattr(self, name)
+        return value
+
+
+def load(path: str | Path | None = None, **overrides: Any) -> Settings:
+    """Read the TOML file (``--config`` or ``$SPOOLGATE_CONFIG``) and the environment."""
+    from pydantic import ValidationError
+
+    path = path or os.environ.get("SPOOLGATE_CONFIG")
+    data: dict[str, Any] = {}
+    if path:
+        p = Path(path)
+        try:
+            with p.open("rb") as fh:
+                data = tomllib.load(fh)
+        except FileNotFoundError as exc:
+            raise ConfigError(f"config file {p} not found") from exc
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"config file {p}: {exc}") from exc
+    data.update(overrides)
+    try:
+        return Settings(**data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        loc = ".".join(str(x) for x in first["loc"])
+        raise ConfigError(f"config {loc}: {first['msg']}") from exc
+
+
+def _existing_parent(p: Path) -> Path:
+    while not p.exists() and p != p.parent:
+        p = p.parent
+    return p
+
+
+def _inside(child: Path, parent: Path) -> bool:
+    try:
+        child.resolve().relative_to(parent.resolve())
+        return True
+    except ValueError:
+        return False
+
+
+def validate(settings: Settings, *, check_filesystem: bool = True) -> list[str]:
+    """Every problem that would stop the daemon, one line each (empty: fine)."""
+    from handlers.registry import job_kinds, known_handlers, validate_sections
+
+    problems: list[str] = []
+    handlers = known_handlers()
+    seen: dict[Path, str] = {}
+    for cname, ch in settings.channels.items():
+        for role in ("inbox", "work", "processed", "error"):
+            folder: Path = getattr(ch, role).resolve()
+            where = f"channels.{cname}.{role}"
+            if folder in seen:
+                problems.append(f"{where}: folder {folder} is also {seen[folder]}")
+            seen[folder] = where
+        for role in ("processed", "error", "work"):
+            if _inside(ch.inbox, getattr(ch, role)):
+                problems.append(f"channels.{cname}.inbox: {ch.inbox} is inside its {role} folder")
+        for i, r in enumerate(ch.routes):
+            where = f"channels.{cname}.routes[{i}]"
+            if r.handler not in handlers:
+                problems.append(f"{where}: unknown handler {r.handler!r} (known: {', '.join(sorted(handlers))})")
+            probe = r.pattern[3:] if r.pattern.startswith("re:") else r.pattern
+            if ch.is_denied(probe) or ch.is_signal_name(probe):
+                problems.append(f"{where}: pattern {r.pattern!r} matches only temporary, hidden or signal names")
+        if not ch.routes:
+            problems.append(f"channels.{cname}: no routes")
+    for oname, o in settings.outbound.items():
+        folder = o.folder.resolve()
+        if folder in seen:
+            problems.append(f"outbound.{oname}.folder: {folder} is also {seen[folder]}")
+        seen[folder] = f"outbound.{oname}.folder"
+    kinds = job_kinds()
+    for jname, job in settings.jobs.items():
+        if job.kind not in kinds:
+            problems.append(f"jobs.{jname}.kind: unknown job kind {job.kind!r} (known: {', '.join(sorted(kinds))})")
+        if job.calendar not in ("us-fed", "dk-bank", "none"):
+            problems.append(f"jobs.{jname}.calendar: unknown calendar {job.calendar!r}")
+    problems.extend(validate_sections(settings))
+    if check_filesystem:
+        problems.extend(_filesystem_problems(settings))
+    return problems
+
+
+def _writable(folder: Path) -> bool:
+    """A real write probe: ``os.access`` says yes to root even where writes fail (read-only mounts)."""
+    import tempfile
+
+    probe = _existing_parent(folder)
+    try:
+        fd, name = tempfile.mkstemp(prefix=".spoolgate-probe-", dir=probe)
+    except OSError:
+        return False
+    os.close(fd)
+    os.unlink(name)
+    return True
+
+
+def _filesystem_problems(settings: Settings) -> list[str]:
+    problems: list[str] = []
+    for cname, ch in settings.channels.items():
+        devs: dict[str, int] = {}
+        for role in ("inbox", "work", "processed", "error"):
+            folder: Path = getattr(ch, role)
+            probe = _existing_parent(folder)
+            if not _writable(folder):
+                problems.append(f"channels.{cname}.{role}: {folder} is not writable")
+            devs[role] = probe.stat().st_dev
+        if len(set(devs.values())) > 1:
+            problems.append(f"channels.{cname}: inbox, work, processed and error must be on one filesystem "
+                            f"(files are moved by rename): {devs}")
+    for oname, o in settings.outbound.items():
+        if not _writable(o.folder):
+            problems.append(f"outbound.{oname}.folder: {o.folder} is not writable")
+    for p, what in ((settings.state_dir, "state_dir"), (settings.spool_root, "spool_root")):
+        if not _writable(p):
+            problems.append(f"{what}: {p} is not writable")
+    return problems

@@ -1,0 +1,30 @@
+"""All typed models, imported here so alembic and the app see one metadata."""
+
+from daemon.models import ach, bills, checkfree, pbs  # noqa: F401
+from daemon.models.core import (
+    TERMINAL_STATES,
+    FetchedRemote,
+    FileState,
+    JobRun,
+    JobState,
+    Notification,
+    NotificationAttachment,
+    OutboundFile,
+    OutboundItem,
+    OutboundState,
+    SpoolFile,
+)
+
+__all__ = [
+    "TERMINAL_STATES",
+    "FetchedRemote",
+    "FileState",
+    "JobRun",
+    "JobState",
+    "Notification",
+    "NotificationAttachment",
+    "OutboundFile",
+    "OutboundItem",
+    "OutboundState",
+    "SpoolFile",
+]

@@ -1,0 +1,730 @@
+"""The life of an inbound file: claim, route, handle in one transaction, file away.
+
+Every step is a single atomic filesystem transition or a single committed
+transaction, and recovery can tell from the ledger and the folders which step
+was last completed:
+
+1. claim: rename inbox/NAME -> work/TOKEN.NAME, hash it, insert the ledger row
+   (state processing, attempts 1, our lease), then drop its signal file;
+2. handle: the handler's changes, the outbound files it staged and the row's
+   ``done`` (or duplicate) commit together;
+3. file away: link into processed/YYYY/MM/DD/NAME (or error/NAME with
+   NAME.error.json written first), unlink the work name; outbound files are
+   renamed into place and signalled.
+
+A crash between any two steps leaves a state ``recover`` completes without
+applying anything twice.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import os
+import secrets
+import socket
+import time
+import traceback
+from collections import Counter
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import delete, event, select, update
+from sqlalchemy.exc import IntegrityError
+from tenacity import Retrying, retry_if_exception, stop_after_delay, wait_exponential_jitter
+from tenacity.stop import stop_base
+
+from daemon.config import Channel, DedupPolicy, Route, Settings
+from daemon.crashpoints import crashpoint
+from daemon.db import Database, is_transient, utcnow
+from daemon.models.core import TERMINAL_STATES, FileState, SpoolFile
+from daemon.unit import UnitOfWork
+from formats.errors import FormatError, Issue, mask
+from handlers.base import FileContext, Handler, HandlerResult, Rejected, RetryLater
+from handlers.registry import handler_class
+from spool import fsops
+
+log = logging.getLogger("spoolgate.pipeline")
+
+
+HOST_TAG = fsops.HOST_TAG
+
+
+def claim_token() -> str:
+    """``<host>-<pid>-<random>``: the claimer of a work file, readable without the ledger."""
+    return f"{HOST_TAG}-{os.getpid()}-{secrets.token_hex(4)}"
+
+
+def _claimer_dead(work_name: str) -> bool:
+    parts = work_name.split(".", 1)[0].split("-")
+    if len(parts) != 3 or parts[0] != HOST_TAG or not parts[1].isdigit():
+        return False
+    pid = int(parts[1])
+    if pid == os.getpid():
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
+
+
+def default_identity() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
+
+
+@dataclass
+class Outcome:
+    file_id: int
+    channel: str
+    name: str
+    state: str
+    handler: str | None = None
+    reason: str | None = None
+    path: Path | None = None
+    counts: dict[str, int] = field(default_factory=dict)
+    duration_s: float = 0.0
+
+
+class _StopWhen(stop_base):
+    """Stops retrying once the daemon is shutting down (the file stays claimed for the next start)."""
+
+    def __init__(self, predicate: Callable[[], bool]) -> None:
+        self.predicate = predicate
+
+    def __call__(self, retry_state: Any) -> bool:
+        return self.predicate()
+
+
+class Transient(Exception):
+    """Retries for a transient error ran out; the file stays claimed for a later pass."""
+
+
+class LeaseLost(Exception):
+    """Another daemon took the file over (our lease expired); we drop it untouched."""
+
+
+class Pipeline:
+    """Processes files for every channel; thread-safe (one session per call)."""
+
+    def __init__(self, settings: Settings, db: Database, *, identity: str | None = None,
+                 clock: Callable[[], dt.datetime] = utcnow,
+                 on_outcome: Callable[[Outcome], None] | None = None,
+                 should_stop: Callable[[], bool] = lambda: False) -> None:
+        self.settings = settings
+        self.db = db
+        self.identity = identity or settings.identity or default_identity()
+        self.clock = clock
+        self.on_outcome = on_outcome
+        self.should_stop = should_stop
+        self._handlers: dict[tuple[str, int], Handler] = {}
+        self.inflight: set[int] = set()
+        #: rows this process just claimed, so processing need not read them back
+        self._claimed: dict[int, _Snap] = {}
+
+    # -- configuration -------------------------------------------------------------------------
+    def reload(self, settings: Settings) -> None:
+        """New routes take effect for the next file; files in hand finish with the old ones."""
+        self.settings = settings
+        self._handlers = {}
+
+    def _handler(self, channel: str, index: int, route: Route) -> Handler:
+        key = (channel, index)
+        h = self._handlers.get(key)
+        if h is None:
+            h = handler_class(route.handler)(self.settings, route.options)
+            self._handlers[key] = h
+        return h
+
+    def _lease(self) -> dt.datetime:
+        return self.clock() + dt.timedelta(seconds=self.settings.lease_s)
+
+    def _retrying(self, what: str) -> Retrying:
+        def _log(state: Any) -> None:
+            exc = state.outcome.exception() if state.outcome else None
+            log.warning("%s: transient error, retrying (attempt %d): %s", what, state.attempt_number, exc)
+
+        return Retrying(retry=retry_if_exception(lambda e: is_transient(e) or isinstance(e, RetryLater)),
+                        wait=wait_exponential_jitter(multiplier=0.2, max=10.0),
+                        stop=stop_after_delay(self.settings.transient_retry_s) | _StopWhen(self.should_stop),
+                        before_sleep=_log, reraise=True)
+
+    # -- claim ---------------------------------------------------------------------------------
+    def claim(self, channel: str, path: Path) -> int | None:
+        """Take ``path`` out of the inbox. None if someone else took it first."""
+        ch = self.settings.channels[channel]
+        name = path.name
+        try:
+            fsops.check_name(name)
+        except fsops.UnsafeName as exc:
+            self.refuse(channel, path, str(exc))
+            return None
+        signals = [path.parent / s for s in ch.signal_names(name)]
+        token = claim_token()
+        work_name = f"{token}.{name}"
+        if len(work_name.encode()) > 255:
+            work_name = f"{token}.{name.encode()[:200].decode(errors='ignore')}"
+        fsops.ensure_dir(ch.work)
+        work_path = ch.work / work_name
+        try:
+            fsops.move(path, work_path)
+        except FileNotFoundError:
+            return None
+        crashpoint("after_claim_rename")
+        sha, size = fsops.sha256_file(work_path)
+        file_id = self._insert_claim(channel, name, work_name, sha, size)
+        crashpoint("after_claim_insert")
+        for sig in signals:
+            try:
+                os.unlink(sig)
+            except FileNotFoundError:
+                pass
+        return file_id
+
+    def _insert_claim(self, channel: str, name: str, work_name: str, sha: str, size: int) -> int:
+        for attempt in self._retrying(f"claim {channel}/{name}"):
+            with attempt, self.db.transaction() as s:
+                row = SpoolFile(channel=channel, original_name=name, work_name=work_name, sha256=sha, size=size,
+                                state=FileState.PROCESSING, attempts=1, owner=self.identity,
+                                lease_until=self._lease(), claimed_at=self.clock(), started_at=self.clock())
+                s.add(row)
+                s.flush()
+                file_id = row.id
+                self._claimed[file_id] = _Snap.of(row)
+                # in flight from the insert on: the recovery pass must not take it over
+                self.inflight.add(file_id)
+        return file_id
+
+    def refuse(self, channel: str, path: Path, reason: str) -> None:
+        """A symlink, device or unsafe name: moved to error/ without being opened or followed."""
+        ch = self.settings.channels[channel]
+        safe = "".join(c if c.isprintable() and c not in "/\\" else "_" for c in path.name)[:200] or "unnamed"
+        work_name = f"{claim_token()}.{safe}"
+        fsops.ensure_dir(ch.work)
+        try:
+            fsops.move(path, ch.work / work_name)  # renames the link itself, never its target
+        except FileNotFoundError:
+            return
+        with self.db.transaction() as s:
+            row = SpoolFile(channel=channel, original_name=safe, work_name=work_name, state=FileState.PROCESSING,
+                            attempts=1, owner=self.identity, lease_until=self._lease())
+            s.add(row)
+            s.flush()
+            file_id = row.id
+        self._file_error(file_id, ch, {"reason": reason, "code": "refused", "original_name": repr(path.name)})
+
+    # -- process -------------------------------------------------------------------------------
+    def process(self, file_id: int) -> Outcome:
+        started = time.monotonic()
+        self.inflight.add(file_id)
+        try:
+            outcome = self._process(file_id)
+        finally:
+            self.inflight.discard(file_id)
+        outcome.duration_s = time.monotonic() - started
+        log.info("file %s channel=%s id=%d handler=%s outcome=%s counts=%s duration=%.3fs%s",
+                 outcome.name, outcome.channel, outcome.file_id, outcome.handler, outcome.state,
+                 outcome.counts, outcome.duration_s, f" reason={outcome.reason!r}" if outcome.reason else "")
+        if self.on_outcome:
+            self.on_outcome(outcome)
+        return outcome
+
+    def _process(self, file_id: int) -> Outcome:
+        snap = self._claimed.pop(file_id, None)
+        if snap is None:
+            with self.db.transaction() as s:
+                row = s.get(SpoolFile, file_id)
+                if row is None:
+                    raise KeyError(f"no ledger row {file_id}")
+                snap = _Snap.of(row)
+        ch = self.settings.channels.get(snap.channel)
+        if ch is None:
+            return Outcome(file_id, snap.channel, snap.name, snap.state, reason="channel no longer configured")
+        if snap.state in TERMINAL_STATES:
+            self._finish_filing(file_id)
+            return Outcome(file_id, snap.channel, snap.name, snap.state)
+        work_path = ch.work / snap.work_name
+        if not work_path.exists():
+            return self._fail(file_id, ch, _report("file missing from work folder", "missing"))
+        try:
+            for attempt in self._retrying(f"file {snap.channel}/{snap.name}"):
+                with attempt:
+                    result = self._apply(file_id, ch, work_path)
+        except LeaseLost as exc:
+            log.warning("file %s: %s", snap.name, exc)
+            return Outcome(file_id, snap.channel, snap.name, "released", reason=str(exc))
+        except (Rejected, FormatError, fsops.UnsafeName) as exc:
+            return self._fail(file_id, ch, _report_from(exc))
+        except Exception as exc:
+            if is_transient(exc) or isinstance(exc, RetryLater):
+                log.error("file %s: still failing after retries, left claimed in %s: %s", snap.name, ch.work, exc)
+                raise Transient(str(exc)) from exc
+            log.exception("file %s: handler failed", snap.name)
+            return self._fail(file_id, ch, _report_from(exc))
+        if result.path is not None:
+            self._file_away(file_id, ch, snap.work_name, result.path, None)
+        else:
+            self._finish_filing(file_id)
+        return result
+
+    def _apply(self, file_id: int, ch: Channel, work_path: Path, *, dry_run: bool = False) -> Outcome:
+        unit = UnitOfWork(self.db, self.settings, source=f"file:{file_id}", dry_run=dry_run)
+        try:
+            s = unit.session
+            row = s.get(SpoolFile, file_id, with_for_update=True)
+            assert row is not None
+            if not dry_run and (row.owner != self.identity or row.state != FileState.PROCESSING):
+                raise LeaseLost(f"file {file_id} is held by {row.owner} ({row.state})")
+            name, sha = row.original_name, row.sha256 or ""
+            if not dry_run and ch.dedup is not DedupPolicy.REPROCESS:
+                earlier = s.scalar(select(SpoolFile.id).where(SpoolFile.channel == row.channel,
+                                                              SpoolFile.dedup_key == sha))
+                if earlier is not None:
+                    self._mark_duplicate(row, earlier, ch)
+                    unit.commit()
+                    return Outcome(file_id, row.channel, name, FileState.DUPLICATE,
+                                   reason=f"duplicate of file {earlier}", path=None)
+            index, route = next(((i, r) for i, r in enumerate(ch.routes) if r.matches(name)), (-1, None))
+            if route is None:
+                raise Rejected("no route", code="no_route")
+            row.route, row.handler = route.pattern, route.handler
+            if row.size == 0 and not route.allow_empty:
+                raise Rejected("empty file", code="empty_file")
+            handler = self._handler(row.channel, index, route)
+            ctx = FileContext(unit=unit, settings=self.settings, channel=row.channel, file=row, path=work_path,
+                              options=route.options, now=self.clock(), dry_run=dry_run,
+                              log=logging.getLogger(f"spoolgate.handler.{route.handler}"))
+            fd = fsops.open_regular(work_path)
+            with os.fdopen(fd, "rb") as stream:
+                result: HandlerResult = handler.handle(ctx, stream)
+            crashpoint("in_transaction")
+            row.state = FileState.DONE
+            row.dedup_key = None if ch.dedup is DedupPolicy.REPROCESS else sha
+            row.counts, row.totals = result.counts or None, result.totals or None
+            summary = dict(result.summary)
+            if result.warnings:
+                summary["warnings"] = [w.to_dict() for w in result.warnings[:100]]
+            row.summary = summary or None
+            row.finished_at = self.clock()
+            folder = result.file_to or (fsops.dated_folder(ch.processed, self.clock()) if ch.dated
+                                        else ch.processed)
+            row.final_path = str(folder / name)
+            if dry_run:
+                s.flush()
+                channel = row.channel
+                unit.rollback()
+                return Outcome(file_id, channel, name, "dry-run", handler=route.handler, counts=result.counts)
+            try:
+                unit.commit()
+            except IntegrityError:
+                # Another daemon committed the same content a moment ago: decide again.
+                raise RetryLater("concurrent duplicate", delay_s=0) from None
+            crashpoint("after_commit")
+            unit.deliver()
+            return Outcome(file_id, row.channel, name, FileState.DONE, handler=route.handler, counts=result.counts,
+                           path=Path(row.final_path))
+        except BaseException:
+            unit.rollback()
+            raise
+
+    def _mark_duplicate(self, row: SpoolFile, earlier: int, ch: Channel) -> None:
+        row.state = FileState.DUPLICATE
+        row.duplicate_of = earlier
+        row.finished_at = self.clock()
+        if ch.dedup is DedupPolicy.IGNORE:
+            row.final_path = str(fsops.dated_folder(ch.processed / "duplicates", self.clock()) / row.original_name)
+        else:
+            row.error = _report(f"duplicate of file {earlier}: same content (sha256 {row.sha256}) was already "
+                                f"processed on channel {row.channel}", "duplicate", duplicate_of=earlier)
+            row.final_path = str(ch.error / row.original_name)
+
+    def _fail(self, file_id: int, ch: Channel, report: dict[str, Any]) -> Outcome:
+        for attempt in self._retrying(f"file {file_id} error"):
+            with attempt, self.db.transaction() as s:
+                row = s.get(SpoolFile, file_id)
+                assert row is not None
+                name, channel = row.original_name, row.channel
+        self._file_error(file_id, ch, report)
+        return Outcome(file_id, channel, name, FileState.ERROR, handler=report.get("handler"),
+                       reason=report.get("reason"))
+
+    def _file_error(self, file_id: int, ch: Channel, report: dict[str, Any]) -> None:
+        for attempt in self._retrying(f"file {file_id} error"):
+            with attempt, self.db.transaction() as s:
+                row = s.get(SpoolFile, file_id)
+                assert row is not None
+                if row.state in (FileState.DONE, FileState.DUPLICATE):
+                    # decided meanwhile (a stale recovery snapshot): never overwrite a decision
+                    log.warning("file %s (id %d) is already %s; not filing it as error (%s)",
+                                row.original_name, file_id, row.state, report.get("reason"))
+                    return
+                route = ch.route_for(row.original_name) if report.get("code") != "refused" else None
+                if route is not None and row.handler is None:
+                    row.route, row.handler = route.pattern, route.handler
+                report = {"file": row.original_name, "channel": row.channel, "ledger_id": row.id,
+                          "sha256": row.sha256, "size": row.size, "handler": row.handler, "route": row.route,
+                          "attempts": row.attempts, "time": self.clock().isoformat(), **report}
+                row.state = FileState.ERROR
+                row.error = report
+                row.finished_at = self.clock()
+                row.final_path = str(ch.error / row.original_name)
+                recipients = ch.alert_recipients or self.settings.smtp.alert_recipients
+                if ch.alert_on_error and recipients:
+                    s.add(_alert(row, report, list(recipients)))
+        self._finish_filing(file_id)
+
+    # -- filing --------------------------------------------------------------------------------
+    def _finish_filing(self, file_id: int) -> None:
+        """Move a decided file from work/ to where the ledger says; idempotent."""
+        with self.db.transaction() as s:
+            row = s.get(SpoolFile, file_id)
+            assert row is not None
+            snap = _Snap.of(row)
+            error = row.error
+        ch = self.settings.channels.get(snap.channel)
+        if ch is None or snap.final_path is None:
+            return
+        self._file_away(file_id, ch, snap.work_name, Path(snap.final_path), error)
+
+    def _file_away(self, file_id: int, ch: Channel, work_name: str, target: Path,
+                   error: dict[str, Any] | None) -> None:
+        work_path = ch.work / work_name
+        if not work_path.exists() and not work_path.is_symlink():
+            if error is not None and target.exists() and not Path(f"{target}.error.json").exists():
+                fsops.write_json_atomic(Path(f"{target}.error.json"), error)
+            return
+        fsops.ensure_dir(target.parent)
+        if error is not None:
+            actual = self._free_name(target, file_id)
+            fsops.write_json_atomic(Path(f"{actual}.error.json"), error)
+            fsops.move(work_path, actual)
+        else:
+            actual = fsops.move_no_clobber(work_path, target.parent, target.name)
+        if actual != target:
+            with self.db.transaction() as s:
+                s.execute(update(SpoolFile).where(SpoolFile.id == file_id).values(final_path=str(actual)))
+
+    @staticmethod
+    def _free_name(target: Path, file_id: int) -> Path:
+        """error/NAME, or NAME.1... when taken; a report already written for this file is reused."""
+        n = 0
+        while True:
+            cand = target if n == 0 else target.with_name(f"{target.name}.{n}")
+            report = Path(f"{cand}.error.json")
+            free = not cand.exists() and not cand.is_symlink()
+            if free and (not report.exists() or _report_owner(report) == file_id):
+                return cand
+            n += 1
+
+    # -- recovery ------------------------------------------------------------------------------
+    def recover(self, *, startup: bool = False, grace_s: float = 30.0) -> list[int]:
+        """Reconcile work/ folders with the ledger. Returns files to process now."""
+        from daemon.unit import deliver_pending
+        from spool.outbound import orphan_temps
+
+        todo: list[int] = []
+        now = self.clock()
+        sole_owner = startup and self.db.is_sqlite
+        for cname, ch in self.settings.channels.items():
+            with self.db.transaction() as s:
+                rows = {r.work_name: _Snap.of(r) for r in s.scalars(
+                    select(SpoolFile).where(SpoolFile.channel == cname,
+                                            SpoolFile.state.in_([FileState.CLAIMED, FileState.PROCESSING])))}
+            on_disk = {e.name: e for e in fsops.scan(ch.work)}
+            for snap in rows.values():
+                if snap.id in self.inflight:
+                    continue
+                mine = snap.owner == self.identity
+                expired = snap.lease_until is None or snap.lease_until < now
+                if not (sole_owner or expired or (mine and snap.id not in self.inflight)
+                        or _owner_dead(snap.owner)):
+                    continue
+                if snap.work_name not in on_disk:
+                    if not (ch.work / snap.work_name).exists():
+                        self._fail(snap.id, ch, _report("file missing from work folder after a crash", "missing"))
+                    continue
+                taken = self._take_over(snap.id, snap.owner)
+                if taken is None:
+                    continue
+                if taken > self.settings.max_attempts:
+                    self._fail(snap.id, ch, _report(
+                        f"processing was interrupted {taken - 1} times (max_attempts "
+                        f"{self.settings.max_attempts}); the file may crash the daemon", "max_attempts"))
+                    continue
+                todo.append(snap.id)
+            # Work files with a terminal row (filing interrupted) or no row (claim interrupted).
+            known = set(rows)
+            for wname, entry in on_disk.items():
+                if wname in known or wname.startswith("."):
+                    continue
+                with self.db.transaction() as s:
+                    row = s.scalar(select(SpoolFile).where(SpoolFile.channel == cname,
+                                                           SpoolFile.work_name == wname))
+                    terminal_id = row.id if row is not None else None
+                if terminal_id is not None:
+                    if terminal_id not in self.inflight:
+                        self._finish_filing(terminal_id)
+                    continue
+                age = time.time() - entry.ctime_ns / 1e9
+                if not sole_owner and age < grace_s and not _claimer_dead(wname):
+                    continue  # another daemon may be between its rename and its insert
+                if entry.kind != "file":
+                    continue
+                sha, size = fsops.sha256_file(entry.path)
+                original = wname.split(".", 1)[1] if "." in wname else wname
+                try:
+                    todo.append(self._insert_claim(cname, original, wname, sha, size))
+                except IntegrityError:
+                    continue
+        # Files handed back for processing count as in flight from now on, so the next
+        # pass does not queue them again while they wait for a worker.
+        self.inflight.update(todo)
+        deliver_pending(self.db, min_age_s=0.0 if startup else 60.0)
+        folders = {o.folder for o in self.settings.outbound.values()}
+        folders |= {f for ch in self.settings.channels.values() for f in (ch.inbox, ch.error)}
+        for folder in folders:
+            for tmp in orphan_temps(folder):
+                if startup or not self._is_staged(tmp):
+                    log.info("removing orphaned staging file %s", tmp)
+                    try:
+                        tmp.unlink()
+                    except FileNotFoundError:
+                        pass
+        return todo
+
+    def _is_staged(self, tmp: Path) -> bool:
+        from daemon.models.core import OutboundFile
+
+        with self.db.transaction() as s:
+            return s.scalar(select(OutboundFile.id).where(OutboundFile.temp_name == tmp.name)) is not None
+
+    def _take_over(self, file_id: int, expected_owner: str | None) -> int | None:
+        with self.db.transaction() as s:
+            res = s.execute(update(SpoolFile)
+                            .where(SpoolFile.id == file_id,
+                                   SpoolFile.state.in_([FileState.CLAIMED, FileState.PROCESSING]),
+                                   SpoolFile.owner.is_(None) if expected_owner is None
+                                   else SpoolFile.owner == expected_owner)
+                            .values(owner=self.identity, lease_until=self._lease(), state=FileState.PROCESSING,
+                                    attempts=SpoolFile.attempts + 1, started_at=self.clock())
+                            .returning(SpoolFile.attempts))
+            got = res.scalar()
+        return got
+
+    def renew_leases(self) -> None:
+        """Extend our leases; rows a worker has locked are skipped (nobody can take those over anyway)."""
+        ids = list(self.inflight)
+        if not ids:
+            return
+        with self.db.transaction() as s:
+            free = (select(SpoolFile.id).where(SpoolFile.id.in_(ids), SpoolFile.owner == self.identity)
+                    .with_for_update(skip_locked=True))
+            s.execute(update(SpoolFile).where(SpoolFile.id.in_(free.scalar_subquery()))
+                      .values(lease_until=self._lease()))
+
+    # -- operator actions ----------------------------------------------------------------------
+    def retry(self, ref: str) -> list[str]:
+        """Send files from error/ back to their inbox (by ledger id, name, or ``--all``)."""
+        with self.db.transaction() as s:
+            q = select(SpoolFile).where(SpoolFile.state.in_([FileState.ERROR, FileState.DUPLICATE]))
+            if ref != "*":
+                if ref.isdigit():
+                    q = q.where(SpoolFile.id == int(ref))
+                else:
+                    base = Path(ref).name
+                    q = q.where((SpoolFile.original_name == base) | (SpoolFile.final_path.like(f"%/{base}")))
+            rows = [_Snap.of(r) for r in s.scalars(q.order_by(SpoolFile.id))]
+        moved = []
+        for snap in rows:
+            ch = self.settings.channels.get(snap.channel)
+            if ch is None or snap.final_path is None:
+                continue
+            src = Path(snap.final_path)
+            if not src.exists():
+                continue
+            if not _inside(src, ch.error) and snap.state != FileState.DUPLICATE:
+                continue
+            dst = ch.inbox / snap.name
+            if dst.exists():
+                raise FileExistsError(f"{dst} already exists; not overwriting")
+            with self.db.transaction() as s:
+                s.execute(update(SpoolFile).where(SpoolFile.id == snap.id).values(state=FileState.RETRIED))
+            fsops.ensure_dir(ch.inbox)
+            fsops.move(src, dst)
+            report = Path(f"{src}.error.json")
+            if report.exists():
+                report.unlink()
+            moved.append(f"{snap.channel}/{snap.name}")
+        return moved
+
+    def dry_run(self, path: Path, channel: str) -> dict[str, Any]:
+        """Route and handle ``path`` inside a transaction that is rolled back; report what would change."""
+        ch = self.settings.channels[channel]
+        route = ch.route_for(path.name)
+        report: dict[str, Any] = {"file": str(path), "channel": channel,
+                                  "route": route.pattern if route else None,
+                                  "handler": route.handler if route else None}
+        if route is None:
+            report["outcome"] = "error"
+            report["reason"] = "no route"
+            return report
+        sha, size = fsops.sha256_file(path)
+        with self.db.transaction() as s:
+            earlier = s.scalar(select(SpoolFile.id).where(SpoolFile.channel == channel, SpoolFile.dedup_key == sha))
+        report["duplicate_of"] = earlier
+        changes: Counter[str] = Counter()
+        with _track_changes(self.db.engine, changes):
+            with self.db.transaction() as s:
+                row = SpoolFile(channel=channel, original_name=path.name, work_name=f"dry-run.{path.name}",
+                                sha256=sha, size=size, state=FileState.PROCESSING, owner=self.identity)
+                s.add(row)
+                s.flush()
+                file_id = row.id
+            try:
+                outcome = self._apply(file_id, ch, path, dry_run=True)
+                report.update(outcome="would process", counts=outcome.counts)
+            except (Rejected, FormatError) as exc:
+                report.update(outcome="would be rejected", **_report_from(exc))
+            finally:
+                with self.db.transaction() as s:
+                    s.execute(delete(SpoolFile).where(SpoolFile.id == file_id))
+        changes.pop("insert spool_files", None)
+        changes.pop("update spool_files", None)
+        changes.pop("delete spool_files", None)
+        report["changes"] = dict(changes)
+        return report
+
+
+@contextmanager
+def _track_changes(engine: Any, counter: Counter[str]) -> Iterator[None]:
+    """Count rows each INSERT/UPDATE/DELETE touches, ORM flushes and bulk statements alike."""
+    import re
+
+    verb_table = re.compile(r"^\s*(INSERT INTO|UPDATE|DELETE FROM)\s+\"?(\w+)", re.IGNORECASE)
+
+    def after(conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, executemany: bool) -> None:
+        m = verb_table.match(statement)
+        if not m:
+            return
+        verb = m.group(1).split()[0].lower()
+        rows = len(parameters) if executemany and verb == "insert" else max(cursor.rowcount, 1)
+        counter[f"{verb} {m.group(2)}"] += rows
+
+    event.listen(engine, "after_cursor_execute", after)
+    try:
+        yield
+    finally:
+        event.remove(engine, "after_cursor_execute", after)
+
+
+@dataclass(frozen=True)
+class _Snap:
+    """Plain values of a ledger row, safe to use after its session closed."""
+
+    id: int
+    channel: str
+    name: str
+    work_name: str
+    state: str
+    owner: str | None
+    lease_until: dt.datetime | None
+    final_path: str | None
+
+    @classmethod
+    def of(cls, r: SpoolFile) -> _Snap:
+        return cls(r.id, r.channel, r.original_name, r.work_name, r.state, r.owner, r.lease_until, r.final_path)
+
+
+def owner_dead(owner: str | None) -> bool:
+    """True when ``owner`` (an identity ``host:pid:...``) is a process of this host that no longer runs."""
+    return _owner_dead(owner)
+
+
+def _owner_dead(owner: str | None) -> bool:
+    if not owner:
+        return True
+    host, _, rest = owner.partition(":")
+    pid = rest.split(":", 1)[0]
+    if host != socket.gethostname() or not pid.isdigit():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
+
+
+def _alert(row: SpoolFile, report: dict[str, Any], recipients: list[str]) -> Any:
+    from daemon.models.core import Notification
+
+    where = ", ".join(f"{k} {report[k]}" for k in ("line", "record", "field", "columns") if report.get(k))
+    body = (f"File {row.original_name} on channel {row.channel} was filed to error/.\n\n"
+            f"Reason: {report.get('reason')}\n{('Where: ' + where + chr(10)) if where else ''}"
+            f"Handler: {report.get('handler')}\nLedger id: {row.id}\nReport: {row.final_path}.error.json\n")
+    return Notification(lane="immediate", kind="file-error", recipients=recipients,
+                        subject=f"[spoolgate] {row.channel}: {row.original_name} rejected", body=body,
+                        ref=f"spool_file:{row.id}")
+
+
+def _report_owner(report: Path) -> int | None:
+    import json
+
+    try:
+        value = json.loads(report.read_text()).get("ledger_id")
+    except (OSError, ValueError):
+        return None
+    return value if isinstance(value, int) else None
+
+
+def _inside(child: Path, parent: Path) -> bool:
+    try:
+        child.resolve().relative_to(parent.resolve())
+        return True
+    except ValueError:
+        return False
+
+
+def _report(reason: str, code: str, **extra: Any) -> dict[str, Any]:
+    return {"reason": reason, "code": code, **extra}
+
+
+def _report_from(exc: BaseException) -> dict[str, Any]:
+    """The error report: reason and the first issue's location at the top, every issue below."""
+    issues: list[Issue] = []
+    code = "handler_exception"
+    reason = str(exc) or type(exc).__name__
+    if isinstance(exc, FormatError):
+        issues, code = exc.issues, "format_error"
+        if issues:
+            reason = issues[0].reason
+    elif isinstance(exc, Rejected):
+        issues, code, reason = exc.issues, exc.code, exc.reason
+    elif isinstance(exc, fsops.UnsafeName):
+        code = "unsafe_name"
+    report: dict[str, Any] = {"reason": reason, "code": code, "exception": type(exc).__name__}
+    if issues:
+        first = issues[0]
+        report.update(line=first.line, record=first.record, field=first.field,
+                      columns=list(first.columns) if first.columns else None, value=first.value)
+        report["issues"] = [i.to_dict() for i in issues[:1000]]
+        report["issue_count"] = len(issues)
+    if isinstance(exc, FormatError) and exc.warnings:
+        report["warnings"] = [w.to_dict() for w in exc.warnings[:100]]
+    if code == "handler_exception":
+        tb = traceback.format_exception(type(exc), exc, exc.__traceback__, limit=8)
+        report["traceback"] = _mask_digits("".join(tb))
+    return report
+
+
+def _mask_digits(text: str) -> str:
+    """Tracebacks may quote data; mask long digit runs (account numbers) in them."""
+    import re
+
+    return re.sub(r"\d{6,17}", lambda m: mask(m.group(0)), text)

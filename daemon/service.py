@@ -1,0 +1,480 @@
+"""The running daemon: watching, intake, workers, jobs, mail, and their health.
+
+Threads are separated by job. The watchdog handler only enqueues a path. One
+intake thread decides completeness and hands complete files to the worker
+queue. N workers claim and process. The scheduler runs jobs, the mailer sends
+the notification queue. ``stop`` stops intake first, lets workers finish the
+file in hand, then the rest. The CLI owns signals and exit codes; this module
+never touches either.
+"""
+
+from __future__ import annotations
+
+import heapq
+import logging
+import queue
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from watchdog.events import (
+    FileClosedEvent,
+    FileCreatedEvent,
+    FileMovedEvent,
+    FileSystemEvent,
+    FileSystemEventHandler,
+)
+from watchdog.observers import Observer
+from watchdog.observers.api import BaseObserver, ObservedWatch
+from watchdog.observers.polling import PollingObserver
+
+from daemon.config import Completeness, Settings
+from daemon.db import Database
+from daemon.mailer import Mailer
+from daemon.metrics import Metrics
+from daemon.pipeline import Outcome, Pipeline, Transient
+from daemon.scheduler import RunSummary, Scheduler
+from spool import fsops
+from spool.intake import CompletenessTracker, Verdict
+
+log = logging.getLogger("spoolgate.daemon")
+
+
+def _shorten_move_grouping(delay_s: float = 0.02) -> None:
+    """Every claim renames a file *out of* an inbox: an unpaired IN_MOVED_FROM, which watchdog
+    holds at the head of its event FIFO for 0.5 s waiting for a partner that never comes, delaying
+    every later event. Renames inside an inbox arrive in one read and still pair up; an unpaired
+    moved-to is reported as a created file, which is all intake needs."""
+    try:
+        from watchdog.observers.inotify_move_event_grouper import InotifyMoveEventGrouper
+    except ImportError:  # another watchdog layout: keep its default
+        return
+    if getattr(InotifyMoveEventGrouper, "delay", None) is not None:
+        InotifyMoveEventGrouper.delay = delay_s
+
+
+class Heartbeat:
+    """Each thread beats; the supervisor pings systemd only while all are alive and beating."""
+
+    def __init__(self) -> None:
+        self._beats: dict[str, float] = {}
+        self._lock = threading.Lock()
+
+    def beat(self, name: str) -> None:
+        with self._lock:
+            self._beats[name] = time.monotonic()
+
+    def stale(self, max_age_s: float) -> list[str]:
+        now = time.monotonic()
+        with self._lock:
+            return [n for n, t in self._beats.items() if now - t > max_age_s]
+
+
+class ServiceThread(threading.Thread):
+    """A thread with a stop event, a heartbeat, and a record of how it died."""
+
+    def __init__(self, name: str, daemon_: Daemon) -> None:
+        super().__init__(name=name, daemon=True)
+        self.owner = daemon_
+        self.stopped = threading.Event()
+        self.crashed: BaseException | None = None
+
+    def run(self) -> None:
+        try:
+            self.loop()
+        except BaseException as exc:  # recorded for the supervisor; the watchdog pings stop
+            self.crashed = exc
+            log.critical("thread %s died", self.name, exc_info=True)
+
+    def loop(self) -> None:
+        raise NotImplementedError
+
+    def beat(self) -> None:
+        self.owner.heartbeat.beat(self.name)
+
+
+class _Enqueue(FileSystemEventHandler):
+    """The watchdog callback: put the path on the intake queue and return."""
+
+    def __init__(self, channel: str, events: queue.SimpleQueue[tuple[str, Path]]) -> None:
+        self.channel = channel
+        self.events = events
+
+    def dispatch(self, event: FileSystemEvent) -> None:
+        if event.is_directory:
+            return
+        path = event.dest_path if isinstance(event, FileMovedEvent) else event.src_path
+        if path:
+            self.events.put((self.channel, Path(str(path))))
+
+
+class _OverflowHook(logging.Handler):
+    """watchdog only logs an inotify queue overflow; turn that into an immediate rescan."""
+
+    def __init__(self, on_overflow: Callable[[], None]) -> None:
+        super().__init__(logging.WARNING)
+        self.on_overflow = on_overflow
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if "overflow" in record.getMessage().lower():
+            self.on_overflow()
+
+
+@dataclass
+class _Watch:
+    observer: BaseObserver
+    watch: ObservedWatch | None
+    inode: int | None
+
+
+class Intake(ServiceThread):
+    """Turns events and scans into complete files on the work queue."""
+
+    def __init__(self, daemon_: Daemon) -> None:
+        super().__init__("intake", daemon_)
+        self.events: queue.SimpleQueue[tuple[str, Path]] = queue.SimpleQueue()
+        self.trackers: dict[str, CompletenessTracker] = {}
+        self._due: list[tuple[float, str, str]] = []
+        self._queued: dict[Path, float] = {}
+        self._lock = threading.Lock()
+        self.scan_now = threading.Event()
+        self._watches: dict[str, _Watch] = {}
+        self._inotify: BaseObserver | None = None
+        self.configure(daemon_.settings)
+
+    def configure(self, settings: Settings) -> None:
+        self.trackers = {name: CompletenessTracker(ch) for name, ch in settings.channels.items() if ch.enabled}
+        self.scan_now.set()
+
+    # watches ---------------------------------------------------------------------------------
+    def arm(self) -> None:
+        if self._inotify is None:
+            _shorten_move_grouping()
+            self._inotify = Observer()
+            self._inotify.daemon = True
+            self._inotify.start()
+        for name in list(self._watches):
+            if name not in self.trackers:
+                self._disarm(name)
+        for name, tracker in self.trackers.items():
+            self._arm_one(name, tracker)
+
+    def _arm_one(self, name: str, tracker: CompletenessTracker) -> None:
+        ch = tracker.channel
+        try:
+            inode = ch.inbox.stat().st_ino
+        except FileNotFoundError:
+            inode = None
+        current = self._watches.get(name)
+        if current is not None and current.inode == inode and current.watch is not None:
+            return
+        if current is not None:
+            self._disarm(name)
+        if inode is None:
+            log.warning("channel %s: inbox %s does not exist; watching resumes when it is created", name, ch.inbox)
+            self._watches[name] = _Watch(self._inotify or Observer(), None, None)
+            return
+        handler = _Enqueue(name, self.events)
+        if ch.polling:
+            obs: BaseObserver = PollingObserver(timeout=ch.poll_interval_s)
+            obs.daemon = True
+            obs.start()
+            watch = obs.schedule(handler, str(ch.inbox), recursive=False)
+        else:
+            assert self._inotify is not None
+            obs = self._inotify
+            watch = obs.schedule(handler, str(ch.inbox), recursive=False,
+                                 event_filter=[FileCreatedEvent, FileMovedEvent, FileClosedEvent])
+        self._watches[name] = _Watch(obs, watch, inode)
+        if current is not None:
+            log.info("channel %s: inbox %s re-armed (recreated)", name, ch.inbox)
+        self.scan_now.set()
+
+    def _disarm(self, name: str) -> None:
+        w = self._watches.pop(name, None)
+        if w is None or w.watch is None:
+            return
+        try:
+            w.observer.unschedule(w.watch)
+        except (KeyError, OSError):
+            pass
+        if w.observer is not self._inotify:
+            w.observer.stop()
+
+    def shutdown_watches(self) -> None:
+        for w in self._watches.values():
+            if w.observer is not self._inotify and w.watch is not None:
+                w.observer.stop()
+        self._watches.clear()
+        if self._inotify is not None:
+            self._inotify.stop()
+            self._inotify.join(timeout=5)
+            self._inotify = None
+
+    # intake loop -----------------------------------------------------------------------------
+    def release(self, path: Path) -> None:
+        with self._lock:
+            self._queued.pop(path, None)
+
+    def _is_queued(self, path: str) -> bool:
+        with self._lock:
+            return Path(path) in self._queued
+
+    def queued_count(self) -> int:
+        with self._lock:
+            return len(self._queued)
+
+    def oldest_waiting_s(self) -> float:
+        now = time.monotonic()
+        with self._lock:
+            oldest_q = max((now - t for t in self._queued.values()), default=0.0)
+        return max([oldest_q, *(t.oldest_age() for t in self.trackers.values())])
+
+    def pending_count(self) -> int:
+        return sum(len(t) for t in self.trackers.values())
+
+    def loop(self) -> None:
+        settings = self.owner.settings
+        tick = settings.tick_ms / 1000.0
+        next_scan = 0.0
+        while not self.stopped.is_set():
+            self.beat()
+            now = time.monotonic()
+            timeout = max(0.0, min(tick * 4, next_scan - now, (self._due[0][0] - now) if self._due else tick * 4))
+            try:
+                channel, path = self.events.get(timeout=timeout)
+                self.observe(channel, path)
+                for _ in range(5000):
+                    channel, path = self.events.get_nowait()
+                    self.observe(channel, path)
+            except queue.Empty:
+                pass
+            now = time.monotonic()
+            while self._due and self._due[0][0] <= now and not self.stopped.is_set():
+                _, channel, p = heapq.heappop(self._due)
+                path = Path(p)
+                if channel in self.trackers and path in self.trackers[channel].pending():
+                    self.observe(channel, path)
+            if now >= next_scan or self.scan_now.is_set():
+                self.scan_now.clear()
+                self.arm()
+                self.full_scan()
+                next_scan = time.monotonic() + self.owner.settings.scan_interval_s
+            self.owner.update_gauges()
+
+    def full_scan(self) -> None:
+        for name, tracker in list(self.trackers.items()):
+            for entry in fsops.scan(tracker.channel.inbox, skip=self._is_queued):
+                if self.stopped.is_set():
+                    return
+                self.observe(name, entry.path, entry)
+
+    def observe(self, channel: str, path: Path, entry: fsops.Entry | None = None) -> None:
+        tracker = self.trackers.get(channel)
+        if tracker is None or path.parent != tracker.channel.inbox:
+            return
+        with self._lock:
+            if path in self._queued:
+                return
+        verdict = tracker.observe(path, entry)
+        if verdict is Verdict.READY:
+            self._enqueue(("claim", channel, path), path)
+        elif verdict is Verdict.REFUSE:
+            self._enqueue(("refuse", channel, path), path)
+        elif verdict is Verdict.WAIT:
+            ch = tracker.channel
+            delay = tracker.wait_hint(path) if ch.completeness is Completeness.QUIET else 0.5
+            heapq.heappush(self._due, (time.monotonic() + max(delay, 0.01), channel, str(path)))
+        elif (verdict is Verdict.IGNORE and tracker.channel.completeness is Completeness.SIGNAL
+              and tracker.channel.is_signal_name(path.name)):
+            for p in tracker.pending():
+                if path.name in tracker.channel.signal_names(p.name):
+                    self.observe(channel, p)
+
+    def _enqueue(self, item: tuple[str, str, Path], path: Path) -> None:
+        with self._lock:
+            self._queued[path] = time.monotonic()
+        self.owner.work.put(item)
+
+
+class Worker(ServiceThread):
+    def loop(self) -> None:
+        d = self.owner
+        while not self.stopped.is_set():
+            self.beat()
+            try:
+                item = d.work.get(timeout=0.25)
+            except queue.Empty:
+                continue
+            try:
+                d.handle_item(item)
+            except Transient:
+                pass
+            except Exception:
+                log.exception("worker %s: unexpected error on %s", self.name, item)
+            finally:
+                d.work.task_done()
+                self.beat()
+
+
+class Periodic(ServiceThread):
+    """Runs ``fn`` every ``interval_s``; an exception is logged, never fatal."""
+
+    def __init__(self, name: str, daemon_: Daemon, fn: Callable[[], Any], interval_s: float) -> None:
+        super().__init__(name, daemon_)
+        self.fn = fn
+        self.interval_s = interval_s
+
+    def loop(self) -> None:
+        while not self.stopped.is_set():
+            self.beat()
+            try:
+                self.fn()
+            except Exception:
+                log.exception("%s: pass failed", self.name)
+            self.beat()
+            self.stopped.wait(self.interval_s)
+
+
+class Daemon:
+    def __init__(self, settings: Settings, db: Database, *, identity: str | None = None,
+                 metrics: Metrics | None = None, run_jobs: bool = True) -> None:
+        self.settings = settings
+        self.db = db
+        self.metrics = metrics or Metrics()
+        self.heartbeat = Heartbeat()
+        self.work: queue.Queue[tuple[Any, ...]] = queue.Queue()
+        self.stopping = threading.Event()
+        self.pipeline = Pipeline(settings, db, identity=identity, on_outcome=self._outcome,
+                                 should_stop=self.stopping.is_set)
+        self.identity = self.pipeline.identity
+        self.scheduler = Scheduler(settings, db, identity=self.identity, on_run=self._job_done)
+        self.mailer = Mailer(settings.smtp, db, identity=self.identity)
+        self.run_jobs = run_jobs
+        self.counts: dict[str, int] = {}
+        self._count_lock = threading.Lock()
+        self.intake = Intake(self)
+        self.workers: list[Worker] = []
+        self.periodic: list[Periodic] = []
+        self.last_errors: list[str] = []
+
+    # lifecycle -------------------------------------------------------------------------------
+    def start(self) -> None:
+        self._ensure_folders(self.settings)
+        for todo in self.pipeline.recover(startup=True):
+            self.work.put(("file", todo))
+        logging.getLogger("watchdog.observers.inotify_c").addHandler(_OverflowHook(self._overflow))
+        logging.getLogger("watchdog.observers.inotify").addHandler(_OverflowHook(self._overflow))
+        self.intake.arm()
+        self.workers = [Worker(f"worker-{i}", self) for i in range(self.settings.workers)]
+        for w in self.workers:
+            w.start()
+        self.intake.start()
+        self.periodic = [Periodic("recovery", self, self._recover_pass, max(self.settings.scan_interval_s, 5.0))]
+        if not self.db.is_sqlite:
+            self.periodic.append(Periodic("leases", self, self.pipeline.renew_leases, self.settings.lease_s / 3))
+        if self.run_jobs and self.settings.jobs:
+            self.periodic.append(Periodic("scheduler", self, self.scheduler.tick, 1.0))
+        self.periodic.append(Periodic("mailer", self, self.mailer.send_pending, 1.0))
+        for p in self.periodic:
+            p.start()
+        if self.settings.metrics.enabled:
+            self.metrics.serve(self.settings.metrics.host, self.settings.metrics.port)
+
+    def stop(self, timeout: float | None = None) -> bool:
+        """Stop intake first, then let workers finish their file. True if all stopped in time."""
+        timeout = self.settings.shutdown_timeout_s if timeout is None else timeout
+        deadline = time.monotonic() + timeout
+        self.stopping.set()
+        self.intake.stopped.set()
+        self.intake.shutdown_watches()
+        self.intake.join(timeout=max(0.1, deadline - time.monotonic()))
+        for w in self.workers:
+            w.stopped.set()
+        for p in self.periodic:
+            p.stopped.set()
+        ok = True
+        for t in [*self.workers, *self.periodic]:
+            t.join(timeout=max(0.1, deadline - time.monotonic()))
+            ok = ok and not t.is_alive()
+        return ok
+
+    def reload(self, settings: Settings) -> None:
+        self.settings = settings
+        self.pipeline.reload(settings)
+        self.scheduler.reload(settings)
+        self.mailer.smtp = settings.smtp
+        self.intake.configure(settings)
+        self._ensure_folders(settings)
+
+    @staticmethod
+    def _ensure_folders(settings: Settings) -> None:
+        for ch in settings.channels.values():
+            for folder in (ch.inbox, ch.work, ch.processed, ch.error):
+                fsops.ensure_dir(folder)
+        for o in settings.outbound.values():
+            fsops.ensure_dir(o.folder)
+
+    # work ------------------------------------------------------------------------------------
+    def handle_item(self, item: tuple[Any, ...]) -> None:
+        kind = item[0]
+        if kind == "file":
+            self.pipeline.process(item[1])
+            return
+        _, channel, path = item
+        try:
+            if kind == "refuse":
+                self.pipeline.refuse(channel, path, "not a regular file (symlink, FIFO or device): refused "
+                                                    "without following it")
+                return
+            file_id = self.pipeline.claim(channel, path)
+        finally:
+            self.intake.release(path)
+        if file_id is not None:
+            self.pipeline.process(file_id)
+
+    def _recover_pass(self) -> None:
+        for todo in self.pipeline.recover():
+            self.work.put(("file", todo))
+
+    def _overflow(self) -> None:
+        self.metrics.overflow_rescans.inc()
+        self.intake.scan_now.set()
+
+    def _outcome(self, o: Outcome) -> None:
+        with self._count_lock:
+            self.counts[o.state] = self.counts.get(o.state, 0) + 1
+            if o.state in ("error", "duplicate") and o.reason:
+                self.last_errors = [*self.last_errors[-9:], f"{o.channel}/{o.name}: {o.reason}"]
+        self.metrics.files.labels(o.channel, o.state).inc()
+        self.metrics.duration.labels(o.channel).set(o.duration_s)
+
+    def _job_done(self, r: RunSummary) -> None:
+        self.metrics.jobs.labels(r.job, r.outcome).inc()
+
+    def update_gauges(self) -> None:
+        self.metrics.queue_depth.set(self.work.qsize())
+        self.metrics.pending.set(self.intake.pending_count())
+        self.metrics.oldest_waiting.set(self.intake.oldest_waiting_s())
+
+    # health ----------------------------------------------------------------------------------
+    def threads(self) -> list[ServiceThread]:
+        return [self.intake, *self.workers, *self.periodic]
+
+    def health(self, max_beat_age_s: float = 60.0) -> list[str]:
+        """Problems that must stop the watchdog pings (empty: healthy)."""
+        problems = [f"thread {t.name} died: {t.crashed!r}" for t in self.threads()
+                    if t.crashed is not None or (not t.is_alive() and not self.stopping.is_set())]
+        # Only intake is held to a heartbeat: it never waits on the database. Workers, jobs, the
+        # mailer and the lease renewer may wait behind a long file transaction; they must be alive.
+        problems += [f"thread {n} stuck" for n in self.heartbeat.stale(max_beat_age_s) if n == "intake"]
+        return problems
+
+    def status_text(self) -> str:
+        with self._count_lock:
+            c = dict(self.counts)
+        return (f"done={c.get('done', 0)} error={c.get('error', 0)} duplicate={c.get('duplicate', 0)} "
+                f"queued={self.work.qsize()} pending={self.intake.pending_count()}")
