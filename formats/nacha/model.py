@@ -1,0 +1,86 @@
+"""The typed file: header, batches of entries with their addenda, controls.
+
+Line numbers are kept for error reports but do not take part in equality, so a
+file read back after writing compares equal to the one written.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from formats.nacha.codes import DEBIT_CODES, PRENOTE_CODES
+from formats.nacha.records.addenda_02 import Addenda02
+from formats.nacha.records.addenda_05 import Addenda05
+from formats.nacha.records.addenda_98 import Addenda98
+from formats.nacha.records.addenda_98_refused import Addenda98Refused
+from formats.nacha.records.addenda_99 import Addenda99
+from formats.nacha.records.addenda_99_contested import Addenda99Contested
+from formats.nacha.records.addenda_99_dishonored import Addenda99Dishonored
+from formats.nacha.records.batch_control import BatchControl
+from formats.nacha.records.batch_header import BatchHeader
+from formats.nacha.records.entry_detail import EntryDetail
+from formats.nacha.records.file_control import FileControl
+from formats.nacha.records.file_header import FileHeader
+from formats.nacha.returns import NocResult, ReturnResult, noc_result, return_result
+
+Addenda = (Addenda02 | Addenda05 | Addenda98 | Addenda98Refused | Addenda99 | Addenda99Dishonored
+           | Addenda99Contested)
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    detail: EntryDetail
+    addenda: tuple[Addenda, ...] = ()
+    line: int | None = field(default=None, compare=False)
+
+    @property
+    def amount(self) -> int:
+        return self.detail.amount
+
+    @property
+    def is_debit(self) -> bool:
+        return self.detail.transaction_code in DEBIT_CODES
+
+    @property
+    def is_prenote(self) -> bool:
+        return self.detail.transaction_code in PRENOTE_CODES
+
+    @property
+    def return_result(self) -> ReturnResult | None:
+        for a in self.addenda:
+            if isinstance(a, Addenda99 | Addenda99Dishonored | Addenda99Contested):
+                return return_result(a)
+        return None
+
+    @property
+    def noc_result(self) -> NocResult | None:
+        for a in self.addenda:
+            if isinstance(a, Addenda98 | Addenda98Refused):
+                return noc_result(a)
+        return None
+
+
+@dataclass(frozen=True, slots=True)
+class Batch:
+    header: BatchHeader
+    entries: tuple[Entry, ...]
+    control: BatchControl | None
+    line: int | None = field(default=None, compare=False)
+
+
+@dataclass(frozen=True, slots=True)
+class AchFile:
+    header: FileHeader | None
+    batches: tuple[Batch, ...]
+    control: FileControl | None
+
+    def entries(self) -> list[tuple[BatchHeader, Entry]]:
+        return [(b.header, e) for b in self.batches for e in b.entries]
+
+    @property
+    def returns(self) -> list[ReturnResult]:
+        return [r for _, e in self.entries() if (r := e.return_result) is not None]
+
+    @property
+    def nocs(self) -> list[NocResult]:
+        return [n for _, e in self.entries() if (n := e.noc_result) is not None]
