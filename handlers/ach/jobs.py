@@ -1,0 +1,679 @@
+"""ACH jobs (seed 001): check-submit, submit-enroll, confirm-enroll, clear-checks.
+
+Each job does its work in units of work from the context: the ACH file, the
+payment updates, their audit rows, the trace-number counters and the summary
+report commit together, and the file becomes visible only after the commit.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any, BinaryIO
+
+from sqlalchemy import or_, select, update
+from sqlalchemy.orm import Session
+
+from daemon.calendars import Calendar
+from daemon.models.ach import (
+    AccountStatus,
+    AuditOp,
+    CheckPayment,
+    CheckStatus,
+    HoldState,
+    PaymentAccount,
+    SuspendedBatch,
+)
+from daemon.unit import OutboundHandle, UnitOfWork
+from formats.nacha import codes
+from formats.nacha.routing import is_valid
+from formats.nacha.writer import MAX_AMOUNT, AchWriter, BatchSpec, FileSpec, Payment
+from handlers.ach.audit import Actor, audit_ids, audit_objects, chunks
+from handlers.ach.store import (
+    Payee,
+    bulk_update,
+    cents,
+    db_value,
+    file_id_modifier,
+    load_payees,
+    new_log_id,
+    write_log,
+)
+from handlers.ach.store import Sequence as Counter
+from handlers.jobs import Job, JobContext, JobResult
+
+DEBIT_CODE = {"checking": 27, "saving": 37}
+CREDIT_CODE = {"checking": 22, "saving": 32}
+ACCOUNT_TYPE_OF_CODE = {22: "checking", 23: "checking", 27: "checking", 28: "checking",
+                        32: "saving", 33: "saving", 37: "saving", 38: "saving"}
+#: what check-submit reads of a due check
+DUE_COLUMNS = tuple(CheckPayment.__table__.c[n] for n in (
+    "payment_id", "payer_id", "pid", "amount", "routing_transit", "check_account_number", "account_type",
+    "account_name", "payer_account_number", "payment_source", "hold_id", "pay_date"))
+BOOL_OPTIONS = ("cancel_if_account_cancelled", "cancel_if_account_invalid", "submit_if_account_pending")
+
+
+def effective_date(pay_date: dt.date, today: dt.date, cal: Calendar, skip_holidays: bool) -> dt.date:
+    """Seed 001 "Scheduling and Holidays": a pay date today or earlier becomes tomorrow; a
+    non-business day moves to the next business day when the payee skips holidays."""
+    day = today + dt.timedelta(days=1) if pay_date <= today else pay_date
+    return cal.next_business_day(day, include=True) if skip_holidays else day
+
+
+def _payee_names(options: dict[str, Any]) -> list[str]:
+    names = [options["payee"]] if options.get("payee") else []
+    extra = options.get("extra_payees", [])
+    if isinstance(extra, str):
+        extra = [x for x in extra.split(";") if x.strip()]
+    return [*names, *(x.strip() for x in extra if x.strip() not in names)]
+
+
+class _AchJob(Job):
+    known_options: tuple[str, ...] = ("payee", "extra_payees")
+
+    def check_options(self) -> list[str]:
+        problems = [f"unknown option {k!r}" for k in sorted(set(self.options) - set(self.known_options))]
+        if not self.options.get("payee"):
+            problems.append("option 'payee' is required")
+        extra = self.options.get("extra_payees", [])
+        if not isinstance(extra, str | list):
+            problems.append("extra_payees must be a list of payee names")
+        target = self.options.get("target")
+        if target is not None and target not in self.settings.outbound:
+            problems.append(f"target {target!r} is not an outbound target")
+        for k in BOOL_OPTIONS:
+            if k in self.options and not isinstance(self.options[k], bool):
+                problems.append(f"{k} must be true or false")
+        return problems
+
+    def payees(self, session: Session) -> list[Payee]:
+        known = load_payees(session, self.settings)
+        names = _payee_names(self.options)
+        missing = [n for n in names if n not in known]
+        if missing:
+            raise RuntimeError(f"unknown payee(s): {', '.join(missing)}")
+        return [known[n] for n in names]
+
+    @property
+    def target(self) -> str:
+        return str(self.options.get("target", "ach_out"))
+
+
+class _Buffered:
+    """Collects the writer's small writes into large ones for the staging file."""
+
+    def __init__(self, out: OutboundHandle) -> None:
+        self.out = out
+        self.buf = io.BytesIO()
+        self.lines = 0
+
+    def write(self, data: bytes) -> int:
+        self.lines += data.count(b"\n")
+        self.buf.write(data)
+        if self.buf.tell() >= 1 << 20:
+            self.flush()
+        return len(data)
+
+    def flush(self) -> None:
+        self.out.write(self.buf.getvalue())
+        self.buf = io.BytesIO()
+
+
+@dataclass
+class _Entry:
+    """One check on its way into a batch."""
+
+    payment_id: int
+    payer_id: str
+    amount: int
+    routing: str
+    account: str
+    account_type: str
+    name: str
+    identification: str
+    source: str
+    hold_id: int | None
+
+    @property
+    def code(self) -> int:
+        return (CREDIT_CODE if self.amount < 0 else DEBIT_CODE)[self.account_type]
+
+
+@dataclass
+class _PayeeRun:
+    payee: Payee
+    log_id: int
+    entries: dict[tuple[dt.date, int | None], list[_Entry]] = field(default_factory=lambda: defaultdict(list))
+    cancelled: list[tuple[int, str, int, str]] = field(default_factory=list)
+    failed: list[tuple[int, str, int, str]] = field(default_factory=list)
+    zero: list[int] = field(default_factory=list)
+    pending: int = 0
+    suspended: list[SuspendedBatch] = field(default_factory=list)
+    submitted: int = 0
+    debit: int = 0
+    credit: int = 0
+    files: list[str] = field(default_factory=list)
+    effective_dates: set[dt.date] = field(default_factory=set)
+
+
+class CheckSubmitJob(_AchJob):
+    """pmtCheckSubmit: scheduled checks due by today + N days → one ACH file per gateway."""
+
+    kind = "ach.check-submit"
+    short_task = "ChkSubTsk"
+    description = "submit scheduled checks to the ACH (or CheckFree) gateway"
+    known_options = ("payee", "extra_payees", "days_before", "target", "generate_empty_file", *BOOL_OPTIONS)
+
+    def check_options(self) -> list[str]:
+        problems = super().check_options()
+        d = self.options.get("days_before", 1)
+        if not isinstance(d, int) or isinstance(d, bool) or d < 0:
+            problems.append("days_before must be a whole number ≥ 0")
+        return problems
+
+    def run(self, ctx: JobContext) -> JobResult:
+        actor = Actor.for_job(self, ctx)
+        today = ctx.today
+        cutoff = today + dt.timedelta(days=int(self.options.get("days_before", 1)))
+        counts: dict[str, int] = defaultdict(int)
+        errors: list[str] = []
+        with ctx.unit() as uow:
+            payees = self.payees(uow.session)
+            ach = [p for p in payees if p.settings.gateway == "ach"]
+            runs = [self._collect(uow.session, p, cutoff, today, ctx.calendar, actor) for p in ach]
+            self._write_ach(uow, runs, ctx, actor)
+            for r in runs:
+                self._finish(uow.session, r, actor, ctx, counts)
+            if any(r.files for r in runs):
+                counts["files"] = len({f for r in runs for f in r.files})
+        for p in payees:
+            if p.settings.gateway != "checkfree":
+                continue
+            try:
+                with ctx.unit() as uow:
+                    self._checkfree(uow, p, cutoff, today, ctx, actor, counts)
+            except Exception as exc:
+                errors.append(f"payee {p.name}: {exc}")
+        if errors:
+            raise RuntimeError("; ".join(errors))
+        total = sum(v for k, v in counts.items() if k != "pending_skipped")
+        return JobResult(outcome="success" if total else "noop", counts=dict(counts),
+                         message=f"{counts.get('submitted', 0)} submitted in {counts.get('files', 0)} file(s)")
+
+    # -- selection ----------------------------------------------------------------------------
+    def _due(self, session: Session, payee: Payee, cutoff: dt.date, *columns: Any) -> Any:
+        released = select(SuspendedBatch.id).where(SuspendedBatch.state == HoldState.RELEASED)
+        return (select(*(columns or (CheckPayment,)))
+                .where(CheckPayment.payee_id == payee.payee_id, CheckPayment.status == CheckStatus.SCHEDULED,
+                       CheckPayment.pay_date <= cutoff,
+                       or_(CheckPayment.hold_id.is_(None), CheckPayment.hold_id.in_(released)))
+                .order_by(CheckPayment.pay_date, CheckPayment.payment_id))
+
+    def _decide(self, p: Any, acct: PaymentAccount | None) -> tuple[str, str]:
+        """(action, reason): submit, cancel, skip (stay scheduled) or fail."""
+        o = self.options
+        if p.pid is not None and acct is None:
+            return "cancel", "payment account deleted"
+        if acct is not None:
+            st = acct.account_status
+            if st == AccountStatus.INACTIVE and o.get("cancel_if_account_cancelled", True):
+                return "cancel", "payment account cancelled"
+            if st == AccountStatus.BAD_ACTIVE and o.get("cancel_if_account_invalid", True):
+                return "cancel", "payment account invalid (bad_active)"
+            if st in (AccountStatus.PND_ACTIVE, AccountStatus.PND_WAIT) and not o.get("submit_if_account_pending",
+                                                                                    False):
+                return "skip", f"payment account pending ({st})"
+        return "submit", ""
+
+    def _entry(self, p: Any, acct: PaymentAccount | None) -> _Entry | str:
+        routing = (acct.routing_transit if acct else p.routing_transit) or ""
+        account = (acct.account_number if acct else p.check_account_number) or ""
+        atype = ((acct.account_type if acct else p.account_type) or "").lower()
+        name = (acct.account_holder_name if acct else p.account_name) or ""
+        if not is_valid(routing):
+            return "invalid routing number"
+        if not account.strip() or len(account) > 17:
+            return "account number must be 1-17 characters"
+        if atype not in DEBIT_CODE:
+            return f"account type {atype!r} is neither checking nor saving"
+        if abs(p.amount) > MAX_AMOUNT:
+            return "amount exceeds the ACH entry maximum"
+        ident = (p.payer_account_number or p.payer_id or "")[:15]
+        return _Entry(p.payment_id, p.payer_id, p.amount, routing, account, atype, name[:22], ident,
+                      p.payment_source, p.hold_id)
+
+    def _collect(self, session: Session, payee: Payee, cutoff: dt.date, today: dt.date, cal: Calendar,
+                 actor: Actor) -> _PayeeRun:
+        run = _PayeeRun(payee, 0)
+        rows = list(session.execute(self._due(session, payee, cutoff, *DUE_COLUMNS)))
+        accounts = _accounts(session, {p.pid for p in rows if p.pid})
+        for p in rows:
+            acct = accounts.get(p.pid) if p.pid else None
+            action, reason = self._decide(p, acct)
+            if action == "skip":
+                run.pending += 1
+                continue
+            if action == "cancel":
+                run.cancelled.append((p.payment_id, p.payer_id, p.amount, reason))
+                continue
+            if p.amount == 0:
+                run.zero.append(p.payment_id)
+                continue
+            e = self._entry(p, acct)
+            if isinstance(e, str):
+                run.failed.append((p.payment_id, p.payer_id, p.amount, e))
+                continue
+            eff = effective_date(p.pay_date, today, cal, payee.settings.skip_holidays)
+            run.entries[(eff, p.hold_id)].append(e)
+        for obj in accounts.values():
+            session.expunge(obj)  # read-only snapshots; changes go through bulk statements
+        self._hold_over_limit(session, run, actor)
+        return run
+
+    def _hold_over_limit(self, session: Session, run: _PayeeRun, actor: Actor) -> None:
+        """Seed 002 batch limits: an over-limit batch is suspended (not written) until released."""
+        s = run.payee.settings
+        for key in list(run.entries):
+            eff, hold = key
+            if hold is not None:
+                continue  # released by an operator
+            es = run.entries[key]
+            debit = sum(e.amount for e in es if e.amount > 0)
+            credit = -sum(e.amount for e in es if e.amount < 0)
+            largest = max(abs(e.amount) for e in es)
+            breaches = s.limit_breaches(eff, debit, credit, largest)
+            if not breaches:
+                continue
+            batch = SuspendedBatch(payee_id=run.payee.payee_id, effective_date=eff, state=HoldState.SUSPENDED,
+                                   entries=len(es), debit_total=debit, credit_total=credit,
+                                   reason="; ".join(breaches)[:512], job_id=actor.job_id, job_name=actor.job_name,
+                                   created_at=actor.now)
+            session.add(batch)
+            session.flush()
+            ids = [e.payment_id for e in es]
+            for part in chunks(ids):
+                session.execute(update(CheckPayment).where(CheckPayment.payment_id.in_(part))
+                                .values(hold_id=batch.id, last_modify_time=actor.now))
+            audit_ids(session, CheckPayment, ids, AuditOp.UPDATE, actor, f"suspended batch {batch.id}: {batch.reason}")
+            run.suspended.append(batch)
+            del run.entries[key]
+
+    # -- writing ------------------------------------------------------------------------------
+    def _write_ach(self, uow: UnitOfWork, runs: list[_PayeeRun], ctx: JobContext, actor: Actor) -> None:
+        s = uow.session
+        for r in runs:
+            r.log_id = new_log_id(s)
+        files: dict[tuple[str, str, str, str], list[_PayeeRun]] = defaultdict(list)
+        for r in runs:
+            files[r.payee.settings.file_key()].append(r)
+        empty_opt = self.options.get("generate_empty_file")
+        local = ctx.now.astimezone()
+        for n, group in enumerate(files.values()):
+            has_entries = any(r.entries for r in group)
+            want_empty = any(r.payee.settings.generate_empty_file if empty_opt is None else bool(empty_opt)
+                             for r in group)
+            if not has_entries and not want_empty:
+                continue
+            self._write_file(uow, group, local + dt.timedelta(milliseconds=n), actor)
+
+    def _write_file(self, uow: UnitOfWork, group: list[_PayeeRun], created: dt.datetime, actor: Actor) -> None:
+        s = uow.session
+        first = group[0].payee.settings
+        name, created = _free_name(s, self.settings, self.target, first, created)
+        modifier = file_id_modifier(s, f"{first.immediate_destination}:{first.immediate_origin}:"
+                                       f"{created:%y%m%d}")
+        spec = FileSpec(first.immediate_destination, first.immediate_origin, created, modifier,
+                        first.immediate_destination_name, first.immediate_origin_name)
+        counters: dict[str, Counter] = {}
+        updates: list[dict[str, Any]] = []
+        with uow.outbound(self.target, name) as out:
+            buf = _Buffered(out)
+            seq = _Switch()
+            writer = AchWriter(_as_binary(buf), spec, next_sequence=seq)
+            for r in group:
+                ps = r.payee.settings
+                for (eff, _hold), es in sorted(r.entries.items(), key=lambda kv: (kv[0][0], kv[0][1] or 0)):
+                    odfi8 = ps.odfi[:8]
+                    seq.current = counters.get(odfi8) or counters.setdefault(odfi8, Counter(s, f"trace:{odfi8}"))
+                    debit_only = all(e.amount > 0 for e in es)
+                    batch = BatchSpec(ps.company_name, ps.company_id, ps.sec_code, ps.company_entry_description,
+                                      eff, ps.odfi,
+                                      service_class_code=codes.SERVICE_CLASS_DEBITS if debit_only
+                                      else codes.SERVICE_CLASS_MIXED)
+                    pays = [Payment(e.code, e.routing, e.account, abs(e.amount), e.name, e.identification,
+                                    ("R " if e.source == "R" else "S ") if ps.sec_code in ("WEB", "TEL") else "")
+                                    for e in es]
+                    traces = writer.write_batch(batch, pays)
+                    for e, trace in zip(es, traces, strict=True):
+                        updates.append({"payment_id": e.payment_id, "status": CheckStatus.PROCESSED,
+                                        "action_code": str(e.code), "txn_number": trace, "txn_start_date": eff,
+                                        "reminded": "N", "log_id": r.log_id, "last_modify_time": actor.now,
+                                        "routing_transit": e.routing, "check_account_number": e.account,
+                                        "account_type": e.account_type})
+                        out.item("payment", e.payment_id, e.amount)
+                        r.submitted += 1
+                        if e.amount > 0:
+                            r.debit += e.amount
+                        else:
+                            r.credit -= e.amount
+                    r.effective_dates.add(eff)
+            control = writer.close()
+            buf.flush()
+            out.records = buf.lines
+            out.summary = {"payees": [r.payee.name for r in group], "entries": control.entry_addenda_count,
+                           "batches": control.batch_count, "debit": control.total_debit_amount,
+                           "credit": control.total_credit_amount}
+        for c in counters.values():
+            c.save()
+        col = CheckPayment.__table__.c
+        now = db_value(s, col.last_modify_time, actor.now)
+        bulk_update(s, "check_payments", "payment_id",
+                    ("status", "action_code", "txn_number", "txn_start_date", "reminded", "log_id",
+                     "last_modify_time", "routing_transit", "check_account_number", "account_type"),
+                    [(u["payment_id"], int(u["status"]), u["action_code"], u["txn_number"],
+                      db_value(s, col.txn_start_date, u["txn_start_date"]), "N", u["log_id"], now,
+                      u["routing_transit"], u["check_account_number"], u["account_type"]) for u in updates])
+        audit_ids(s, CheckPayment, [u["payment_id"] for u in updates], AuditOp.UPDATE, actor, f"submitted in {name}")
+        held = {k[1] for r in group for k in r.entries if k[1] is not None}
+        if held:
+            s.execute(update(SuspendedBatch).where(SuspendedBatch.id.in_(held))
+                      .values(state=HoldState.SUBMITTED, submitted_at=actor.now))
+        for r in group:
+            r.files.append(name)
+
+    def _finish(self, s: Session, r: _PayeeRun, actor: Actor, ctx: JobContext, counts: dict[str, int]) -> None:
+        """Cancel, fail and zero-process the rest; the summary report; suspended-batch mail."""
+        def bulk(rows: Sequence[int], values: dict[str, Any], reasons: dict[int, str] | None = None,
+                 audit_reason: str = "") -> None:
+            if not rows:
+                return
+            if reasons:
+                s.execute(update(CheckPayment), [{"payment_id": i, **values, "txn_err_msg": reasons[i][:255]}
+                                                 for i in rows])
+            else:
+                for part in chunks(list(rows)):
+                    s.execute(update(CheckPayment).where(CheckPayment.payment_id.in_(part)).values(**values))
+            audit_ids(s, CheckPayment, rows, AuditOp.UPDATE, actor, audit_reason)
+
+        common = {"reminded": "N", "log_id": r.log_id, "last_modify_time": actor.now}
+        bulk([c[0] for c in r.cancelled], {**common, "status": CheckStatus.CANCELLED},
+             {c[0]: c[3] for c in r.cancelled}, "cancelled by check-submit")
+        bulk([f[0] for f in r.failed], {**common, "status": CheckStatus.FAILED},
+             {f[0]: f[3] for f in r.failed}, "failed in check-submit")
+        bulk(r.zero, {**common, "status": CheckStatus.PROCESSED}, None, "zero amount: processed without submission")
+        activity = r.submitted + len(r.cancelled) + len(r.failed) + len(r.zero) + len(r.suspended) + len(r.files)
+        if activity or r.pending:
+            rows: list[tuple[str, object]] = [
+                ("report_type", "summary"), ("payee", r.payee.name), ("payee_id", r.payee.payee_id),
+                ("report_date", ctx.today.isoformat()), ("gateway", "ACH"),
+                ("report_creation_time", actor.now.isoformat(timespec="seconds")), ("job", actor.job_name),
+                ("run_id", actor.job_id), ("file", ";".join(r.files)),
+                ("effective_dates", ";".join(sorted(d.isoformat() for d in r.effective_dates))),
+                ("total_number", r.submitted), ("total_debit_amount", r.debit), ("total_credit_amount", r.credit),
+                ("submitted", r.submitted), ("zero_processed", len(r.zero)), ("cancelled", len(r.cancelled)),
+                ("failed", len(r.failed)), ("suspended_batches", len(r.suspended)), ("pending_skipped", r.pending)]
+            rows += [("failed_payment", f"{i}|{payer}|{amt}|{why}") for i, payer, amt, why in r.failed]
+            rows += [("cancelled_payment", f"{i}|{payer}|{amt}|{why}") for i, payer, amt, why in r.cancelled]
+            rows += [("suspended_batch", f"{b.id}|{b.effective_date}|{b.entries}|{b.debit_total}|{b.reason}")
+                     for b in r.suspended]
+            write_log(s, r.log_id, rows)
+        if r.suspended and r.payee.settings.recipients:
+            from daemon.models.core import Notification
+
+            body = "\n".join(f"batch {b.id}: {b.entries} entries, debit {cents(b.debit_total)}, effective "
+                             f"{b.effective_date}: {b.reason}. Release with: spoolgate release {b.id}"
+                             for b in r.suspended)
+            s.add(Notification(lane="immediate", kind="ach-suspended", recipients=list(r.payee.settings.recipients),
+                               subject=f"ACH batch(es) suspended for payee {r.payee.name}", body=body,
+                               ref=f"job_run:{ctx.run_id}"))
+        counts["submitted"] += r.submitted
+        counts["cancelled"] += len(r.cancelled)
+        counts["failed"] += len(r.failed)
+        counts["zero_processed"] += len(r.zero)
+        counts["suspended_batches"] += len(r.suspended)
+        if r.pending:
+            counts["pending_skipped"] += r.pending
+
+    # -- CheckFree ----------------------------------------------------------------------------
+    def _checkfree(self, uow: UnitOfWork, payee: Payee, cutoff: dt.date, today: dt.date, ctx: JobContext,
+                   actor: Actor, counts: dict[str, int]) -> None:
+        try:
+            from handlers.checkfree.debit import write_debit_file
+        except ImportError as exc:
+            raise RuntimeError(f"CheckFree debit writer unavailable ({exc}); its payments stay scheduled") from None
+        s = uow.session
+        rows = list(s.scalars(self._due(s, payee, cutoff)))
+        accounts = _accounts(s, {p.pid for p in rows if p.pid})
+        log_id = new_log_id(s)
+        submit: list[CheckPayment] = []
+        for p in rows:
+            acct = accounts.get(p.pid) if p.pid else None
+            action, reason = self._decide(p, acct)
+            if action == "cancel":
+                p.status, p.txn_err_msg = CheckStatus.CANCELLED, reason
+            elif action == "submit" and p.amount == 0:
+                p.status = CheckStatus.PROCESSED
+            elif action == "submit":
+                submit.append(p)
+                continue
+            else:
+                continue
+            p.reminded, p.log_id, p.last_modify_time = "N", log_id, actor.now
+        result = write_debit_file(uow, self.settings, payee.name, submit) if submit else {}
+        for p in submit:
+            if p.status == CheckStatus.SCHEDULED:
+                p.status, p.action_code = CheckStatus.PROCESSED, "ADD"
+                p.reminded, p.log_id, p.last_modify_time = "N", log_id, actor.now
+        changed = [p for p in rows if p.log_id == log_id]
+        audit_objects(s, changed, AuditOp.UPDATE, actor, "check-submit (CheckFree)")
+        write_log(s, log_id, [("report_type", "summary"), ("payee", payee.name), ("payee_id", payee.payee_id),
+                              ("report_date", today.isoformat()), ("gateway", "CheckFree"), ("job", actor.job_name),
+                              ("run_id", actor.job_id), ("submitted", len(submit)),
+                              *((f"checkfree_{k}", v) for k, v in dict(result).items())])
+        counts["checkfree_submitted"] += len(submit)
+
+
+def _accounts(session: Session, pids: Iterable[str]) -> dict[str, PaymentAccount]:
+    out: dict[str, PaymentAccount] = {}
+    for part in chunks(sorted(pids)):
+        for a in session.scalars(select(PaymentAccount).where(PaymentAccount.pid.in_(part))):
+            out[a.pid] = a
+    return out
+
+
+def _free_name(s: Session, settings: Any, target: str, ps: Any, created: dt.datetime) -> tuple[str, dt.datetime]:
+    """The file name for ``created``, a millisecond later while the name is taken in the target."""
+    from daemon.models.core import OutboundFile
+
+    folder = str(settings.outbound[target].folder)
+    for _ in range(1000):
+        name = ps.file_name(created)
+        taken = s.scalar(select(OutboundFile.id).where(OutboundFile.folder == folder, OutboundFile.name == name))
+        if taken is None and not (settings.outbound[target].folder / name).exists():
+            return name, created
+        created += dt.timedelta(milliseconds=1)
+    raise RuntimeError(f"no free file name in {folder}")
+
+
+class _Switch:
+    """The writer's trace sequence, switched to the counter of each batch's ODFI."""
+
+    current: Counter | None = None
+
+    def __call__(self) -> int:
+        assert self.current is not None
+        return self.current()
+
+
+def _as_binary(buf: _Buffered) -> BinaryIO:
+    return buf  # type: ignore[return-value]
+
+
+class SubmitEnrollJob(_AchJob):
+    """pmtSubmitEnroll: pnd_active check accounts → prenote file, prenote rows (17), pnd_wait."""
+
+    kind = "ach.submit-enroll"
+    short_task = "SubEnrTsk"
+    description = "send prenotes for new check accounts (pnd_active → pnd_wait)"
+    known_options = ("payee", "extra_payees", "target")
+
+    def run(self, ctx: JobContext) -> JobResult:
+        actor = Actor.for_job(self, ctx)
+        counts: dict[str, int] = defaultdict(int)
+        with ctx.unit() as uow:
+            s = uow.session
+            payees = [p for p in self.payees(s) if p.settings.gateway == "ach"]
+            work: list[tuple[Payee, list[PaymentAccount], int]] = []
+            for p in payees:
+                accts = list(s.scalars(select(PaymentAccount).where(
+                    PaymentAccount.ddn == p.name, PaymentAccount.payment_type == "check",
+                    PaymentAccount.account_status == AccountStatus.PND_ACTIVE).order_by(PaymentAccount.pid)))
+                if accts:
+                    work.append((p, accts, new_log_id(s)))
+            files: dict[tuple[str, str, str, str], list[tuple[Payee, list[PaymentAccount], int]]] = defaultdict(list)
+            for w in work:
+                files[w[0].settings.file_key()].append(w)
+            local = ctx.now.astimezone()
+            for n, group in enumerate(files.values()):
+                self._write(uow, group, local + dt.timedelta(milliseconds=n), ctx, actor, counts)
+        return JobResult(outcome="success" if counts else "noop", counts=dict(counts))
+
+    def _write(self, uow: UnitOfWork, group: list[tuple[Payee, list[PaymentAccount], int]],
+               created: dt.datetime, ctx: JobContext, actor: Actor, counts: dict[str, int]) -> None:
+        s = uow.session
+        first = group[0][0].settings
+        name, created = _free_name(s, self.settings, self.target, first, created)
+        modifier = file_id_modifier(s, f"{first.immediate_destination}:{first.immediate_origin}:{created:%y%m%d}")
+        spec = FileSpec(first.immediate_destination, first.immediate_origin, created, modifier,
+                        first.immediate_destination_name, first.immediate_origin_name)
+        prenotes: list[CheckPayment] = []
+        bad: list[PaymentAccount] = []
+        good: list[PaymentAccount] = []
+        counters: dict[str, Counter] = {}
+        with uow.outbound(self.target, name) as out:
+            buf = _Buffered(out)
+            seq = _Switch()
+            writer = AchWriter(_as_binary(buf), spec, next_sequence=seq)
+            for payee, accts, log_id in group:
+                ps = payee.settings
+                eff = effective_date(ctx.today, ctx.today, ctx.calendar, ps.skip_holidays)
+                ok: list[PaymentAccount] = []
+                for a in accts:
+                    atype = (a.account_type or "").lower()
+                    if not is_valid(a.routing_transit or "") or atype not in DEBIT_CODE or not (
+                            0 < len((a.account_number or "").strip()) <= 17):
+                        a.account_status, a.txn_message = AccountStatus.BAD_ACTIVE, "prenote not sent: invalid account"
+                        a.notify_status, a.txn_date = "N", actor.now
+                        bad.append(a)
+                        continue
+                    ok.append(a)
+                if not ok:
+                    continue
+                odfi8 = ps.odfi[:8]
+                seq.current = counters.get(odfi8) or counters.setdefault(odfi8, Counter(s, f"trace:{odfi8}"))
+                batch = BatchSpec(ps.company_name, ps.company_id, ps.sec_code, ps.company_entry_description, eff,
+                                  ps.odfi, service_class_code=codes.SERVICE_CLASS_DEBITS)
+                pays = [Payment.prenote(DEBIT_CODE[a.account_type.lower()], a.routing_transit or "", a.account_number,
+                                        a.account_holder_name[:22], a.user_id[:15],
+                                        ) for a in ok]
+                if ps.sec_code in ("WEB", "TEL"):
+                    pays = [replace(p, discretionary_data="S ") for p in pays]
+                traces = writer.write_batch(batch, pays)
+                for a, pay, trace in zip(ok, pays, traces, strict=True):
+                    prenotes.append(CheckPayment(
+                        payee_id=payee.payee_id, payer_id=a.user_id, pay_date=ctx.today,
+                        status=CheckStatus.PRENOTE_PROCESSED, routing_transit=a.routing_transit,
+                        account_name=a.account_holder_name, check_account_number=a.account_number, amount=0,
+                        account_type=a.account_type.lower(), action_code=str(pay.transaction_code),
+                        txn_number=trace, txn_start_date=eff, log_id=log_id, pid=a.pid, memo="prenote",
+                        reminded="N", payment_source="S", create_time=actor.now, last_modify_time=actor.now))
+                    a.account_status, a.txn_date, a.txn_message = AccountStatus.PND_WAIT, actor.now, None
+                    good.append(a)
+                write_log(s, log_id, [("report_type", "summary"), ("payee", payee.name),
+                                      ("payee_id", payee.payee_id), ("report_date", ctx.today.isoformat()),
+                                      ("gateway", "ACH"), ("job", actor.job_name), ("run_id", actor.job_id),
+                                      ("file", name), ("prenotes", len(ok)), ("invalid_accounts", len(accts) - len(ok)),
+                                      ("effective_dates", eff.isoformat())])
+            writer.close()
+            buf.flush()
+            out.records = buf.lines
+            out.summary = {"prenotes": len(prenotes)}
+            s.add_all(prenotes)
+            s.flush()
+            for p in prenotes:
+                out.item("prenote", p.payment_id, 0)
+        for c in counters.values():
+            c.save()
+        audit_objects(s, prenotes, AuditOp.CREATE, actor, f"prenote sent in {name}")
+        audit_objects(s, good, AuditOp.UPDATE, actor, f"prenote sent in {name}")
+        audit_objects(s, bad, AuditOp.UPDATE, actor, "invalid account: prenote not sent")
+        counts["prenotes"] += len(prenotes)
+        counts["invalid_accounts"] += len(bad)
+        counts["files"] += 1
+
+
+class ConfirmEnrollJob(_AchJob):
+    """pmtConfirmEnroll: pnd_wait accounts older than N business days (not returned) → active."""
+
+    kind = "ach.confirm-enroll"
+    short_task = "ConEnrTsk"
+    description = "activate pnd_wait accounts after the payee's days to activate"
+
+    def run(self, ctx: JobContext) -> JobResult:
+        actor = Actor.for_job(self, ctx)
+        n = 0
+        with ctx.unit() as uow:
+            s = uow.session
+            for payee in self.payees(s):
+                days = payee.settings.days_to_activate
+                accts = list(s.scalars(select(PaymentAccount).where(
+                    PaymentAccount.ddn == payee.name, PaymentAccount.account_status == AccountStatus.PND_WAIT,
+                    PaymentAccount.txn_date.is_not(None))))
+                ready = [a for a in accts if a.txn_date is not None and ctx.calendar.business_days_between(
+                    a.txn_date.astimezone().date(), ctx.today) >= days]
+                for a in ready:
+                    a.account_status, a.notify_status = AccountStatus.ACTIVE, "N"
+                audit_objects(s, ready, AuditOp.UPDATE, actor, f"activated after {days} business days")
+                n += len(ready)
+        return JobResult(outcome="success" if n else "noop", counts={"activated": n})
+
+
+def clear_cutoff(today: dt.date, days: int, cal: Calendar) -> dt.date:
+    """The latest pay date with ``days`` business days after it by ``today``."""
+    d = today
+    while cal.add_business_days(d, days) > today:
+        d -= dt.timedelta(days=1)
+    return d
+
+
+class ClearChecksJob(_AchJob):
+    """pmtCheckUpdate's clearing: processed (7) checks with no return N business days after the pay date → paid."""
+
+    kind = "ach.clear-checks"
+    short_task = "ChkUpdTsk"
+    description = "mark processed checks paid after the payee's days to clear"
+
+    def run(self, ctx: JobContext) -> JobResult:
+        actor = Actor.for_job(self, ctx)
+        n = 0
+        with ctx.unit() as uow:
+            s = uow.session
+            for payee in self.payees(s):
+                cutoff = clear_cutoff(ctx.today, payee.settings.days_to_clear, ctx.calendar)
+                ids = list(s.scalars(select(CheckPayment.payment_id).where(
+                    CheckPayment.payee_id == payee.payee_id, CheckPayment.status == CheckStatus.PROCESSED,
+                    CheckPayment.pay_date <= cutoff)))
+                for part in chunks(ids):
+                    s.execute(update(CheckPayment).where(CheckPayment.payment_id.in_(part))
+                              .values(status=CheckStatus.PAID, reminded="N", last_modify_time=actor.now))
+                audit_ids(s, CheckPayment, ids, AuditOp.UPDATE, actor,
+                          f"cleared: no return {payee.settings.days_to_clear} business days after pay date")
+                n += len(ids)
+        return JobResult(outcome="success" if n else "noop", counts={"paid": n})
+
+
+__all__ = ["ACCOUNT_TYPE_OF_CODE", "CheckSubmitJob", "ClearChecksJob", "ConfirmEnrollJob", "SubmitEnrollJob",
+           "clear_cutoff", "effective_date"]

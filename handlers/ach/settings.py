@@ -1,0 +1,171 @@
+"""The ``[ach]`` section and payee (DDN) gateway settings (seed 001 "Payment Settings").
+
+Payees live in ``payment_payees`` (loaded by ``spoolgate import``) with their
+gateway settings as JSON; ``[ach.payees.NAME]`` in the config overrides keys
+for a payee, so an operator can correct a setting without a database edit. Both
+are validated by :class:`PayeeSettings`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from formats.nacha.routing import is_valid
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class RiskLimit(_Model):
+    """Seed 002 batch/transaction limits, in cents; ``None`` means no limit of that kind."""
+
+    max_batch_debit: int | None = Field(default=None, ge=0)
+    max_batch_credit: int | None = Field(default=None, ge=0)
+    max_entry: int | None = Field(default=None, ge=0)
+    effective_from: dt.date | None = None
+    effective_to: dt.date | None = None
+
+    def applies(self, day: dt.date) -> bool:
+        return (self.effective_from is None or day >= self.effective_from) and (
+            self.effective_to is None or day <= self.effective_to)
+
+    def breaches(self, debit: int, credit: int, largest: int) -> list[str]:
+        out = []
+        if self.max_batch_debit is not None and debit > self.max_batch_debit:
+            out.append(f"batch debit total {debit} exceeds limit {self.max_batch_debit}")
+        if self.max_batch_credit is not None and credit > self.max_batch_credit:
+            out.append(f"batch credit total {credit} exceeds limit {self.max_batch_credit}")
+        if self.max_entry is not None and largest > self.max_entry:
+            out.append(f"entry amount {largest} exceeds limit {self.max_entry}")
+        return out
+
+
+def _digits(value: str, lengths: tuple[int, ...], what: str) -> str:
+    v = value.strip()
+    if len(v) not in lengths or not (v.isascii() and v.isdigit()):
+        raise ValueError(f"{what} must be {' or '.join(map(str, lengths))} digits, got {value!r}")
+    return v
+
+
+class PayeeSettings(_Model):
+    gateway: Literal["ach", "checkfree"] = "ach"
+    immediate_destination: str = ""
+    immediate_destination_name: str = Field(default="", max_length=23)
+    immediate_origin: str = ""
+    immediate_origin_name: str = Field(default="", max_length=23)
+    company_id: str = Field(default="", max_length=10)
+    company_name: str = Field(default="", max_length=16)
+    company_entry_description: str = Field(default="PAYMENT", max_length=10)
+    odfi: str = ""
+    sec_code: Literal["PPD", "CCD", "WEB", "TEL"] = "PPD"
+    #: rows read per query by check-submit
+    batch_size: int = Field(default=1000, ge=1, le=100_000)
+    days_to_clear: int = Field(default=5, ge=0)
+    days_to_activate: int = Field(default=3, ge=0)
+    #: move an effective date that falls on a weekend or Federal Reserve holiday to the next business day
+    skip_holidays: bool = True
+    noc_auto_update: bool = True
+    noc_notify: bool = True
+    generate_empty_file: bool = False
+    file_prefix: str = "ppd_"
+    #: strftime pattern; ``%f`` is cut to milliseconds (ppd_yyyyMMddHHmmssSSS.ach)
+    file_timestamp: str = "%Y%m%d%H%M%S%f"
+    file_suffix: str = ".ach"
+    risk_limits: tuple[RiskLimit, ...] = ()
+    #: e-mail recipients for suspended batches and return exceptions
+    recipients: tuple[str, ...] = ()
+
+    @field_validator("immediate_destination", "odfi")
+    @classmethod
+    def _routing(cls, v: str) -> str:
+        if not v:
+            return v
+        v = _digits(v, (8, 9), "routing number")
+        if len(v) == 9 and not is_valid(v):
+            raise ValueError(f"routing number {v} has a wrong check digit")
+        return v
+
+    @field_validator("immediate_origin")
+    @classmethod
+    def _origin(cls, v: str) -> str:
+        if v and not (1 <= len(v.strip()) <= 10):
+            raise ValueError("immediate origin must be 1-10 characters")
+        return v.strip()
+
+    @model_validator(mode="after")
+    def _ach_complete(self) -> PayeeSettings:
+        if self.gateway == "ach":
+            missing = [k for k in ("immediate_destination", "immediate_origin", "company_id", "company_name",
+                                   "odfi") if not getattr(self, k)]
+            if missing:
+                raise ValueError(f"ACH payee needs {', '.join(missing)}")
+        return self
+
+    def file_name(self, now: dt.datetime) -> str:
+        stamp = f"{now.microsecond // 1000:03d}".join(now.strftime(p) for p in self.file_timestamp.split("%f"))
+        return f"{self.file_prefix}{stamp}{self.file_suffix}"
+
+    def limit_breaches(self, day: dt.date, debit: int, credit: int, largest: int) -> list[str]:
+        return [b for lim in self.risk_limits if lim.applies(day) for b in lim.breaches(debit, credit, largest)]
+
+    def same_file_as(self, other: PayeeSettings) -> bool:
+        """Seed 001: payees share an ACH file only with the same immediate fields."""
+        return self.file_key() == other.file_key()
+
+    def file_key(self) -> tuple[str, str, str, str]:
+        return (self.immediate_destination, self.immediate_origin, self.immediate_destination_name.strip().upper(),
+                self.immediate_origin_name.strip().upper())
+
+
+class AckSettings(_Model):
+    """Seed 002 transmission acknowledgment after a return file is loaded."""
+
+    enabled: bool = True
+    target: str = "acks"
+    #: XSLT applied to the normalized XML (lxml); None writes the XML itself
+    xslt: Path | None = None
+    #: ``{stem}`` / ``{name}`` / ``{id}`` (ledger id) of the inbound file; the suffix should match the XSLT output
+    name: str = "ack_{id}_{stem}.xml"
+
+
+class AchSettings(_Model):
+    #: config overrides of payee settings, by payee name (merged over payment_payees.settings)
+    payees: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    ack: AckSettings = AckSettings()
+    #: validation policy for return files: a preset name (formats.nacha.PRESETS) or a mapping
+    returns_policy: str | dict[str, bool] = "default"
+    #: per-partner policies, chosen by a route's ``partner`` option
+    partner_policies: dict[str, str | dict[str, bool]] = Field(default_factory=dict)
+    #: entries looked up per query when applying a return file
+    returns_chunk: int = Field(default=2000, ge=1, le=30_000)
+    #: SQLite page cache (MiB) for the connection applying a return file
+    sqlite_cache_mb: int = Field(default=256, ge=2, le=4096)
+
+    @field_validator("returns_policy")
+    @classmethod
+    def _policy(cls, v: str | dict[str, bool]) -> str | dict[str, bool]:
+        policy_of(v)
+        return v
+
+    @field_validator("partner_policies")
+    @classmethod
+    def _policies(cls, v: dict[str, str | dict[str, bool]]) -> dict[str, str | dict[str, bool]]:
+        for p in v.values():
+            policy_of(p)
+        return v
+
+
+def policy_of(value: str | dict[str, bool]) -> Any:
+    """A ValidationPolicy from a preset name or mapping; FormatError becomes a config ValueError."""
+    from formats.errors import FormatError
+    from formats.nacha.policy import ValidationPolicy
+
+    try:
+        return ValidationPolicy.named(value) if isinstance(value, str) else ValidationPolicy.from_mapping(value)
+    except FormatError as exc:
+        raise ValueError(str(exc)) from None

@@ -1,0 +1,102 @@
+"""What a handler is, what it gets, and what it returns.
+
+A handler parses one claimed file and applies it to the database through the
+session it is given. It never commits: the pipeline commits the handler's work
+together with the ledger's "done", so a file is applied completely or not at
+all. Outbound files and notifications requested through the context become
+part of the same unit of work.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from abc import ABC, abstractmethod
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, BinaryIO, ClassVar
+
+from formats.errors import Issue
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+    from daemon.config import Settings
+    from daemon.models.core import SpoolFile
+    from daemon.unit import UnitOfWork
+
+
+class Rejected(Exception):
+    """The file is wrong; it goes to error/ with this reason and is never retried."""
+
+    def __init__(self, reason: str, issues: list[Issue] | None = None, *, code: str = "rejected") -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.code = code
+        self.issues = list(issues or [])
+
+
+class RetryLater(Exception):
+    """Something the file needs is not there yet (transient); the file stays claimed."""
+
+    def __init__(self, reason: str, delay_s: float = 30.0) -> None:
+        super().__init__(reason)
+        self.delay_s = delay_s
+
+
+@dataclass
+class HandlerResult:
+    counts: dict[str, int] = field(default_factory=dict)
+    #: money totals in cents (or øre), by name
+    totals: dict[str, int] = field(default_factory=dict)
+    summary: dict[str, Any] = field(default_factory=dict)
+    warnings: list[Issue] = field(default_factory=list)
+    #: where the file goes when done: None → the channel's processed/ folder
+    file_to: Path | None = None
+
+
+@dataclass
+class FileContext:
+    """Everything a handler may use for one file."""
+
+    unit: UnitOfWork
+    settings: Settings
+    channel: str
+    file: SpoolFile
+    path: Path
+    options: Mapping[str, Any]
+    now: dt.datetime
+    dry_run: bool = False
+    log: logging.Logger = field(default_factory=lambda: logging.getLogger("spoolgate.handler"))
+
+    @property
+    def session(self) -> Session:
+        return self.unit.session
+
+    @property
+    def job_name(self) -> str:
+        """Audit ``job_name`` for changes made by a file: ``<channel>-<handler>``."""
+        return f"{self.channel}-{self.file.handler}"
+
+
+class Handler(ABC):
+    """Subclasses set ``name`` and ``accepts`` and implement ``handle``."""
+
+    #: registry name used in routes, e.g. ``ach.returns``
+    name: ClassVar[str]
+    #: the file names it is meant for (documentation, ``process --dry-run``, config checks)
+    accepts: ClassVar[tuple[str, ...]] = ("*",)
+    description: ClassVar[str] = ""
+
+    def __init__(self, settings: Settings, options: Mapping[str, Any]) -> None:
+        self.settings = settings
+        self.options = dict(options)
+
+    def check_options(self) -> list[str]:
+        """Problems with the route's options, one line each (config validation)."""
+        return []
+
+    @abstractmethod
+    def handle(self, ctx: FileContext, stream: BinaryIO) -> HandlerResult:
+        """Parse and apply; raise Rejected/FormatError for bad input. Never commit."""

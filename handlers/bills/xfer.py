@@ -1,0 +1,194 @@
+"""bills.xfer: move bill files from the input folder into the bills channel's inbox (seed 000 "Bill Xfer").
+
+``RENAME`` (one filesystem) links the file under its new name and then unlinks
+the old one, so a crash leaves at most both names of one inode, which the next
+run resolves. ``COPY_AND_DELETE`` (another filesystem) copies to a hidden temp
+name in the target, fsyncs it, records the transfer in ``bill_transfers``,
+renames the copy into place and only then removes the source; the next run
+finishes a recorded transfer and discards an unrecorded (partial) copy. The
+inbox never sees a partial file and a file is never delivered twice.
+"""
+
+from __future__ import annotations
+
+import errno
+import fnmatch
+import hashlib
+import os
+import time
+from pathlib import Path
+
+from sqlalchemy import select
+
+from daemon.config import DEFAULT_DENY
+from daemon.crashpoints import crashpoint
+from daemon.db import utcnow
+from daemon.models.bills import BillTransfer, TransferState
+from handlers.jobs import Job, JobContext, JobResult
+from spool import fsops
+
+METHODS = ("RENAME", "COPY_AND_DELETE")
+OPTIONS = {"source", "target", "channel", "method", "move.method", "min_age_s"}
+TEMP_PREFIX = ".xfer."
+TEMP_SUFFIX = ".tmp"
+CHUNK = 1 << 20
+
+
+class XferError(Exception):
+    """A transfer that cannot proceed (wrong method for the filesystems, a name clash)."""
+
+
+class BillXferJob(Job):
+    kind = "bills.xfer"
+    short_task = "BillXfer"
+    description = "move bill files from the input folder to the bill processing folder"
+
+    @property
+    def method(self) -> str:
+        return str(self.options.get("move.method", self.options.get("method", "RENAME"))).upper()
+
+    def check_options(self) -> list[str]:
+        problems = [f"unknown option {k!r}" for k in sorted(set(self.options) - OPTIONS)]
+        if self.method not in METHODS:
+            problems.append(f"move.method must be RENAME or COPY_AND_DELETE, not {self.method!r}")
+        if "target" not in self.options and str(self.options.get("channel", "bills")) not in self.settings.channels:
+            problems.append("no target folder and no such channel: set target or channel")
+        return problems
+
+    def folders(self) -> tuple[Path, Path]:
+        source = self.settings.path(str(self.options.get("source", "bills/in")))
+        if "target" in self.options:
+            return source, self.settings.path(str(self.options["target"]))
+        channel = str(self.options.get("channel", "bills"))
+        try:
+            return source, self.settings.channels[channel].inbox
+        except KeyError:
+            raise XferError(f"no target folder and no channel {channel!r}") from None
+
+    def run(self, ctx: JobContext) -> JobResult:
+        source, target = self.folders()
+        fsops.ensure_dir(source)
+        fsops.ensure_dir(target)
+        method = self.method
+        if method not in METHODS:
+            raise XferError(f"move.method must be RENAME or COPY_AND_DELETE, not {method!r}")
+        recovered = self._recover(ctx, target)
+        min_age = float(self.options.get("min_age_s", 2.0))
+        channel = None if "target" in self.options else self.settings.channels.get(
+            str(self.options.get("channel", "bills")))
+        moved = 0
+        # Signal files go after the data files they vouch for, so the inbox never sees a signal first.
+        for entry in sorted(fsops.scan(source),
+                            key=lambda e: (channel is not None and channel.is_signal_name(e.name), e.name)):
+            if entry.kind != "file" or any(fnmatch.fnmatchcase(entry.name, p) for p in DEFAULT_DENY):
+                continue
+            if time.time() - entry.mtime_ns / 1e9 < min_age:
+                continue  # possibly still being written
+            if method == "RENAME":
+                self._rename(entry.path, target)
+            else:
+                self._copy_and_delete(ctx, entry.path, target)
+            moved += 1
+        counts = {"moved": moved, "recovered": recovered}
+        ctx.log.info("bill xfer %s -> %s (%s): %s", source, target, method, counts)
+        return JobResult(outcome="success" if moved or recovered else "noop", counts=counts)
+
+    # -- RENAME ------------------------------------------------------------------------------------
+    def _rename(self, src: Path, target: Path) -> None:
+        name = src.name
+        if (target / name).exists() and not _same_inode(src, target / name):
+            raise XferError(f"{target / name} already exists; not overwriting it")
+        try:
+            os.link(src, target / name, follow_symlinks=False)
+        except FileExistsError:
+            pass  # linked by a run that died before unlinking the source
+        except OSError as exc:
+            if exc.errno == errno.EXDEV:
+                raise XferError(f"move.method RENAME cannot move {src} to {target}: different filesystems; "
+                                f"use COPY_AND_DELETE") from exc
+            raise
+        fsops.fsync_dir(target)
+        crashpoint("bills_xfer_after_place")
+        os.unlink(src)
+        fsops.fsync_dir(src.parent)
+
+    # -- COPY_AND_DELETE ---------------------------------------------------------------------------
+    def _copy_and_delete(self, ctx: JobContext, src: Path, target: Path) -> None:
+        final = target / src.name
+        if final.exists():
+            raise XferError(f"{final} already exists; not overwriting it")
+        temp = target / f"{TEMP_PREFIX}{src.name}{TEMP_SUFFIX}"
+        digest, size = _copy_synced(src, temp)
+        with ctx.unit() as uow:
+            row = BillTransfer(source=str(src), target=str(final), temp=str(temp), sha256=digest, size=size,
+                               state=TransferState.PLACING)
+            uow.session.add(row)
+            uow.session.flush()
+            row_id = row.id
+        self._place(ctx, row_id, src, temp, final, digest, size)
+
+    def _place(self, ctx: JobContext, row_id: int, src: Path, temp: Path, final: Path, digest: str,
+               size: int) -> None:
+        if temp.exists():
+            if final.exists():
+                raise XferError(f"{final} appeared while transferring {src}; left {temp} for an operator")
+            os.rename(temp, final)
+            fsops.fsync_dir(final.parent)
+        crashpoint("bills_xfer_after_place")
+        if src.exists() and _matches(src, digest, size):
+            os.unlink(src)
+            fsops.fsync_dir(src.parent)
+        with ctx.unit() as uow:
+            row = uow.session.get(BillTransfer, row_id)
+            assert row is not None
+            row.state = TransferState.DONE
+            row.finished_at = utcnow()
+
+    def _recover(self, ctx: JobContext, target: Path) -> int:
+        """Finish recorded transfers; drop copies that never got recorded (a crash mid-copy)."""
+        with ctx.db.transaction() as s:
+            pending = [(r.id, Path(r.source), Path(r.temp), Path(r.target), r.sha256, r.size)
+                       for r in s.scalars(select(BillTransfer).where(BillTransfer.state == TransferState.PLACING))]
+        for row_id, src, temp, final, digest, size in pending:
+            ctx.log.warning("bill xfer: finishing the interrupted transfer of %s", src)
+            self._place(ctx, row_id, src, temp, final, digest, size)
+        known = {p[2] for p in pending}
+        for entry in fsops.scan(target):
+            if (entry.kind == "file" and entry.name.startswith(TEMP_PREFIX) and entry.name.endswith(TEMP_SUFFIX)
+                    and entry.path not in known):
+                ctx.log.warning("bill xfer: removing the partial copy %s", entry.path)
+                os.unlink(entry.path)
+        return len(pending)
+
+
+def _copy_synced(src: Path, temp: Path) -> tuple[str, int]:
+    h = hashlib.sha256()
+    size = 0
+    fd_in = fsops.open_regular(src)
+    fd_out = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW | os.O_CLOEXEC, 0o640)
+    try:
+        with os.fdopen(fd_in, "rb", buffering=0) as fin, os.fdopen(fd_out, "wb", buffering=0) as fout:
+            while chunk := fin.read(CHUNK):
+                h.update(chunk)
+                fout.write(chunk)
+                size += len(chunk)
+                crashpoint("bills_xfer_mid_copy")
+            os.fsync(fout.fileno())
+    except BaseException:
+        try:
+            os.unlink(temp)
+        except FileNotFoundError:
+            pass
+        raise
+    return h.hexdigest(), size
+
+
+def _matches(path: Path, digest: str, size: int) -> bool:
+    """The source is still the file we copied (not a new file dropped under the same name)."""
+    got, n = fsops.sha256_file(path)
+    return n == size and got == digest
+
+
+def _same_inode(a: Path, b: Path) -> bool:
+    sa, sb = os.lstat(a), os.lstat(b)
+    return (sa.st_dev, sa.st_ino) == (sb.st_dev, sb.st_ino)

@@ -1,0 +1,8 @@
+"""Channel-independent handlers and jobs."""
+
+HANDLERS = {
+    "archive": "handlers.core.archive:ArchiveHandler",
+}
+JOBS = {
+    "core.noop": "handlers.core.jobs:NoopJob",
+}

@@ -1,0 +1,49 @@
+"""The archive handler: records the file in the ledger and nothing else.
+
+Useful for channels that only need files kept (CheckFree ``transumm``) and to
+exercise the daemon core end to end. With ``ack_target`` it also writes a
+one-line acknowledgment per file to that outbound target, which makes the
+outbound path part of every core test.
+"""
+
+from __future__ import annotations
+
+from typing import BinaryIO
+
+from handlers.base import FileContext, Handler, HandlerResult, Rejected
+
+OPTIONS = {"fail_marker", "ack_target", "crash_marker"}
+
+
+class ArchiveHandler(Handler):
+    name = "archive"
+    description = "record the file in the ledger; no other database change"
+
+    def check_options(self) -> list[str]:
+        problems = [f"unknown option {k!r}" for k in sorted(set(self.options) - OPTIONS)]
+        target = self.options.get("ack_target")
+        if target is not None and target not in self.settings.outbound:
+            problems.append(f"ack_target {target!r} is not an outbound target")
+        return problems
+
+    def handle(self, ctx: FileContext, stream: BinaryIO) -> HandlerResult:
+        lines = 0
+        fail = self.options.get("fail_marker")
+        fail_b = fail.encode() if isinstance(fail, str) else None
+        crash = self.options.get("crash_marker")
+        crash_b = crash.encode() if isinstance(crash, str) else None
+        for lineno, line in enumerate(stream, 1):
+            lines += 1
+            if fail_b is not None and fail_b in line:
+                # A deterministic failure for tests of the error path.
+                raise Rejected(f"line {lineno} contains the fail marker", code="fail_marker")
+            if crash_b is not None and crash_b in line:
+                # Kills the worker thread (not the process): tests that the watchdog pings stop.
+                raise SystemExit(f"crash marker on line {lineno}")
+        target = self.options.get("ack_target")
+        if target:
+            with ctx.unit.outbound(target, f"ack_{ctx.file.id:08d}_{ctx.file.original_name}.txt") as out:
+                out.write(f"{ctx.file.original_name} {ctx.file.sha256} lines={lines}\n".encode())
+                out.records = 1
+                out.item("spool_file", ctx.file.id)
+        return HandlerResult(counts={"lines": lines})

@@ -1,0 +1,74 @@
+"""What a scheduled job is and what it gets.
+
+A job does its database work through units of work it opens from the context
+(one for most jobs; chunked jobs open one per chunk). Outbound files and
+messages follow the same staged-then-delivered rule as handlers.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, ClassVar
+
+if TYPE_CHECKING:
+    from daemon.calendars import Calendar
+    from daemon.config import Job as JobConfig
+    from daemon.config import Settings
+    from daemon.db import Database
+    from daemon.unit import UnitOfWork
+
+
+@dataclass
+class JobResult:
+    #: success, or noop when there was nothing to do (notifications can differ)
+    outcome: str = "success"
+    counts: dict[str, int] = field(default_factory=dict)
+    message: str = ""
+
+
+@dataclass
+class JobContext:
+    settings: Settings
+    db: Database
+    job: str
+    run_id: int
+    now: dt.datetime
+    calendar: Calendar
+    log: logging.Logger = field(default_factory=lambda: logging.getLogger("spoolgate.job"))
+    dry_run: bool = False
+
+    def unit(self) -> UnitOfWork:
+        from daemon.unit import UnitOfWork
+
+        return UnitOfWork(self.db, self.settings, source=f"job:{self.run_id}", dry_run=self.dry_run)
+
+    @property
+    def today(self) -> dt.date:
+        return self.now.astimezone().date()
+
+
+class Job(ABC):
+    kind: ClassVar[str]
+    description: ClassVar[str] = ""
+    #: seed 004 short task name used in audit job_name ``<job>-<ShortTask>``
+    short_task: ClassVar[str] = "Task"
+
+    def __init__(self, settings: Settings, name: str, config: JobConfig) -> None:
+        self.settings = settings
+        self.name = name
+        self.config = config
+        self.options: dict[str, Any] = dict(config.options)
+
+    @property
+    def audit_job_name(self) -> str:
+        return f"{self.name}-{self.short_task}"
+
+    def check_options(self) -> list[str]:
+        return []
+
+    @abstractmethod
+    def run(self, ctx: JobContext) -> JobResult:
+        """Do the work; raise to fail the run (its units roll back)."""

@@ -1,0 +1,302 @@
+"""``pbs.inbound``: files from Nets, routed by content (never by name).
+
+- 0602 payments → one ``ocr_header`` per section and one ``ocr_line`` (status
+  new) per payment;
+- 0603 mandates → ``pbs_0603_result`` rows, and the agreements updated in the
+  same transaction;
+- PBCNET40/41 receipts → the ``pbs_delivery`` we sent is confirmed, or marked
+  and an operator alert queued when Nets accepted another number of invoices.
+
+A delivery whose BS002 delivery number was loaded before is rejected whole. Any
+error rolls the file back and sends it to error/ (the ``pbs.alerts`` job mails
+the alert group about it).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, BinaryIO
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from daemon.models.pbs import (
+    AgreementStatus,
+    DeliveryState,
+    OcrHeader,
+    OcrLine,
+    Pbs0603Result,
+    PbsAgreement,
+    PbsDelivery,
+    PbsReceivedDelivery,
+)
+from formats.errors import Issue
+from formats.pbs import GUIDE_EXAMPLES, STRICT, FileKind, Policy, classify, parse_receipt
+from formats.pbs.codes import DELIVERY_0602, DELIVERY_0603, MandateEventKind
+from formats.pbs.delivery import (
+    DeliveryEnd,
+    DeliveryReader,
+    DeliveryStart,
+    MandateEvent,
+    Payment,
+    SectionEnd,
+    SectionStart,
+    SlipInfo,
+)
+from formats.pbs.receipts import HEAD_BYTES, Receipt, receipt_warnings
+from handlers.base import FileContext, Handler, HandlerResult, Rejected
+from handlers.pbs.settings import pbs_settings
+
+OPTIONS = {"policy", "keep_control_lists"}
+POLICIES: dict[str, Policy] = {"strict": STRICT, "guide_examples": GUIDE_EXAMPLES}
+#: flush loaded rows in batches so memory stays bounded on large deliveries
+FLUSH_EVERY = 500
+
+
+class PbsInboundHandler(Handler):
+    name = "pbs.inbound"
+    accepts = ("*",)
+    description = "0602 payments, 0603 mandates and PBCNET40/41 receipts from Nets, by content"
+
+    def check_options(self) -> list[str]:
+        problems = [f"unknown option {k!r}" for k in sorted(set(self.options) - OPTIONS)]
+        if self.options.get("policy", "strict") not in POLICIES:
+            problems.append(f"policy must be one of {', '.join(POLICIES)}")
+        return problems
+
+    @property
+    def policy(self) -> Policy:
+        return POLICIES[str(self.options.get("policy", "strict"))]
+
+    def handle(self, ctx: FileContext, stream: BinaryIO) -> HandlerResult:
+        head = stream.read(HEAD_BYTES)
+        stream.seek(0)
+        kind = classify(head)
+        if kind in (FileKind.DELIVERY_0602, FileKind.DELIVERY_0603, FileKind.DELIVERY_OTHER):
+            return _Loader(ctx, self.policy).load(stream)
+        if kind.is_receipt:
+            return _receipt(ctx, parse_receipt(stream))
+        if kind is FileKind.CONTROL_LIST and self.options.get("keep_control_lists", True):
+            return HandlerResult(counts={"control_lists": 1}, summary={"kind": str(kind)})
+        raise Rejected(f"not a file this channel reads: classified as {kind} (expected a 0602/0603 "
+                       "delivery or a PBCNET40/41 receipt)", [Issue(
+                           code="wrong_file_type", reason=f"classified as {kind}", line=1, record="(first line)",
+                           field="record_type", columns=(1, 8), value=head[:8].decode("latin-1"),
+                           expected="BS002|PBCNET30|PBCNET40|PBCNET41")], code="wrong_file_type")
+
+
+class _Loader:
+    """Streams one delivery into the session; the reader raises at the end on any error."""
+
+    def __init__(self, ctx: FileContext, policy: Policy) -> None:
+        self.ctx = ctx
+        self.s: Session = ctx.session
+        self.policy = policy
+        self.delivery: PbsReceivedDelivery | None = None
+        self.header: OcrHeader | None = None
+        self.section = ""
+        self.counts: dict[str, int] = {}
+        self.totals: dict[str, int] = {}
+        self.pending = 0
+
+    def _count(self, key: str, n: int = 1) -> None:
+        self.counts[key] = self.counts.get(key, 0) + n
+
+    def _total(self, key: str, amount: int) -> None:
+        self.totals[key] = self.totals.get(key, 0) + amount
+
+    def _added(self) -> None:
+        self.pending += 1
+        if self.pending >= FLUSH_EVERY:
+            self.s.flush()
+            self.pending = 0
+
+    def load(self, stream: BinaryIO) -> HandlerResult:
+        reader = DeliveryReader(stream, policy=self.policy, accept=(DELIVERY_0602, DELIVERY_0603))
+        for event in reader:
+            if isinstance(event, DeliveryStart):
+                self._start(event)
+            elif isinstance(event, SectionStart):
+                self._section(event)
+            elif isinstance(event, Payment):
+                self._payment(event)
+            elif isinstance(event, MandateEvent):
+                self._mandate(event)
+            elif isinstance(event, SlipInfo):
+                self._slip_info(event)
+            elif isinstance(event, SectionEnd):
+                if self.header is not None:
+                    self.header.control_amount = event.amount
+                self.header = None
+            elif isinstance(event, DeliveryEnd):
+                pass
+        assert self.delivery is not None
+        self.delivery.warnings = len(reader.warnings)
+        return HandlerResult(counts=self.counts, totals=self.totals, warnings=reader.warnings,
+                             summary={"delivery_type": self.delivery.delivery_type,
+                                      "delivery_number": self.delivery.delivery_number,
+                                      "data_supplier": self.delivery.data_supplier})
+
+    def _start(self, start: DeliveryStart) -> None:
+        earlier = self.s.scalar(select(PbsReceivedDelivery).where(
+            PbsReceivedDelivery.data_supplier == start.data_supplier,
+            PbsReceivedDelivery.delivery_type == start.delivery_type,
+            PbsReceivedDelivery.delivery_number == start.delivery_number))
+        if earlier is not None:
+            raise _duplicate(start, f"file {earlier.spool_file_id} on {earlier.received_at:%Y-%m-%d %H:%M} UTC")
+        self.delivery = PbsReceivedDelivery(
+            data_supplier=start.data_supplier, system_code=start.system_code, delivery_type=start.delivery_type,
+            delivery_number=start.delivery_number, created=start.created, spool_file_id=self.ctx.file.id,
+            received_at=self.ctx.now)
+        self.s.add(self.delivery)
+        try:
+            self.s.flush()
+        except IntegrityError:
+            # Another daemon loaded the same delivery a moment ago (the unique key decided).
+            raise _duplicate(start, "another file just now") from None
+        self._count("deliveries")
+
+    def _section(self, sec: SectionStart) -> None:
+        assert self.delivery is not None
+        self.section = sec.section
+        self._count(f"section_{sec.section}")
+        if self.delivery.delivery_type != DELIVERY_0602:
+            return
+        self.header = OcrHeader(delivery_id=self.delivery.id, spool_file_id=self.ctx.file.id,
+                                delivery_number=self.delivery.delivery_number, section=sec.section,
+                                pbs_number=sec.pbs_number, debtor_group=sec.debtor_group, created=sec.date)
+        self.s.add(self.header)
+        self.s.flush()
+
+    def _payment(self, p: Payment) -> None:
+        assert self.header is not None
+        self.s.add(OcrLine(
+            header_id=self.header.id, line_no=p.line, section=p.section, transaction_code=p.transaction_code,
+            kind=str(p.kind), customer_number=p.customer_number, agreement_number=p.agreement_number,
+            card_type=p.card_type, payment_reference=p.payment_reference.strip(),
+            archive_reference=p.archive_reference, due_date=p.due_date, payment_date=p.payment_date,
+            booking_date=p.booking_date, requested_amount=p.requested_amount, paid_amount=p.paid_amount,
+            total_amount=p.received_amount, fee_amount=p.fee_amount, created_at=self.ctx.now))
+        self.header.line_count += 1
+        self.header.total_amount += p.received_amount
+        self._count("ocr_lines")
+        self._count(f"payments_{p.kind}")
+        self._total("received", p.received_amount)
+        self._added()
+
+    def _result(self, **values: Any) -> Pbs0603Result:
+        assert self.delivery is not None
+        row = Pbs0603Result(delivery_id=self.delivery.id, spool_file_id=self.ctx.file.id,
+                            section=self.section, **values)
+        self.s.add(row)
+        self._count("results_0603")
+        self._added()
+        return row
+
+    def _mandate(self, e: MandateEvent) -> None:
+        agreement = self.s.scalar(select(PbsAgreement).where(
+            PbsAgreement.pbs_number == e.pbs_number, PbsAgreement.agreement_number == e.agreement_number,
+            PbsAgreement.customer_number == e.customer_number))
+        if agreement is None:
+            agreement = PbsAgreement(pbs_number=e.pbs_number, agreement_number=e.agreement_number,
+                                     customer_number=e.customer_number, debtor_group=e.debtor_group)
+            self.s.add(agreement)
+            self._count("agreements_new")
+        kind = e.kind
+        agreement.debtor_group = e.debtor_group
+        agreement.updated_at = self.ctx.now
+        if kind.is_cancellation:
+            agreement.status = AgreementStatus.CANCELLED
+            agreement.cancel_reason = str(kind)
+            agreement.end_date = e.end_date
+            self._count("agreements_cancelled")
+        else:
+            agreement.status = AgreementStatus.ACTIVE
+            agreement.cancel_reason = None
+            agreement.start_date = e.start_date or agreement.start_date
+            agreement.end_date = e.end_date
+            self._count("agreements_active" if kind is MandateEventKind.ACTIVE else "agreements_subscribed")
+        self.s.flush()
+        self._result(line_no=e.line, transaction_code=e.transaction_code, kind=str(kind), pbs_number=e.pbs_number,
+                     debtor_group=e.debtor_group, customer_number=e.customer_number,
+                     agreement_number=e.agreement_number, start_date=e.start_date, end_date=e.end_date,
+                     status="applied", agreement_id=agreement.id)
+
+    def _slip_info(self, info: SlipInfo) -> None:
+        self._result(line_no=info.line, transaction_code=info.transaction_code, kind="slip_info",
+                     pbs_number=info.pbs_number, debtor_group=info.debtor_group,
+                     customer_number=info.customer_number, card_type=info.card_type,
+                     payment_id=info.payment_id, amount=info.amount, start_date=info.due_date,
+                     reference=info.reference.strip(), status="recorded")
+
+
+def _duplicate(start: DeliveryStart, where: str) -> Rejected:
+    return Rejected(
+        f"duplicate delivery: {start.delivery_type} delivery number {start.delivery_number} from data supplier "
+        f"{start.data_supplier} was already loaded from {where}; nothing loaded",
+        [Issue(code="duplicate_delivery", reason="delivery number already loaded", line=start.line,
+               record="BS002", field="delivery_number", columns=(21, 30), value=start.delivery_number)],
+        code="duplicate_delivery")
+
+
+_DIGITS = re.compile(r"(\d+)$")
+
+
+def _find_delivery(s: Session, receipt: Receipt) -> PbsDelivery | None:
+    ident = receipt.identifier
+    found = s.scalar(select(PbsDelivery).where(PbsDelivery.identifier == ident).with_for_update())
+    if found is None and (m := _DIGITS.search(ident)):
+        found = s.scalar(select(PbsDelivery).where(PbsDelivery.id == int(m.group(1))).with_for_update())
+    return found
+
+
+def _receipt(ctx: FileContext, receipt: Receipt) -> HandlerResult:
+    """Seed 003: "whether PBS processed the same number of invoices as generated"."""
+    s = ctx.session
+    delivery = _find_delivery(s, receipt)
+    if delivery is None:
+        raise Rejected(f"receipt PBCNET{receipt.code} for {receipt.identifier!r}: no delivery of ours has that "
+                       "identifier", [Issue(code="unknown_delivery", reason="no pbs_delivery with this identifier",
+                                            line=1, record=f"PBCNET{receipt.code}", field="identifier",
+                                            columns=(12, 28), value=receipt.identifier)],
+                       code="unknown_delivery")
+    warnings = receipt_warnings(receipt)
+    delivery.receipt_file_id = ctx.file.id
+    delivery.receipt_at = ctx.now
+    delivery.receipt_status = receipt.status
+    summary: dict[str, Any] = {"receipt": f"PBCNET{receipt.code}", "delivery_id": delivery.id,
+                               "identifier": delivery.identifier, "status": receipt.status}
+    problem: str | None = None
+    if not receipt.accepted:
+        delivery.state = DeliveryState.REJECTED
+        problem = f"Nets rejected delivery {delivery.identifier}: status {receipt.status} {receipt.status_text}"
+    elif receipt.code == "40":
+        if delivery.state in (DeliveryState.PACKAGED, DeliveryState.SENT):
+            delivery.state = DeliveryState.TRANSMITTED
+    else:
+        delivery.receipt_delivery_number = receipt.delivery_number
+        delivery.accepted_count = receipt.accepted_count
+        delivery.accepted_amount = receipt.amount_total
+        summary.update(accepted_count=receipt.accepted_count, sent_count=delivery.invoice_count)
+        if receipt.accepted_count is None:
+            delivery.state = DeliveryState.MISMATCH
+            problem = (f"the delivery receipt for {delivery.identifier} has no readable LEVERANCE figures line: "
+                       f"cannot check that Nets accepted all {delivery.invoice_count} invoice(s)")
+        elif receipt.accepted_count != delivery.invoice_count:
+            delivery.state = DeliveryState.MISMATCH
+            problem = (f"Nets accepted {receipt.accepted_count} invoice(s) of delivery {delivery.identifier}, "
+                       f"we sent {delivery.invoice_count}")
+        else:
+            delivery.state = DeliveryState.CONFIRMED
+    delivery.problem = problem
+    if problem is not None:
+        summary["problem"] = problem
+        recipients = pbs_settings(ctx.settings).alert_group(ctx.settings)
+        ctx.unit.notify(list(recipients), f"PBS alert: {problem}",
+                        f"{problem}.\n\nReceipt file: {ctx.file.original_name} (ledger id {ctx.file.id})\n"
+                        f"Delivery: id {delivery.id}, identifier {delivery.identifier}, XML {delivery.xml_name}, "
+                        f"zip {delivery.zip_name}, {delivery.invoice_count} invoice(s), "
+                        f"{delivery.total_amount} øre.\n", kind="pbs.receipt", ref=str(delivery.id))
+    state = "problem" if problem else "ok"
+    return HandlerResult(counts={"receipts": 1, f"receipts_{state}": 1}, summary=summary, warnings=warnings)
