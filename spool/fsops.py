@@ -192,10 +192,10 @@ def move_no_clobber(src: Path, folder: Path, name: str, *, suffix: str = "", syn
                 ensure_dir(folder)
                 os.link(src, candidate, follow_symlinks=False)
         except FileExistsError:
-            if _same_file(src, candidate):
-                break  # an earlier attempt linked it and died before unlinking the source
-            n += 1
-            continue
+            if not _same_file(src, candidate):
+                n += 1
+                continue
+            # an earlier attempt linked it and died before unlinking the source: finish that move
         except OSError as exc:
             if exc.errno not in (errno.EPERM, errno.ENOTSUP, errno.EXDEV, errno.EMLINK):
                 raise
@@ -204,11 +204,18 @@ def move_no_clobber(src: Path, folder: Path, name: str, *, suffix: str = "", syn
                 continue
             os.rename(src, candidate)
             break
+        _crash("after_link_before_unlink")
         os.unlink(src)
         break
     if sync:
         fsync_dir(folder)
     return candidate
+
+
+def _crash(name: str) -> None:
+    from daemon.crashpoints import crashpoint
+
+    crashpoint(name)
 
 
 def _same_file(a: Path, b: Path) -> bool:

@@ -23,7 +23,7 @@ from tests.support import (
 )
 
 CRASH_POINTS = ["after_claim_rename", "after_claim_insert", "in_transaction", "after_commit",
-                "after_outbound_rename"]
+                "after_outbound_rename", "after_link_before_unlink"]
 
 
 def _config(tmp_path: Path, db_url: str, **over) -> Path:
@@ -87,10 +87,35 @@ def _kill_loop(tmp_path: Path, db_url: str, kills: int, seed: int) -> None:
     d = DaemonProcess(cfg)
     try:
         d.wait_ready()
-        wait_for(_settled(tmp_path, len(dropped)), 90, what="every file filed after the last restart")
+        try:
+            wait_for(_settled(tmp_path, len(dropped)), 90, what="every file filed after the last restart")
+        except AssertionError as exc:
+            raise AssertionError(f"{exc}\n{_state_dump(tmp_path, db_url)}\n--- daemon log ---\n{d.log()[-6000:]}") from None
     finally:
         d.terminate()
     check_invariants(tmp_path, db_url, dropped, expect_error=errors)
+
+
+def _state_dump(tmp_path: Path, db_url: str) -> str:
+    """What a stuck kill loop left behind: every folder's files and the unfinished ledger rows."""
+    from sqlalchemy import create_engine, text
+
+    spool = tmp_path / "spool/drop"
+    lines = []
+    for sub in ("in", "work"):
+        folder = spool / sub
+        names = sorted(p.name for p in folder.iterdir()) if folder.exists() else []
+        lines.append(f"{sub}/: {names}")
+    lines.append(f"processed: {len(files_in(spool / 'processed'))}, error: {len(files_in(spool / 'error'))}")
+    engine = create_engine(db_url)
+    try:
+        with engine.connect() as conn:
+            rows = conn.execute(text("SELECT id, original_name, work_name, state, owner, attempts, lease_until "
+                                     "FROM spool_files WHERE state NOT IN ('done', 'error', 'duplicate')")).all()
+    finally:
+        engine.dispose()
+    lines += [f"row {tuple(r)}" for r in rows]
+    return "\n".join(lines)
 
 
 def test_randomised_kill9_loop_sqlite(tmp_path, sqlite_url):

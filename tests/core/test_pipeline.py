@@ -209,6 +209,33 @@ def test_recover_after_commit_before_move_does_not_reapply(env, tmp_path):
     check_invariants(tmp_path, settings.database_url, {"c.txt": sha(next(ch.processed.rglob("c.txt")))})
 
 
+def test_recover_after_processed_link_before_work_unlink(env, tmp_path):
+    """Filing links work/F into processed/ and then unlinks work/F; a death in between must be finished."""
+    settings, db, pipe = env()
+    drop(settings, "l.txt", b"x\n")
+    ch = settings.channels["drop"]
+    fid = pipe.claim("drop", ch.inbox / "l.txt")
+    real_unlink = os.unlink
+
+    def die_before_unlink(path, *a, **kw):
+        if Path(path).parent == ch.work:
+            raise SystemExit("killed between link and unlink")
+        return real_unlink(path, *a, **kw)
+
+    os.unlink = die_before_unlink
+    try:
+        with pytest.raises(SystemExit):
+            pipe.process(fid)
+    finally:
+        os.unlink = real_unlink
+    work = [p for p in ch.work.iterdir()]
+    assert len(work) == 1 and work[0].stat().st_nlink == 2
+    assert Pipeline(settings, db).recover(startup=True) == []
+    assert list(ch.work.iterdir()) == []
+    assert [p.name for p in ch.processed.rglob("*") if p.is_file()] == ["l.txt"]
+    check_invariants(tmp_path, settings.database_url, {"l.txt": sha(next(ch.processed.rglob("l.txt")))})
+
+
 def test_file_that_keeps_crashing_goes_to_error_after_max_attempts(env):
     settings, db, pipe = env(identity=DEAD, max_attempts=2)
     drop(settings, "k.txt", b"x\n")
