@@ -193,6 +193,8 @@ class Settings(BaseSettings):
     state_dir: Path = Path("var/state")
     database_url: str = "sqlite:///var/spoolgate.db"
     workers: int = Field(default=2, ge=1, le=64)
+    #: ready files of one channel a worker claims with one ledger commit (1: one by one)
+    claim_batch: int = Field(default=32, ge=1, le=1000)
     #: seconds between full reconciliation scans of every inbox (always on)
     scan_interval_s: float = Field(default=5.0, gt=0)
     #: how often pending files are re-checked for completeness

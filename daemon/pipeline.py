@@ -5,12 +5,14 @@ transaction, and recovery can tell from the ledger and the folders which step
 was last completed:
 
 1. claim: rename inbox/NAME -> work/TOKEN.NAME, hash it, insert the ledger row
-   (state processing, attempts 1, our lease), then drop its signal file;
+   (state processing, attempts 1, our lease), then drop its signal file; ready
+   files of one channel are claimed in runs that share one commit;
 2. handle: the handler's changes, the outbound files it staged and the row's
    ``done`` (or duplicate) commit together;
 3. file away: link into processed/YYYY/MM/DD/NAME (or error/NAME with
    NAME.error.json written first), unlink the work name; outbound files are
-   renamed into place and signalled.
+   renamed into place and signalled. The daemon fsyncs processed/ folders in
+   batches: the ledger's durable ``done`` already says where the file belongs.
 
 A crash between any two steps leaves a state ``recover`` completes without
 applying anything twice.
@@ -30,9 +32,9 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import delete, event, select, update
+from sqlalchemy import JSON, Table, bindparam, delete, event, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from tenacity import Retrying, retry_if_exception, stop_after_delay, wait_exponential_jitter
 from tenacity.stop import stop_base
@@ -43,7 +45,7 @@ from daemon.db import Database, is_transient, utcnow
 from daemon.models.core import TERMINAL_STATES, FileState, SpoolFile
 from daemon.unit import UnitOfWork
 from formats.errors import FormatError, Issue, mask
-from handlers.base import FileContext, Handler, HandlerResult, Rejected, RetryLater
+from handlers.base import FileContext, FileInfo, Handler, HandlerResult, Rejected, RetryLater
 from handlers.registry import handler_class
 from spool import fsops
 
@@ -126,6 +128,9 @@ class Pipeline:
         self.inflight: set[int] = set()
         #: rows this process just claimed, so processing need not read them back
         self._claimed: dict[int, _Snap] = {}
+        #: the daemon flushes processed/ folders in batches (``fsops.sync_dirty``); one-shot
+        #: callers sync each filing at once
+        self.defer_sync = False
 
     # -- configuration -------------------------------------------------------------------------
     def reload(self, settings: Settings) -> None:
@@ -157,48 +162,99 @@ class Pipeline:
     # -- claim ---------------------------------------------------------------------------------
     def claim(self, channel: str, path: Path) -> int | None:
         """Take ``path`` out of the inbox. None if someone else took it first."""
+        ids = self.claim_many(channel, [path])
+        return ids[0] if ids else None
+
+    def claim_many(self, channel: str, paths: list[Path]) -> list[int]:
+        """Take several ready files of one channel out of the inbox with one ledger commit.
+
+        Each file is renamed into work/ on its own (the rename decides who owns it);
+        their rows are inserted together, so a burst of small files costs one commit
+        instead of one each. A file another process took first is skipped.
+        """
         ch = self.settings.channels[channel]
-        name = path.name
-        try:
-            fsops.check_name(name)
-        except fsops.UnsafeName as exc:
-            self.refuse(channel, path, str(exc))
-            return None
-        signals = [path.parent / s for s in ch.signal_names(name)]
-        token = claim_token()
-        work_name = f"{token}.{name}"
-        if len(work_name.encode()) > 255:
-            work_name = f"{token}.{name.encode()[:200].decode(errors='ignore')}"
         fsops.ensure_dir(ch.work)
-        work_path = ch.work / work_name
-        try:
-            fsops.move(path, work_path)
-        except FileNotFoundError:
-            return None
-        crashpoint("after_claim_rename")
-        sha, size = fsops.sha256_file(work_path)
-        file_id = self._insert_claim(channel, name, work_name, sha, size)
-        crashpoint("after_claim_insert")
-        for sig in signals:
+        moved: list[tuple[str, str, list[Path]]] = []
+        for path in paths:
+            name = path.name
             try:
-                os.unlink(sig)
+                fsops.check_name(name)
+            except fsops.UnsafeName as exc:
+                self.refuse(channel, path, str(exc))
+                continue
+            token = claim_token()
+            work_name = f"{token}.{name}"
+            if len(work_name.encode()) > 255:
+                work_name = f"{token}.{name.encode()[:200].decode(errors='ignore')}"
+            try:
+                fsops.move(path, ch.work / work_name, sync=False)
             except FileNotFoundError:
-                pass
-        return file_id
+                continue
+            moved.append((name, work_name, [path.parent / sig for sig in ch.signal_names(name)]))
+        if not moved:
+            return []
+        fsops.fsync_dir(ch.work)  # one journal commit makes every rename of the batch durable
+        crashpoint("after_claim_rename")
+        rows: list[tuple[str, str, str, int]] = []
+        for name, work_name, _ in moved:
+            try:
+                sha, size = fsops.sha256_file(ch.work / work_name)
+            except OSError as exc:
+                # replaced by a link or device between the check and the rename: never read it
+                self._refuse_in_work(channel, work_name, name, f"not a regular file: {exc.strerror}")
+                continue
+            rows.append((name, work_name, sha, size))
+        ids = self._insert_claims(channel, rows) if rows else []
+        crashpoint("after_claim_insert")
+        claimed = {work_name for _, work_name, _, _ in rows}
+        for _, work_name, signals in moved:
+            if work_name not in claimed:
+                continue
+            for sig in signals:
+                try:
+                    os.unlink(sig)
+                except FileNotFoundError:
+                    pass
+        return ids
 
     def _insert_claim(self, channel: str, name: str, work_name: str, sha: str, size: int) -> int:
-        for attempt in self._retrying(f"claim {channel}/{name}"):
-            with attempt, self.db.transaction() as s:
-                row = SpoolFile(channel=channel, original_name=name, work_name=work_name, sha256=sha, size=size,
-                                state=FileState.PROCESSING, attempts=1, owner=self.identity,
-                                lease_until=self._lease(), claimed_at=self.clock(), started_at=self.clock())
-                s.add(row)
-                s.flush()
-                file_id = row.id
-                self._claimed[file_id] = _Snap.of(row)
-                # in flight from the insert on: the recovery pass must not take it over
-                self.inflight.add(file_id)
-        return file_id
+        return self._insert_claims(channel, [(name, work_name, sha, size)])[0]
+
+    def _insert_claims(self, channel: str, rows: list[tuple[str, str, str, int]]) -> list[int]:
+        """One transaction for all rows; each is in flight before the commit, so the
+        recovery pass in another thread never mistakes a fresh claim for an orphan."""
+        for attempt in self._retrying(f"claim {channel}/{rows[0][0]} (+{len(rows) - 1})"):
+            with attempt:
+                now, lease = self.clock(), self._lease()
+                values = [{"channel": channel, "original_name": name, "work_name": work_name, "sha256": sha,
+                           "size": size, "state": FileState.PROCESSING, "attempts": 1, "owner": self.identity,
+                           "lease_until": lease, "claimed_at": now, "started_at": now}
+                          for name, work_name, sha, size in rows]
+                ids: list[int] = []
+                try:
+                    with self.db.transaction() as s:
+                        ids = list(s.connection().execute(_INSERT_CLAIM, values).scalars())
+                        self.inflight.update(ids)
+                except BaseException:
+                    self.inflight.difference_update(ids)
+                    raise
+        for file_id, (name, work_name, _, _) in zip(ids, rows, strict=True):
+            self._claimed[file_id] = _Snap(file_id, channel, name, work_name, FileState.PROCESSING,
+                                           self.identity, lease, None)
+        return ids
+
+    def _refuse_in_work(self, channel: str, work_name: str, name: str, reason: str,
+                        shown: str | None = None) -> None:
+        """A non-regular entry already in work/: a row for it, then error/ without opening it."""
+        ch = self.settings.channels[channel]
+        with self.db.transaction() as s:
+            row = SpoolFile(channel=channel, original_name=name, work_name=work_name, state=FileState.PROCESSING,
+                            attempts=1, owner=self.identity, lease_until=self._lease())
+            s.add(row)
+            s.flush()
+            file_id = row.id
+        self._file_error(file_id, ch, {"reason": reason, "code": "refused",
+                                         "original_name": shown or repr(name)})
 
     def refuse(self, channel: str, path: Path, reason: str) -> None:
         """A symlink, device or unsafe name: moved to error/ without being opened or followed."""
@@ -210,13 +266,7 @@ class Pipeline:
             fsops.move(path, ch.work / work_name)  # renames the link itself, never its target
         except FileNotFoundError:
             return
-        with self.db.transaction() as s:
-            row = SpoolFile(channel=channel, original_name=safe, work_name=work_name, state=FileState.PROCESSING,
-                            attempts=1, owner=self.identity, lease_until=self._lease())
-            s.add(row)
-            s.flush()
-            file_id = row.id
-        self._file_error(file_id, ch, {"reason": reason, "code": "refused", "original_name": repr(path.name)})
+        self._refuse_in_work(channel, work_name, safe, reason, shown=repr(path.name))
 
     # -- process -------------------------------------------------------------------------------
     def process(self, file_id: int) -> Outcome:
@@ -273,52 +323,54 @@ class Pipeline:
         return result
 
     def _apply(self, file_id: int, ch: Channel, work_path: Path, *, dry_run: bool = False) -> Outcome:
+        # Core statements, not ORM objects, for the ledger row: this runs once per file.
         unit = UnitOfWork(self.db, self.settings, source=f"file:{file_id}", dry_run=dry_run)
         try:
             s = unit.session
-            row = s.get(SpoolFile, file_id, with_for_update=True)
-            assert row is not None
+            conn = s.connection()
+            row = conn.execute(_SELECT_ROW, {"fid": file_id}).one()
             if not dry_run and (row.owner != self.identity or row.state != FileState.PROCESSING):
                 raise LeaseLost(f"file {file_id} is held by {row.owner} ({row.state})")
             name, sha = row.original_name, row.sha256 or ""
             if not dry_run and ch.dedup is not DedupPolicy.REPROCESS:
-                earlier = s.scalar(select(SpoolFile.id).where(SpoolFile.channel == row.channel,
-                                                              SpoolFile.dedup_key == sha))
+                earlier = conn.execute(_SELECT_DEDUP, {"ch": row.channel, "key": sha}).scalar()
                 if earlier is not None:
-                    self._mark_duplicate(row, earlier, ch)
+                    full = s.get(SpoolFile, file_id)
+                    assert full is not None
+                    self._mark_duplicate(full, earlier, ch)
                     unit.commit()
                     return Outcome(file_id, row.channel, name, FileState.DUPLICATE,
                                    reason=f"duplicate of file {earlier}", path=None)
             index, route = next(((i, r) for i, r in enumerate(ch.routes) if r.matches(name)), (-1, None))
             if route is None:
                 raise Rejected("no route", code="no_route")
-            row.route, row.handler = route.pattern, route.handler
             if row.size == 0 and not route.allow_empty:
                 raise Rejected("empty file", code="empty_file")
             handler = self._handler(row.channel, index, route)
-            ctx = FileContext(unit=unit, settings=self.settings, channel=row.channel, file=row, path=work_path,
+            info = FileInfo(file_id, row.channel, name, row.sha256, row.size, row.claimed_at, route.pattern,
+                            route.handler)
+            ctx = FileContext(unit=unit, settings=self.settings, channel=row.channel, file=info, path=work_path,
                               options=route.options, now=self.clock(), dry_run=dry_run,
                               log=logging.getLogger(f"spoolgate.handler.{route.handler}"))
             fd = fsops.open_regular(work_path)
             with os.fdopen(fd, "rb") as stream:
                 result: HandlerResult = handler.handle(ctx, stream)
             crashpoint("in_transaction")
-            row.state = FileState.DONE
-            row.dedup_key = None if ch.dedup is DedupPolicy.REPROCESS else sha
-            row.counts, row.totals = result.counts or None, result.totals or None
             summary = dict(result.summary)
             if result.warnings:
                 summary["warnings"] = [w.to_dict() for w in result.warnings[:100]]
-            row.summary = summary or None
-            row.finished_at = self.clock()
-            folder = result.file_to or (fsops.dated_folder(ch.processed, self.clock()) if ch.dated
-                                        else ch.processed)
-            row.final_path = str(folder / name)
+            now = self.clock()
+            folder = result.file_to or (fsops.dated_folder(ch.processed, now) if ch.dated else ch.processed)
+            final_path = str(folder / name)
+            conn.execute(_UPDATE_DONE, {
+                "fid": file_id, "b_state": FileState.DONE, "b_route": route.pattern, "b_handler": route.handler,
+                "b_dedup_key": None if ch.dedup is DedupPolicy.REPROCESS else sha,
+                "b_counts": result.counts or None, "b_totals": result.totals or None, "b_summary": summary or None,
+                "b_finished_at": now, "b_final_path": final_path})
             if dry_run:
                 s.flush()
-                channel = row.channel
                 unit.rollback()
-                return Outcome(file_id, channel, name, "dry-run", handler=route.handler, counts=result.counts)
+                return Outcome(file_id, row.channel, name, "dry-run", handler=route.handler, counts=result.counts)
             try:
                 unit.commit()
             except IntegrityError:
@@ -327,7 +379,7 @@ class Pipeline:
             crashpoint("after_commit")
             unit.deliver()
             return Outcome(file_id, row.channel, name, FileState.DONE, handler=route.handler, counts=result.counts,
-                           path=Path(row.final_path))
+                           path=Path(final_path))
         except BaseException:
             unit.rollback()
             raise
@@ -404,7 +456,9 @@ class Pipeline:
             fsops.write_json_atomic(Path(f"{actual}.error.json"), error)
             fsops.move(work_path, actual)
         else:
-            actual = fsops.move_no_clobber(work_path, target.parent, target.name)
+            actual = fsops.move_no_clobber(work_path, target.parent, target.name, sync=not self.defer_sync)
+            if self.defer_sync:
+                fsops.sync_later(target.parent)
         if actual != target:
             with self.db.transaction() as s:
                 s.execute(update(SpoolFile).where(SpoolFile.id == file_id).values(final_path=str(actual)))
@@ -473,10 +527,17 @@ class Pipeline:
                 age = time.time() - entry.ctime_ns / 1e9
                 if not sole_owner and age < grace_s and not _claimer_dead(wname):
                     continue  # another daemon may be between its rename and its insert
+                if entry.kind == "dir":
+                    continue
+                original = wname.split(".", 1)[1] if "." in wname else wname
                 if entry.kind != "file":
+                    try:
+                        self._refuse_in_work(cname, wname, original, "not a regular file (symlink, FIFO or "
+                                             "device) left in the work folder: refused without following it")
+                    except IntegrityError:
+                        pass
                     continue
                 sha, size = fsops.sha256_file(entry.path)
-                original = wname.split(".", 1)[1] if "." in wname else wname
                 try:
                     todo.append(self._insert_claim(cname, original, wname, sha, size))
                 except IntegrityError:
@@ -515,6 +576,23 @@ class Pipeline:
                             .returning(SpoolFile.attempts))
             got = res.scalar()
         return got
+
+    def release(self, ids: list[int]) -> None:
+        """Give up claimed files no handler has started; the next recovery takes them over
+        (any daemon at once on PostgreSQL) without counting an interrupted attempt."""
+        if not ids:
+            return
+        try:
+            with self.db.transaction() as s:
+                s.execute(update(SpoolFile)
+                          .where(SpoolFile.id.in_(ids), SpoolFile.owner == self.identity,
+                                 SpoolFile.state == FileState.PROCESSING, SpoolFile.attempts > 0)
+                          .values(owner=None, lease_until=None, attempts=SpoolFile.attempts - 1))
+        except Exception as exc:  # the files are recovered all the same, with one attempt more
+            log.warning("could not release %d claimed files: %s", len(ids), exc)
+        self.inflight.difference_update(ids)
+        for file_id in ids:
+            self._claimed.pop(file_id, None)
 
     def renew_leases(self) -> None:
         """Extend our leases; rows a worker has locked are skipped (nobody can take those over anyway)."""
@@ -620,6 +698,24 @@ def _track_changes(engine: Any, counter: Counter[str]) -> Iterator[None]:
         yield
     finally:
         event.remove(engine, "after_cursor_execute", after)
+
+
+# The per-file statements, built once: the ORM's per-statement work costs more than SQLite does.
+_T = cast(Table, SpoolFile.__table__)
+_INSERT_CLAIM = insert(_T).returning(_T.c.id, sort_by_parameter_order=True)
+_SELECT_ROW = (select(_T.c.id, _T.c.channel, _T.c.original_name, _T.c.sha256, _T.c.size, _T.c.claimed_at,
+                      _T.c.state, _T.c.owner)
+               .where(_T.c.id == bindparam("fid")).with_for_update())
+_SELECT_DEDUP = select(_T.c.id).where(_T.c.channel == bindparam("ch"), _T.c.dedup_key == bindparam("key"))
+_JSON_OR_NULL = JSON(none_as_null=True)
+_UPDATE_DONE = (update(_T).where(_T.c.id == bindparam("fid"))
+                .values(state=bindparam("b_state"), route=bindparam("b_route"), handler=bindparam("b_handler"),
+                        dedup_key=bindparam("b_dedup_key"),
+                        counts=bindparam("b_counts", type_=_JSON_OR_NULL),
+                        totals=bindparam("b_totals", type_=_JSON_OR_NULL),
+                        summary=bindparam("b_summary", type_=_JSON_OR_NULL),
+                        finished_at=bindparam("b_finished_at", type_=_T.c.finished_at.type),
+                        final_path=bindparam("b_final_path")))
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,7 @@ import logging
 import queue
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -300,23 +301,75 @@ class Intake(ServiceThread):
         self.owner.work.put(item)
 
 
+class WorkQueue:
+    """Claimed files first, then intake's ready files in arrival order.
+
+    A worker takes either one claimed file or a run of ready files of one channel
+    to claim together; claimed files go to the front so any idle worker picks them
+    up before more are claimed.
+    """
+
+    def __init__(self) -> None:
+        self._cv = threading.Condition()
+        self._files: deque[int] = deque()
+        self._items: deque[tuple[str, str, Path]] = deque()
+
+    def put(self, item: tuple[Any, ...]) -> None:
+        with self._cv:
+            if item[0] == "file":
+                self._files.append(item[1])
+            else:
+                self._items.append((item[0], item[1], item[2]))
+            self._cv.notify()
+
+    def put_files(self, ids: list[int]) -> None:
+        with self._cv:
+            self._files.extend(ids)
+            self._cv.notify(len(ids))
+
+    def get(self, timeout: float, batch: int = 1) -> list[tuple[Any, ...]]:
+        with self._cv:
+            if not self._files and not self._items:
+                self._cv.wait(timeout)
+            if self._files:
+                return [("file", self._files.popleft())]
+            if not self._items:
+                return []
+            first = self._items.popleft()
+            got: list[tuple[Any, ...]] = [first]
+            if first[0] == "claim":
+                while (len(got) < batch and self._items and self._items[0][0] == "claim"
+                       and self._items[0][1] == first[1]):
+                    got.append(self._items.popleft())
+            return got
+
+    def take_files(self) -> list[int]:
+        """Claimed files nobody started (at shutdown)."""
+        with self._cv:
+            ids = list(self._files)
+            self._files.clear()
+            return ids
+
+    def qsize(self) -> int:
+        with self._cv:
+            return len(self._files) + len(self._items)
+
+
 class Worker(ServiceThread):
     def loop(self) -> None:
         d = self.owner
         while not self.stopped.is_set():
             self.beat()
-            try:
-                item = d.work.get(timeout=0.25)
-            except queue.Empty:
+            items = d.work.get(timeout=0.25, batch=d.settings.claim_batch)
+            if not items:
                 continue
             try:
-                d.handle_item(item)
+                d.handle_items(items)
             except Transient:
                 pass
             except Exception:
-                log.exception("worker %s: unexpected error on %s", self.name, item)
+                log.exception("worker %s: unexpected error on %s", self.name, items)
             finally:
-                d.work.task_done()
                 self.beat()
 
 
@@ -346,7 +399,7 @@ class Daemon:
         self.db = db
         self.metrics = metrics or Metrics()
         self.heartbeat = Heartbeat()
-        self.work: queue.Queue[tuple[Any, ...]] = queue.Queue()
+        self.work = WorkQueue()
         self.stopping = threading.Event()
         self.pipeline = Pipeline(settings, db, identity=identity, on_outcome=self._outcome,
                                  should_stop=self.stopping.is_set)
@@ -379,6 +432,8 @@ class Daemon:
         if self.run_jobs and self.settings.jobs:
             self.periodic.append(Periodic("scheduler", self, self.scheduler.tick, 1.0))
         self.periodic.append(Periodic("mailer", self, self.mailer.send_pending, 1.0))
+        self.pipeline.defer_sync = True
+        self.periodic.append(Periodic("syncer", self, fsops.sync_dirty, 0.2))
         for p in self.periodic:
             p.start()
         if self.settings.metrics.enabled:
@@ -400,6 +455,10 @@ class Daemon:
         for t in [*self.workers, *self.periodic]:
             t.join(timeout=max(0.1, deadline - time.monotonic()))
             ok = ok and not t.is_alive()
+        if ok:
+            # Claimed but never started: hand back without counting an attempt.
+            self.pipeline.release(self.work.take_files())
+        fsops.sync_dirty()
         return ok
 
     def reload(self, settings: Settings) -> None:
@@ -419,22 +478,27 @@ class Daemon:
             fsops.ensure_dir(o.folder)
 
     # work ------------------------------------------------------------------------------------
-    def handle_item(self, item: tuple[Any, ...]) -> None:
-        kind = item[0]
+    def handle_items(self, items: list[tuple[Any, ...]]) -> None:
+        """One claimed file, or ready files of one channel: claimed together, then queued."""
+        kind = items[0][0]
         if kind == "file":
-            self.pipeline.process(item[1])
+            self.pipeline.process(items[0][1])
             return
-        _, channel, path = item
+        channel = items[0][1]
+        paths = [path for _, _, path in items]
         try:
             if kind == "refuse":
-                self.pipeline.refuse(channel, path, "not a regular file (symlink, FIFO or device): refused "
-                                                    "without following it")
+                for path in paths:
+                    self.pipeline.refuse(channel, path, "not a regular file (symlink, FIFO or device): refused "
+                                                        "without following it")
                 return
-            file_id = self.pipeline.claim(channel, path)
+            ids = self.pipeline.claim_many(channel, paths)
         finally:
-            self.intake.release(path)
-        if file_id is not None:
-            self.pipeline.process(file_id)
+            for path in paths:
+                self.intake.release(path)
+        if ids:
+            self.work.put_files(ids[1:])  # the other workers start on these at once
+            self.pipeline.process(ids[0])
 
     def _recover_pass(self) -> None:
         for todo in self.pipeline.recover():

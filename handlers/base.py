@@ -23,7 +23,6 @@ if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
     from daemon.config import Settings
-    from daemon.models.core import SpoolFile
     from daemon.unit import UnitOfWork
 
 
@@ -56,6 +55,20 @@ class HandlerResult:
     file_to: Path | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class FileInfo:
+    """The ledger row of the file in hand, as plain values: handlers read it, only the pipeline writes it."""
+
+    id: int
+    channel: str
+    original_name: str
+    sha256: str | None
+    size: int | None
+    claimed_at: dt.datetime | None
+    route: str | None
+    handler: str | None
+
+
 @dataclass
 class FileContext:
     """Everything a handler may use for one file."""
@@ -63,7 +76,7 @@ class FileContext:
     unit: UnitOfWork
     settings: Settings
     channel: str
-    file: SpoolFile
+    file: FileInfo
     path: Path
     options: Mapping[str, Any]
     now: dt.datetime

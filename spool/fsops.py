@@ -13,6 +13,7 @@ import hashlib
 import json
 import os
 import stat
+import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -68,6 +69,35 @@ def fsync_dir(path: Path) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+_dirty: set[Path] = set()
+_dirty_lock = threading.Lock()
+
+
+def sync_later(folder: Path) -> None:
+    """Note a folder whose entries need not be on disk before the caller goes on.
+
+    Filing a decided file is such a change: the ledger (committed durably before)
+    tells recovery where the file belongs, so ``sync_dirty`` can flush many of them
+    with one fsync per folder.
+    """
+    if _DURABLE:
+        with _dirty_lock:
+            _dirty.add(folder)
+
+
+def sync_dirty() -> int:
+    """fsync every folder noted by ``sync_later``; returns how many."""
+    with _dirty_lock:
+        folders = list(_dirty)
+        _dirty.clear()
+    for folder in folders:
+        try:
+            fsync_dir(folder)
+        except FileNotFoundError:
+            pass
+    return len(folders)
 
 
 #: folders this process created or found; saves a mkdir system call per file

@@ -90,7 +90,8 @@ def _kill_loop(tmp_path: Path, db_url: str, kills: int, seed: int) -> None:
         try:
             wait_for(_settled(tmp_path, len(dropped)), 90, what="every file filed after the last restart")
         except AssertionError as exc:
-            raise AssertionError(f"{exc}\n{_state_dump(tmp_path, db_url)}\n--- daemon log ---\n{d.log()[-6000:]}") from None
+            left = _state_dump(tmp_path, db_url)
+            raise AssertionError(f"{exc}\n{left}\n--- daemon log ---\n{d.log()[-6000:]}") from None
     finally:
         d.terminate()
     check_invariants(tmp_path, db_url, dropped, expect_error=errors)

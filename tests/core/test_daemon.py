@@ -278,3 +278,42 @@ def test_writer_thread_keeps_intake_alive_under_load(daemon, tmp_path, db_url):
         t.join()
     wait_for(_settled(tmp_path, 450), 60)
     check_invariants(tmp_path, db_url, dropped)
+
+
+def test_sigterm_hands_back_claimed_files_no_worker_started(tmp_path, db_url):
+    """A stop in the middle of a claimed batch: the rest is released, not counted as a crashed attempt."""
+    from sqlalchemy import create_engine, text
+
+    d, sock = _start(tmp_path, db_url, workers=1, claim_batch=100, channel={"quiet_ms": 0})
+    dropped = {}
+    try:
+        os.kill(d.proc.pid, signal.SIGSTOP)
+        for i in range(600):
+            data = f"stop {i}\n".encode()
+            (_inbox(tmp_path) / f"s{i:03d}.txt").write_bytes(data)
+            dropped[f"s{i:03d}.txt"] = hashlib.sha256(data).hexdigest()
+        os.kill(d.proc.pid, signal.SIGCONT)
+        wait_for(lambda: len(_processed(tmp_path)) >= 30, 30)
+        assert d.terminate() == 0
+    finally:
+        sock.close()
+    engine = create_engine(db_url.replace("postgresql://", "postgresql+psycopg://"))
+    try:
+        with engine.connect() as c:
+            left = c.execute(text("SELECT owner, attempts FROM spool_files WHERE state = 'processing'")).all()
+    finally:
+        engine.dispose()
+    assert all(owner is None and attempts == 0 for owner, attempts in left), left
+    d2, _ = _start(tmp_path, db_url, notify=False, workers=1)
+    try:
+        wait_for(_settled(tmp_path, 600), 60)
+    finally:
+        d2.terminate()
+    info = check_invariants(tmp_path, db_url, dropped)
+    assert info["done"] == 600
+    engine = create_engine(db_url.replace("postgresql://", "postgresql+psycopg://"))
+    try:
+        with engine.connect() as c:
+            assert c.execute(text("SELECT max(attempts) FROM spool_files")).scalar() == 1
+    finally:
+        engine.dispose()

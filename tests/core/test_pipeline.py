@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import socket
@@ -380,3 +381,56 @@ def test_transient_retries_end_at_shutdown(env):
     with pytest.raises(OperationalError):
         attempt_once()
     assert len(calls) == 2  # retried once, then stopped by the shutdown, not by the 60 s budget
+
+
+def test_claim_many_commits_a_batch_and_skips_what_vanished_or_is_unsafe(env, tmp_path):
+    settings, db, pipe = env()
+    ch = settings.channels["drop"]
+    dropped = {f"b{i}.txt": f"batch {i}\n".encode() for i in range(5)}
+    for name, data in dropped.items():
+        drop(settings, name, data)
+    gone = ch.inbox / "gone.txt"  # taken by someone else between intake and claim
+    ids = pipe.claim_many("drop", [ch.inbox / n for n in dropped] + [gone, ch.inbox / "bad\x01name"])
+    assert len(ids) == 5 and len(set(ids)) == 5
+    with db.transaction() as s:
+        rows = {r.id: r for r in s.scalars(select(SpoolFile))}
+    assert sorted(r.original_name for r in rows.values()) == sorted(dropped)
+    assert all(r.state == FileState.PROCESSING and r.attempts == 1 and r.owner == pipe.identity
+               and r.sha256 == sha(ch.work / r.work_name) for r in rows.values())
+    assert [rows[i].original_name for i in ids] == list(dropped)  # ids in the order of the paths
+    for fid in ids:
+        assert pipe.process(fid).state == "done"
+    check_invariants(tmp_path, settings.database_url,
+                     {n: hashlib.sha256(d).hexdigest() for n, d in dropped.items()})
+
+
+def test_released_files_are_taken_over_without_counting_an_attempt(env, tmp_path):
+    settings, db, pipe = env()
+    ch = settings.channels["drop"]
+    for n in ("r1.txt", "r2.txt"):
+        drop(settings, n, n.encode())
+    ids = pipe.claim_many("drop", [ch.inbox / "r1.txt", ch.inbox / "r2.txt"])
+    pipe.release(ids)  # a stopping daemon hands back what no worker started
+    with db.transaction() as s:
+        rows = list(s.scalars(select(SpoolFile)))
+    assert [(r.owner, r.attempts, r.state) for r in rows] == [(None, 0, FileState.PROCESSING)] * 2
+    assert not pipe.inflight
+    other = Pipeline(settings, db, identity="elsewhere:1:x")  # any daemon may take them at once
+    todo = other.recover()
+    assert sorted(todo) == sorted(ids)
+    for fid in todo:
+        assert other.process(fid).state == "done"
+    with db.transaction() as s:
+        assert [r.attempts for r in s.scalars(select(SpoolFile))] == [1, 1]
+    check_invariants(tmp_path, settings.database_url,
+                     {n: hashlib.sha256(n.encode()).hexdigest() for n in ("r1.txt", "r2.txt")})
+
+
+def test_release_never_touches_a_file_another_daemon_holds(env):
+    settings, db, pipe = env()
+    drop(settings, "h.txt", b"h\n")
+    fid = pipe.claim("drop", settings.channels["drop"].inbox / "h.txt")
+    Pipeline(settings, db, identity="other:2:y").release([fid])
+    with db.transaction() as s:
+        row = s.get(SpoolFile, fid)
+        assert (row.owner, row.attempts) == (pipe.identity, 1)

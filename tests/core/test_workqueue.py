@@ -1,0 +1,50 @@
+"""The worker queue: claimed files before new claims, claim runs of one channel only."""
+
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+
+from daemon.service import WorkQueue
+
+
+def test_claim_runs_stay_within_one_channel_and_batch_size():
+    q = WorkQueue()
+    for i in range(5):
+        q.put(("claim", "a", Path(f"/in/a{i}")))
+    q.put(("claim", "b", Path("/in/b0")))
+    q.put(("refuse", "a", Path("/in/link")))
+    q.put(("claim", "a", Path("/in/a5")))
+    assert [p.name for _, _, p in q.get(0.01, batch=3)] == ["a0", "a1", "a2"]
+    assert [p.name for _, _, p in q.get(0.01, batch=32)] == ["a3", "a4"]
+    assert q.get(0.01, batch=32) == [("claim", "b", Path("/in/b0"))]
+    assert q.get(0.01, batch=32) == [("refuse", "a", Path("/in/link"))]  # never batched with claims
+    assert q.get(0.01, batch=32) == [("claim", "a", Path("/in/a5"))]
+    assert q.get(0.01) == [] and q.qsize() == 0
+
+
+def test_claimed_files_go_before_new_claims_and_wake_idle_workers():
+    q = WorkQueue()
+    q.put(("claim", "a", Path("/in/x")))
+    q.put_files([7, 8])
+    q.put(("file", 9))
+    assert [q.get(0.01) for _ in range(4)] == [[("file", 7)], [("file", 8)], [("file", 9)],
+                                               [("claim", "a", Path("/in/x"))]]
+    got: list[list[tuple]] = []
+    waiter = threading.Thread(target=lambda: got.append(q.get(5.0)))
+    waiter.start()
+    time.sleep(0.05)
+    started = time.monotonic()
+    q.put_files([11])
+    waiter.join(2)
+    assert got == [[("file", 11)]] and time.monotonic() - started < 1.0
+    assert q.take_files() == [] and q.qsize() == 0
+
+
+def test_take_files_empties_only_the_claimed_lane():
+    q = WorkQueue()
+    q.put_files([1, 2, 3])
+    q.put(("claim", "a", Path("/in/y")))
+    assert q.take_files() == [1, 2, 3]
+    assert q.get(0.01) == [("claim", "a", Path("/in/y"))]
