@@ -128,6 +128,8 @@ class Pipeline:
         self.inflight: set[int] = set()
         #: rows this process just claimed, so processing need not read them back
         self._claimed: dict[int, _Snap] = {}
+        #: rows taken over after an interruption: their next start is recorded before the handler runs
+        self._recovered: set[int] = set()
         #: the daemon flushes processed/ folders in batches (``fsops.sync_dirty``); one-shot
         #: callers sync each filing at once
         self.defer_sync = False
@@ -298,6 +300,11 @@ class Pipeline:
         if snap.state in TERMINAL_STATES:
             self._finish_filing(file_id)
             return Outcome(file_id, snap.channel, snap.name, snap.state)
+        if file_id in self._recovered:
+            self._recovered.discard(file_id)
+            refused = self._begin_again(file_id, ch, snap)
+            if refused is not None:
+                return refused
         work_path = ch.work / snap.work_name
         if not work_path.exists():
             return self._fail(file_id, ch, _report("file missing from work folder", "missing"))
@@ -321,6 +328,27 @@ class Pipeline:
         else:
             self._finish_filing(file_id)
         return result
+
+    def _begin_again(self, file_id: int, ch: Channel, snap: _Snap) -> Outcome | None:
+        """Record a new attempt before a handler runs on a file whose processing was interrupted.
+
+        Attempts count starts, not takeovers: a file claimed in a run and never started
+        when the process died is not one that crashes the daemon. The first attempt is
+        the claim's own (attempts 1, no extra commit on the normal path).
+        """
+        with self.db.transaction() as s:
+            n = s.execute(update(SpoolFile)
+                          .where(SpoolFile.id == file_id, SpoolFile.owner == self.identity,
+                                 SpoolFile.state == FileState.PROCESSING)
+                          .values(attempts=SpoolFile.attempts + 1)
+                          .returning(SpoolFile.attempts)).scalar()
+        if n is None:
+            return Outcome(file_id, snap.channel, snap.name, "released", reason="taken over by another daemon")
+        if n > self.settings.max_attempts:
+            return self._fail(file_id, ch, _report(
+                f"processing was interrupted {n - 1} times (max_attempts {self.settings.max_attempts}); "
+                "the file may crash the daemon", "max_attempts"))
+        return None
 
     def _apply(self, file_id: int, ch: Channel, work_path: Path, *, dry_run: bool = False) -> Outcome:
         # Core statements, not ORM objects, for the ledger row: this runs once per file.
@@ -502,14 +530,9 @@ class Pipeline:
                     if not (ch.work / snap.work_name).exists():
                         self._fail(snap.id, ch, _report("file missing from work folder after a crash", "missing"))
                     continue
-                taken = self._take_over(snap.id, snap.owner)
-                if taken is None:
+                if self._take_over(snap.id, snap.owner) is None:
                     continue
-                if taken > self.settings.max_attempts:
-                    self._fail(snap.id, ch, _report(
-                        f"processing was interrupted {taken - 1} times (max_attempts "
-                        f"{self.settings.max_attempts}); the file may crash the daemon", "max_attempts"))
-                    continue
+                self._recovered.add(snap.id)
                 todo.append(snap.id)
             # Work files with a terminal row (filing interrupted) or no row (claim interrupted).
             known = set(rows)
@@ -572,25 +595,32 @@ class Pipeline:
                                    SpoolFile.owner.is_(None) if expected_owner is None
                                    else SpoolFile.owner == expected_owner)
                             .values(owner=self.identity, lease_until=self._lease(), state=FileState.PROCESSING,
-                                    attempts=SpoolFile.attempts + 1, started_at=self.clock())
+                                    started_at=self.clock())
                             .returning(SpoolFile.attempts))
             got = res.scalar()
         return got
 
     def release(self, ids: list[int]) -> None:
         """Give up claimed files no handler has started; the next recovery takes them over
-        (any daemon at once on PostgreSQL) without counting an interrupted attempt."""
+        (any daemon at once on PostgreSQL). A fresh claim's attempt is given back, so the
+        file's next start records attempt 1; a taken-over file's count is kept as it is."""
         if not ids:
             return
+        fresh = [i for i in ids if i not in self._recovered]
+        mine = (SpoolFile.owner == self.identity, SpoolFile.state == FileState.PROCESSING)
         try:
             with self.db.transaction() as s:
-                s.execute(update(SpoolFile)
-                          .where(SpoolFile.id.in_(ids), SpoolFile.owner == self.identity,
-                                 SpoolFile.state == FileState.PROCESSING, SpoolFile.attempts > 0)
-                          .values(owner=None, lease_until=None, attempts=SpoolFile.attempts - 1))
-        except Exception as exc:  # the files are recovered all the same, with one attempt more
+                if fresh:
+                    s.execute(update(SpoolFile).where(SpoolFile.id.in_(fresh), *mine, SpoolFile.attempts > 0)
+                              .values(attempts=SpoolFile.attempts - 1))
+                s.execute(update(SpoolFile).where(SpoolFile.id.in_(ids), *mine)
+                          .values(owner=None, lease_until=None))
+        except Exception as exc:  # recovered all the same, with one attempt more
             log.warning("could not release %d claimed files: %s", len(ids), exc)
+        else:
+            log.info("released %d claimed files no worker started", len(ids))
         self.inflight.difference_update(ids)
+        self._recovered.difference_update(ids)
         for file_id in ids:
             self._claimed.pop(file_id, None)
 

@@ -237,14 +237,52 @@ def test_recover_after_processed_link_before_work_unlink(env, tmp_path):
     check_invariants(tmp_path, settings.database_url, {"l.txt": sha(next(ch.processed.rglob("l.txt")))})
 
 
+def _start_then_die(pipe: Pipeline, fid: int) -> None:
+    """A worker starts the file and the process dies inside the handler."""
+    import handlers.core.archive as archive
+
+    real = archive.ArchiveHandler.handle
+
+    def dies(self, ctx, stream):
+        raise SystemExit("killed inside the handler")
+
+    archive.ArchiveHandler.handle = dies  # type: ignore[method-assign]
+    try:
+        with pytest.raises(SystemExit):
+            pipe.process(fid)
+    finally:
+        archive.ArchiveHandler.handle = real  # type: ignore[method-assign]
+
+
 def test_file_that_keeps_crashing_goes_to_error_after_max_attempts(env):
     settings, db, pipe = env(identity=DEAD, max_attempts=2)
     drop(settings, "k.txt", b"x\n")
     fid = pipe.claim("drop", settings.channels["drop"].inbox / "k.txt")
-    assert Pipeline(settings, db, identity=DEAD + "2").recover(startup=True) == [fid]  # attempt 2... dies too
-    assert Pipeline(settings, db).recover(startup=True) == []  # attempt 3 would exceed the maximum
+    _start_then_die(pipe, fid)  # attempt 1 (the claim's own)
+    second = Pipeline(settings, db, identity=DEAD + "2")
+    assert second.recover(startup=True) == [fid]
+    _start_then_die(second, fid)  # attempt 2, recorded before the handler ran
+    third = Pipeline(settings, db)
+    assert third.recover(startup=True) == [fid]
+    assert third.process(fid).state == "error"  # attempt 3 would exceed the maximum
     report = json.loads((settings.channels["drop"].error / "k.txt.error.json").read_text())
-    assert report["code"] == "max_attempts"
+    assert report["code"] == "max_attempts" and "interrupted 2 times" in report["reason"]
+
+
+def test_files_killed_before_any_worker_started_them_are_not_counted(env, tmp_path):
+    """Recovered files queued behind others, killed again and again before a start: never max_attempts."""
+    settings, db, pipe = env(identity=DEAD, max_attempts=2)
+    drop(settings, "q.txt", b"q\n")
+    fid = pipe.claim("drop", settings.channels["drop"].inbox / "q.txt")
+    for n in range(5):  # the old code counted each of these takeovers and gave up after the second
+        assert Pipeline(settings, db, identity=f"{DEAD}{n}").recover(startup=True) == [fid]  # then killed
+    fresh = Pipeline(settings, db)
+    assert fresh.recover(startup=True) == [fid]
+    assert fresh.process(fid).state == "done"
+    with db.transaction() as s:
+        assert s.get(SpoolFile, fid).attempts == 2  # the claim's (never started) and this one
+    check_invariants(tmp_path, settings.database_url,
+                     {"q.txt": sha(next(settings.channels["drop"].processed.rglob("q.txt")))})
 
 
 def test_outbound_staged_but_not_delivered_is_finished_by_recovery(env, tmp_path):
