@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from abc import ABC, abstractmethod
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO, ClassVar
@@ -53,6 +53,10 @@ class HandlerResult:
     warnings: list[Issue] = field(default_factory=list)
     #: where the file goes when done: None → the channel's processed/ folder
     file_to: Path | None = None
+
+
+def unknown_options(options: Mapping[str, Any], known: Collection[str]) -> list[str]:
+    return [f"unknown option {k!r}" for k in sorted(set(options) - set(known))]
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,9 +110,14 @@ class Handler(ABC):
         self.settings = settings
         self.options = dict(options)
 
+    #: the option keys a route may give it; any other key is a configuration error
+    known_options: ClassVar[Collection[str]] = ()
+
     def check_options(self) -> list[str]:
-        """Problems with the route's options, one line each (config validation)."""
-        return []
+        """Problems with the route's options, one line each (config validation).
+
+        Subclasses with more to check extend ``super().check_options()``."""
+        return unknown_options(self.options, self.known_options)
 
     @abstractmethod
     def handle(self, ctx: FileContext, stream: BinaryIO) -> HandlerResult:

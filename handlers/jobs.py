@@ -10,8 +10,11 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from abc import ABC, abstractmethod
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
+
+from handlers.base import unknown_options
 
 if TYPE_CHECKING:
     from daemon.calendars import Calendar
@@ -66,8 +69,12 @@ class Job(ABC):
     def audit_job_name(self) -> str:
         return f"{self.name}-{self.short_task}"
 
+    #: the option keys a job may be given; any other key is a configuration error
+    known_options: ClassVar[Collection[str]] = ()
+
     def check_options(self) -> list[str]:
-        return []
+        """Problems with the job's options, one line each; subclasses extend ``super().check_options()``."""
+        return unknown_options(self.options, self.known_options)
 
     @abstractmethod
     def run(self, ctx: JobContext) -> JobResult:

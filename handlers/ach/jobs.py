@@ -10,9 +10,9 @@ from __future__ import annotations
 import datetime as dt
 import io
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, ClassVar
 
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
@@ -72,10 +72,10 @@ def _payee_names(options: dict[str, Any]) -> list[str]:
 
 
 class _AchJob(Job):
-    known_options: tuple[str, ...] = ("payee", "extra_payees")
+    known_options: ClassVar[Collection[str]] = ("payee", "extra_payees")
 
     def check_options(self) -> list[str]:
-        problems = [f"unknown option {k!r}" for k in sorted(set(self.options) - set(self.known_options))]
+        problems = super().check_options()
         if not self.options.get("payee"):
             problems.append("option 'payee' is required")
         extra = self.options.get("extra_payees", [])

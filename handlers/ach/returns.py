@@ -338,8 +338,10 @@ class AchReturnsHandler(Handler):
     accepts = ("*.ach", "*.txt", "*.ret", "*")
     description = "apply an ACH return / NOC / prenote-return file; write the transmission acknowledgment"
 
+    known_options = OPTIONS
+
     def check_options(self) -> list[str]:
-        problems = [f"unknown option {k!r}" for k in sorted(set(self.options) - OPTIONS)]
+        problems = super().check_options()
         try:
             conf = ach_settings(self.settings)
         except Exception as exc:

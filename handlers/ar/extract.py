@@ -133,8 +133,10 @@ class ArExtractJob(Job):
         p = Path(str(self.options[key]))
         return p if p.is_absolute() else self.settings.base_dir / p
 
+    known_options = OPTIONS
+
     def check_options(self) -> list[str]:
-        problems = [f"unknown option {k!r}" for k in sorted(set(self.options) - OPTIONS)]
+        problems = super().check_options()
         if "query_file" not in self.options:
             problems.append("query_file is required")
         target = str(self.options.get("target", "ar_out"))

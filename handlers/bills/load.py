@@ -39,8 +39,10 @@ class BillLoadHandler(Handler):
     accepts = ("*.xml",)
     description = "load a bill file (bills.xsd) in one transaction"
 
+    known_options = OPTIONS
+
     def check_options(self) -> list[str]:
-        problems = [f"unknown option {k!r}" for k in sorted(set(self.options) - OPTIONS)]
+        problems = super().check_options()
         status = self.options.get("loaded_status")
         if status is not None and status not in STATUSES:
             problems.append(f"loaded_status must be LOADED or PUBLISHED, not {status!r}")

@@ -56,8 +56,10 @@ class BillNotifyJob(Job):
     short_task = "BillNtfy"
     description = "tell each user, in one message per run, about new bills on their accounts"
 
+    known_options = OPTIONS
+
     def check_options(self) -> list[str]:
-        problems = [f"unknown option {k!r}" for k in sorted(set(self.options) - OPTIONS)]
+        problems = super().check_options()
         few = self.options.get("few_accounts_max")
         if few is not None and (not isinstance(few, int) or few < 2):
             problems.append("few_accounts_max must be a whole number of at least 2")

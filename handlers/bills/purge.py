@@ -39,8 +39,10 @@ class BillPurgeJob(Job):
     def exp_rej_only(self) -> bool:
         return bool(_opt(self.options, "exp_rej_only", "purge.exp.rej.only", default=False))
 
+    known_options = OPTIONS
+
     def check_options(self) -> list[str]:
-        problems = [f"unknown option {k!r}" for k in sorted(set(self.options) - OPTIONS)]
+        problems = super().check_options()
         try:
             if self.days < 0:
                 problems.append("older_than_days is required (days, 0 or more)")

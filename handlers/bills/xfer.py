@@ -47,8 +47,10 @@ class BillXferJob(Job):
     def method(self) -> str:
         return str(self.options.get("move.method", self.options.get("method", "RENAME"))).upper()
 
+    known_options = OPTIONS
+
     def check_options(self) -> list[str]:
-        problems = [f"unknown option {k!r}" for k in sorted(set(self.options) - OPTIONS)]
+        problems = super().check_options()
         if self.method not in METHODS:
             problems.append(f"move.method must be RENAME or COPY_AND_DELETE, not {self.method!r}")
         if "target" not in self.options and str(self.options.get("channel", "bills")) not in self.settings.channels:

@@ -29,8 +29,10 @@ class DecryptHandler(Handler):
     accepts = ("*.dat.*",)
     description = "decrypt a CheckFree file from in/ftp into in/bd (original kept in history_pgp)"
 
+    known_options = OPTIONS
+
     def check_options(self) -> list[str]:
-        problems = [f"unknown option {k!r}" for k in sorted(set(self.options) - OPTIONS)]
+        problems = super().check_options()
         try:
             cfs.pgp_settings(self.settings)
         except KeyError as exc:

@@ -52,8 +52,10 @@ class CheckFreeInboundHandler(Handler):
     accepts = ("*.*.*.dat.*",)
     description = "apply a CheckFree confirm/tranjrnl/returns file; archive transumm/setlment"
 
+    known_options = OPTIONS
+
     def check_options(self) -> list[str]:
-        problems = [f"unknown option {k!r}" for k in sorted(set(self.options) - OPTIONS)]
+        problems = super().check_options()
         payee = self.options.get("payee")
         if payee is not None and payee not in cfs.checkfree(self.settings).payees:
             problems.append(f"payee {payee!r} is not in [checkfree.payees]")

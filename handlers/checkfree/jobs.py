@@ -15,7 +15,7 @@ class OutboundJob(Job):
     short_task = "CfOutTsk"
 
     def check_options(self) -> list[str]:
-        problems = [f"unknown option {k!r}" for k in sorted(self.options)]
+        problems = super().check_options()
         try:
             cfs.pgp_settings(self.settings)
             cfs.endpoint(self.settings)
@@ -44,7 +44,7 @@ class DownloadJob(Job):
     short_task = "CfDnlTsk"
 
     def check_options(self) -> list[str]:
-        problems = [f"unknown option {k!r}" for k in sorted(self.options)]
+        problems = super().check_options()
         try:
             cfs.endpoint(self.settings)
         except (KeyError, ValueError) as exc:
@@ -73,8 +73,10 @@ class ClearJob(Job):
     description = "processed CheckFree payments with no return after N business days → paid"
     short_task = "CfClrTsk"
 
+    known_options = ("business_days",)
+
     def check_options(self) -> list[str]:
-        problems = [f"unknown option {k!r}" for k in sorted(set(self.options) - {"business_days"})]
+        problems = super().check_options()
         n = self.options.get("business_days")
         if n is not None and (not isinstance(n, int) or n < 0):
             problems.append("business_days must be a non-negative integer")

@@ -19,8 +19,10 @@ class ArchiveHandler(Handler):
     name = "archive"
     description = "record the file in the ledger; no other database change"
 
+    known_options = OPTIONS
+
     def check_options(self) -> list[str]:
-        problems = [f"unknown option {k!r}" for k in sorted(set(self.options) - OPTIONS)]
+        problems = super().check_options()
         target = self.options.get("ack_target")
         if target is not None and target not in self.settings.outbound:
             problems.append(f"ack_target {target!r} is not an outbound target")

@@ -10,8 +10,7 @@ class NoopJob(Job):
     description = "does nothing; reports noop (or fails when options.fail is true)"
     short_task = "NoopTsk"
 
-    def check_options(self) -> list[str]:
-        return [f"unknown option {k!r}" for k in sorted(set(self.options) - {"fail", "sleep_s"})]
+    known_options = ("fail", "sleep_s")
 
     def run(self, ctx: JobContext) -> JobResult:
         if self.options.get("sleep_s"):

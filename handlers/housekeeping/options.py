@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from handlers.base import unknown_options
+
 MAX_CHUNK = 10_000
 
 
@@ -36,7 +38,7 @@ class PurgeOptions:
 
     def purge_problems(self) -> list[str]:
         allowed = set(self.days_names) | set(self.chunk_names) | set(self.known)
-        problems = [f"unknown option {k!r}" for k in sorted(set(self.options) - allowed)]
+        problems = unknown_options(self.options, allowed)
         for prop in ("days", "chunk"):
             try:
                 getattr(self, prop)

@@ -26,8 +26,7 @@ class AlertsJob(Job):
     description = "mail the alert group about PBS files filed to error/"
     short_task = "AlertTsk"
 
-    def check_options(self) -> list[str]:
-        return [f"unknown option {k!r}" for k in sorted(set(self.options) - OPTIONS)]
+    known_options = OPTIONS
 
     def run(self, ctx: JobContext) -> JobResult:
         conf = pbs_settings(ctx.settings)

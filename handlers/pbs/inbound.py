@@ -59,8 +59,10 @@ class PbsInboundHandler(Handler):
     accepts = ("*",)
     description = "0602 payments, 0603 mandates and PBCNET40/41 receipts from Nets, by content"
 
+    known_options = OPTIONS
+
     def check_options(self) -> list[str]:
-        problems = [f"unknown option {k!r}" for k in sorted(set(self.options) - OPTIONS)]
+        problems = super().check_options()
         if self.options.get("policy", "strict") not in POLICIES:
             problems.append(f"policy must be one of {', '.join(POLICIES)}")
         return problems

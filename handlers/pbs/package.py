@@ -42,8 +42,10 @@ class PackageJob(Job):
     description = "package invoices ready for PBS into an XML delivery and a zip of PDFs"
     short_task = "PkgTsk"
 
+    known_options = OPTIONS
+
     def check_options(self) -> list[str]:
-        problems = [f"unknown option {k!r}" for k in sorted(set(self.options) - OPTIONS)]
+        problems = super().check_options()
         try:
             conf = pbs_settings(self.settings)
         except ValidationError:

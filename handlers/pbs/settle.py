@@ -29,8 +29,7 @@ class SettleJob(Job):
     description = "match PBS OCR lines to outstanding invoices and book the payments"
     short_task = "SettleTsk"
 
-    def check_options(self) -> list[str]:
-        return [f"unknown option {k!r}" for k in sorted(set(self.options) - OPTIONS)]
+    known_options = OPTIONS
 
     def run(self, ctx: JobContext) -> JobResult:
         batch = int(self.options.get("batch", 500))

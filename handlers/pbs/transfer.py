@@ -35,8 +35,10 @@ class TransferJob(Job):
     description = "download files from Nets into the PBS inbox; upload the outgoing files"
     short_task = "XferTsk"
 
+    known_options = OPTIONS
+
     def check_options(self) -> list[str]:
-        problems = [f"unknown option {k!r}" for k in sorted(set(self.options) - OPTIONS)]
+        problems = super().check_options()
         try:
             conf = pbs_settings(self.settings)
         except ValidationError:

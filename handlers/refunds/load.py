@@ -54,8 +54,10 @@ class RefundLoadHandler(Handler):
     accepts = ("*.xml",)
     description = "load a refund batch XML (seed 001) into payment_refunds: scheduled or rejected"
 
+    known_options = OPTIONS
+
     def check_options(self) -> list[str]:
-        problems = [f"unknown option {k!r}" for k in sorted(set(self.options) - OPTIONS)]
+        problems = super().check_options()
         try:
             RefundSettings.model_validate({k: v for k, v in self.options.items() if k in OPTIONS})
         except ValueError as exc:

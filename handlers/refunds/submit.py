@@ -36,8 +36,7 @@ class RefundSubmitJob(Job):
     short_task = "SubRfndTsk"
     description = "submit scheduled refunds: negative check payments for paid payments, cancellations"
 
-    def check_options(self) -> list[str]:
-        return [f"unknown option {k!r}" for k in sorted(set(self.options) - {"allow_multiple"})]
+    known_options = ("allow_multiple",)
 
     def run(self, ctx: JobContext) -> JobResult:
         conf = refund_settings(self.settings, {k: v for k, v in self.options.items() if k in OPTIONS})
