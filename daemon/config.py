@@ -18,6 +18,8 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
+from spool import fsops
+
 #: names never picked from an inbox: hidden files and writers' temporary names
 DEFAULT_DENY = (".*", "*.tmp", "*.part", "*.filepart", "*.partial", "*.writing", "*.inprogress", "*~")
 DEFAULT_SIGNALS = ("{name}.done", "{name}.ok", "{name}.sig")
@@ -312,14 +314,6 @@ def _existing_parent(p: Path) -> Path:
     return p
 
 
-def _inside(child: Path, parent: Path) -> bool:
-    try:
-        child.resolve().relative_to(parent.resolve())
-        return True
-    except ValueError:
-        return False
-
-
 def validate(settings: Settings, *, check_filesystem: bool = True) -> list[str]:
     """Every problem that would stop the daemon, one line each (empty: fine)."""
     from handlers.registry import job_kinds, known_handlers, validate_sections
@@ -335,7 +329,7 @@ def validate(settings: Settings, *, check_filesystem: bool = True) -> list[str]:
                 problems.append(f"{where}: folder {folder} is also {seen[folder]}")
             seen[folder] = where
         for role in ("processed", "error", "work"):
-            if _inside(ch.inbox, getattr(ch, role)):
+            if fsops.is_inside(ch.inbox, getattr(ch, role)):
                 problems.append(f"channels.{cname}.inbox: {ch.inbox} is inside its {role} folder")
         for i, r in enumerate(ch.routes):
             where = f"channels.{cname}.routes[{i}]"

@@ -44,7 +44,7 @@ from daemon.crashpoints import crashpoint
 from daemon.db import Database, is_transient, utcnow
 from daemon.models.core import TERMINAL_STATES, FileState, SpoolFile
 from daemon.unit import UnitOfWork
-from formats.errors import FormatError, Issue, mask
+from formats.errors import FormatError, Issue, mask_digit_runs
 from handlers.base import FileContext, FileInfo, Handler, HandlerResult, Rejected, RetryLater
 from handlers.registry import handler_class
 from spool import fsops
@@ -655,7 +655,7 @@ class Pipeline:
             src = Path(snap.final_path)
             if not src.exists():
                 continue
-            if not _inside(src, ch.error) and snap.state != FileState.DUPLICATE:
+            if not fsops.is_inside(src, ch.error) and snap.state != FileState.DUPLICATE:
                 continue
             dst = ch.inbox / snap.name
             if dst.exists():
@@ -809,14 +809,6 @@ def _report_owner(report: Path) -> int | None:
     return value if isinstance(value, int) else None
 
 
-def _inside(child: Path, parent: Path) -> bool:
-    try:
-        child.resolve().relative_to(parent.resolve())
-        return True
-    except ValueError:
-        return False
-
-
 def _report(reason: str, code: str, **extra: Any) -> dict[str, Any]:
     return {"reason": reason, "code": code, **extra}
 
@@ -851,6 +843,4 @@ def _report_from(exc: BaseException) -> dict[str, Any]:
 
 def _mask_digits(text: str) -> str:
     """Tracebacks may quote data; mask long digit runs (account numbers) in them."""
-    import re
-
-    return re.sub(r"\d{6,17}", lambda m: mask(m.group(0)), text)
+    return mask_digit_runs(text, 6)

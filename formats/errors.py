@@ -7,6 +7,7 @@ Values of sensitive fields are masked before they are stored in an issue.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from enum import StrEnum
@@ -24,6 +25,12 @@ def mask(value: str, keep: int = 4) -> str:
     if len(stripped) <= keep:
         return "*" * len(stripped)
     return "*" * (len(stripped) - keep) + stripped[-keep:]
+
+
+def mask_digit_runs(text: str, min_digits: int = 6) -> str:
+    """Mask every run of ``min_digits`` or more digits: account numbers hide in free text
+    (log lines, tracebacks quoting data) where no field tells us what they are."""
+    return re.sub(rf"\d{{{min_digits},}}", lambda m: mask(m.group(0)), text)
 
 
 @dataclass(frozen=True, slots=True)

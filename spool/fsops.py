@@ -163,6 +163,15 @@ def scan(folder: Path, skip: Callable[[str], bool] | None = None) -> Iterator[En
             yield Entry(Path(de.path), de.name, kind, st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino)
 
 
+def is_inside(child: Path, parent: Path) -> bool:
+    """``child`` is ``parent`` or below it, after resolving links and ``..``."""
+    try:
+        child.resolve().relative_to(parent.resolve())
+        return True
+    except ValueError:
+        return False
+
+
 def open_regular(path: Path) -> int:
     """Open for reading without following a symlink; refuse anything but a regular file."""
     fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)

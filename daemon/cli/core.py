@@ -23,23 +23,20 @@ from daemon.cli import (
     EXIT_SOFTWARE,
     EXIT_USAGE,
 )
+from formats.errors import mask_digit_runs
 
 if TYPE_CHECKING:
     from daemon.config import Settings
     from daemon.db import Database
 
 
-class MaskingFilter(logging.Filter):
-    """Masks digit runs that may be account numbers (8-17 digits) in every log line."""
+#: digit runs this long may be account numbers; masked in every log line and traceback
+LOG_MASK_DIGITS = 8
 
-    _digits = re.compile(r"(?<!\d)\d{8,17}(?!\d)")
 
-    def filter(self, record: logging.LogRecord) -> bool:
-        msg = record.getMessage()
-        masked = self._digits.sub(lambda m: "*" * (len(m.group(0)) - 4) + m.group(0)[-4:], msg)
-        if masked != msg:
-            record.msg, record.args = masked, None
-        return True
+class MaskingFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        return mask_digit_runs(super().format(record), LOG_MASK_DIGITS)
 
 
 class JsonFormatter(logging.Formatter):
@@ -48,14 +45,13 @@ class JsonFormatter(logging.Formatter):
                "logger": record.name, "message": record.getMessage()}
         if record.exc_info:
             out["exception"] = self.formatException(record.exc_info)
-        return json.dumps(out)
+        return mask_digit_runs(json.dumps(out), LOG_MASK_DIGITS)
 
 
 def setup_logging(level: str, as_json: bool = False) -> None:
     handler = logging.StreamHandler(sys.stderr)
-    handler.addFilter(MaskingFilter())
     handler.setFormatter(JsonFormatter() if as_json else
-                         logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+                         MaskingFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
