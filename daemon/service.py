@@ -314,12 +314,10 @@ class WorkQueue:
         self._files: deque[int] = deque()
         self._items: deque[tuple[str, str, Path]] = deque()
 
-    def put(self, item: tuple[Any, ...]) -> None:
+    def put(self, item: tuple[str, str, Path]) -> None:
+        """A ready (``claim``) or refused (``refuse``) inbox entry from intake."""
         with self._cv:
-            if item[0] == "file":
-                self._files.append(item[1])
-            else:
-                self._items.append((item[0], item[1], item[2]))
+            self._items.append(item)
             self._cv.notify()
 
     def put_files(self, ids: list[int]) -> None:
@@ -417,8 +415,7 @@ class Daemon:
     # lifecycle -------------------------------------------------------------------------------
     def start(self) -> None:
         self._ensure_folders(self.settings)
-        for todo in self.pipeline.recover(startup=True):
-            self.work.put(("file", todo))
+        self.work.put_files(self.pipeline.recover(startup=True))
         logging.getLogger("watchdog.observers.inotify_c").addHandler(_OverflowHook(self._overflow))
         logging.getLogger("watchdog.observers.inotify").addHandler(_OverflowHook(self._overflow))
         self.intake.arm()
@@ -501,8 +498,7 @@ class Daemon:
             self.pipeline.process(ids[0])
 
     def _recover_pass(self) -> None:
-        for todo in self.pipeline.recover():
-            self.work.put(("file", todo))
+        self.work.put_files(self.pipeline.recover())
 
     def _overflow(self) -> None:
         self.metrics.overflow_rescans.inc()

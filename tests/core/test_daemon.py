@@ -294,15 +294,33 @@ def test_sigterm_hands_back_claimed_files_no_worker_started(tmp_path, db_url):
             dropped[f"s{i:03d}.txt"] = hashlib.sha256(data).hexdigest()
         os.kill(d.proc.pid, signal.SIGCONT)
         wait_for(lambda: len(_processed(tmp_path)) >= 30, 30)
-        assert d.terminate() == 0
+        engine = create_engine(db_url.replace("postgresql://", "postgresql+psycopg://"))
+        try:
+            def processing() -> int:
+                with engine.connect() as c:
+                    return int(c.execute(text("SELECT count(*) FROM spool_files WHERE state = 'processing'"))
+                               .scalar() or 0)
+
+            # Stop it where the one worker holds one file and a claimed run waits behind it.
+            for _ in range(500):
+                os.kill(d.proc.pid, signal.SIGSTOP)
+                if processing() >= 10:
+                    break
+                os.kill(d.proc.pid, signal.SIGCONT)
+                time.sleep(0.005)
+            else:
+                pytest.fail("never caught the daemon with a claimed run waiting")
+            d.proc.send_signal(signal.SIGTERM)  # delivered at once on SIGCONT
+            os.kill(d.proc.pid, signal.SIGCONT)
+            assert d.proc.wait(timeout=30) == 0
+            d.terminate()
+            with engine.connect() as c:
+                left = c.execute(text("SELECT owner, attempts FROM spool_files WHERE state = 'processing'")).all()
+        finally:
+            engine.dispose()
     finally:
         sock.close()
-    engine = create_engine(db_url.replace("postgresql://", "postgresql+psycopg://"))
-    try:
-        with engine.connect() as c:
-            left = c.execute(text("SELECT owner, attempts FROM spool_files WHERE state = 'processing'")).all()
-    finally:
-        engine.dispose()
+    assert left, "no claimed file was left to release"
     assert all(owner is None and attempts == 0 for owner, attempts in left), left
     d2, _ = _start(tmp_path, db_url, notify=False, workers=1)
     try:

@@ -28,7 +28,7 @@ def test_claimed_files_go_before_new_claims_and_wake_idle_workers():
     q = WorkQueue()
     q.put(("claim", "a", Path("/in/x")))
     q.put_files([7, 8])
-    q.put(("file", 9))
+    q.put_files([9])
     assert [q.get(0.01) for _ in range(4)] == [[("file", 7)], [("file", 8)], [("file", 9)],
                                                [("claim", "a", Path("/in/x"))]]
     got: list[list[tuple]] = []
