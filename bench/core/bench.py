@@ -1,8 +1,10 @@
 """Daemon core benchmarks: drop-to-processed latency, sustained throughput, a cold start on 100,000 files.
 
 Run: ``.venv/bin/python -m bench.core.bench [--files 10000] [--start-files 100000] [--only NAME]``.
-Everything runs the real daemon process on a fresh SQLite database (or ``--db URL`` for PostgreSQL)
-with the archive handler; figures are printed, nothing is asserted.
+Everything but ``inprocess`` runs the real daemon process on a fresh SQLite database (or ``--db URL``
+for PostgreSQL) with the archive handler; figures are printed, nothing is asserted. ``inprocess``
+times the pipeline alone (claim + handle + file away, no intake, no threads) to separate its cost
+from the daemon's.
 """
 
 from __future__ import annotations
@@ -119,11 +121,48 @@ def throughput(files: int, db: str | None, workers: int, durable: bool = True, c
     while _count_done(url) < files:
         time.sleep(0.2)
     elapsed = time.monotonic() - t0
+    cpu = _cpu_seconds(d.proc.pid)
     d.terminate()
     print(f"throughput files={files} workers={workers} db={'sqlite' if url.startswith('sqlite') else 'postgresql'} "
-          f"durable={durable} claim_batch={claim_batch} {elapsed:.1f}s = {files / elapsed:.0f} files/s "
-          f"(archive handler, quiet period 0)",
+          f"durable={durable} claim_batch={claim_batch} {elapsed:.1f}s = {files / elapsed:.0f} files/s, "
+          f"daemon CPU {cpu / files * 1000:.2f} ms/file (archive handler, quiet period 0)",
           flush=True)
+    shutil.rmtree(root, ignore_errors=True)
+
+
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU of a process so far (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def inprocess(files: int, durable: bool, claim_batch: int) -> None:
+    from daemon.config import Settings
+    from daemon.db import Database
+    from daemon.pipeline import Pipeline
+    from spool import fsops
+
+    root = Path(tempfile.mkdtemp(prefix="sg-bench-inproc-"))
+    _, url = _setup(root, None, durable=durable)
+    settings = Settings(**archive_config(root, url, channel={"routes": [{"pattern": "*", "handler": "archive"}]},
+                                         durable=durable))
+    fsops.configure(durable=durable)
+    db = Database(url, durable=durable)
+    pipe = Pipeline(settings, db)
+    inbox = settings.channels["drop"].inbox
+    for i in range(files):
+        (inbox / f"t{i:06d}.dat").write_bytes(b"payload %d\n" % i)
+    paths = sorted(inbox.iterdir())
+    t0, c0 = time.perf_counter(), time.process_time()
+    for i in range(0, files, claim_batch):
+        for file_id in pipe.claim_many("drop", paths[i:i + claim_batch]):
+            pipe.process(file_id)
+    elapsed, cpu = time.perf_counter() - t0, time.process_time() - c0
+    db.dispose()
+    fsops.configure(durable=True)
+    print(f"inprocess files={files} durable={durable} claim_batch={claim_batch} "
+          f"{elapsed / files * 1000:.2f} ms/file wall, {cpu / files * 1000:.2f} ms/file CPU "
+          f"(one thread, archive handler, no intake)", flush=True)
     shutil.rmtree(root, ignore_errors=True)
 
 
@@ -164,8 +203,12 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--start-files", type=int, default=100000)
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--db", default=None, help="database URL (default: a fresh SQLite file)")
-    ap.add_argument("--only", choices=["signal", "quiet", "throughput", "cold"], default=None)
+    ap.add_argument("--only", choices=["inprocess", "signal", "quiet", "throughput", "cold"], default=None)
     a = ap.parse_args(argv)
+    if a.only in (None, "inprocess"):
+        for durable in (True, False):
+            inprocess(min(a.files, 3000), durable, claim_batch=32)
+            inprocess(min(a.files, 3000), durable, claim_batch=1)  # baseline: one claim commit per file
     if a.only in (None, "throughput"):
         throughput(a.files, a.db, a.workers, durable=True)
         throughput(a.files, a.db, a.workers, durable=False)
