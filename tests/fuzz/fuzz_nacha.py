@@ -4,7 +4,7 @@ Run for 10 minutes (as CI would)::
 
     .venv/bin/python -m tests.fuzz.fuzz_nacha --minutes 10
 
-Seeds are every file of ``../shared/corpus/ach`` plus generated PPD/CTX/WEB files.
+Seeds are every file of ``tests/data/corpus/ach`` plus generated PPD/CTX/WEB files.
 Each iteration applies 1-8 random mutations (byte flips, digit/blank/letter
 substitutions, inserted/deleted bytes, duplicated/dropped/swapped lines, line
 ending changes, truncation) and checks, under every policy preset:
@@ -29,7 +29,7 @@ from pathlib import Path
 from formats.errors import FormatError
 from formats.nacha import PRESETS, AchReader, dumps, parse, read, validate
 
-CORPUS = Path(__file__).resolve().parents[2] / ".." / "shared" / "corpus" / "ach"
+CORPUS = Path(__file__).resolve().parents[1] / "data" / "corpus" / "ach"
 
 
 def seeds() -> list[bytes]:

@@ -14,8 +14,7 @@ from daemon.db import Database
 from daemon.models.pbs import Invoice
 from daemon.pipeline import Outcome, Pipeline
 from daemon.scheduler import RunSummary, Scheduler
-
-CORPUS = Path("/work/shared/corpus/pbs")
+from tests.corpus import PBS as CORPUS  # noqa: F401  (re-exported for the tests)
 
 
 def pbs_config(root: Path, db_url: str, *, policy: str = "guide_examples", pbs: dict[str, Any] | None = None,

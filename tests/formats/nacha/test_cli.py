@@ -8,9 +8,8 @@ from pathlib import Path
 import pytest
 
 from daemon.cli import EXIT_FAILURE, EXIT_OK, EXIT_USAGE, main
+from tests.corpus import ACH as CORPUS
 from tests.formats.nacha.builders import sample_file
-
-CORPUS = Path(__file__).parents[3] / ".." / "shared" / "corpus" / "ach"
 
 
 @pytest.fixture

@@ -5,14 +5,13 @@ from __future__ import annotations
 import csv
 import gzip
 import io
-from pathlib import Path
 
 import pytest
 
 from formats.errors import FormatError
 from formats.nacha import PRESETS, ValidationPolicy, parse, read, validate
+from tests.corpus import ACH as CORPUS
 
-CORPUS = Path(__file__).parents[3] / ".." / "shared" / "corpus" / "ach"
 MOOV = CORPUS / "moov"
 
 #: moov option names -> our policy fields
@@ -36,7 +35,7 @@ RAW_CONTROL_WRONG = {
 
 def _index() -> list[tuple[str, str, str]]:
     if not (MOOV / "INDEX.tsv").is_file():
-        pytest.fail(f"shared corpus missing: {MOOV} (expected /work/shared next to the checkout)")
+        pytest.fail(f"test corpus missing: {MOOV}")
     with open(MOOV / "INDEX.tsv", newline="") as fh:
         rows = list(csv.reader(fh, delimiter="\t"))[1:]
     return [(r[0], r[1], r[2]) for r in rows]

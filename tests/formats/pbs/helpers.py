@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import io
-from pathlib import Path
 
 from formats.errors import FormatError, Issue
 from formats.pbs.delivery import Delivery, read_delivery
 from formats.pbs.fields import STRICT, Policy
-
-CORPUS = Path("/work/shared/corpus/pbs")
+from tests.corpus import PBS as CORPUS  # noqa: F401  (re-exported for the tests)
 
 
 def read(data: bytes, policy: Policy = STRICT) -> Delivery:
