@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs the system programs the test suite runs for real and a fresh Debian 12
-# machine lacks: OpenSSH's sshd (SFTP tests) and GnuPG (PGP stages).
+# machine lacks: PostgreSQL's server programs (the suite starts its own throwaway
+# cluster with them), OpenSSH's sshd (SFTP tests) and GnuPG (PGP stages).
 # Idempotent and quiet: does nothing when every program is already present.
 set -euo pipefail
 
@@ -22,6 +23,15 @@ have() {
 }
 
 missing=()
+# Debian keeps initdb/pg_ctl/postgres under /usr/lib/postgresql/VERSION/bin, off PATH.
+if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
+  missing+=(postgresql)
+  # only the programs: no cluster of the distribution's own started behind the suite's back
+  if [ "$(id -u)" -eq 0 ] && [ ! -e /etc/postgresql-common/createcluster.conf ]; then
+    mkdir -p /etc/postgresql-common
+    echo "create_main_cluster = false" > /etc/postgresql-common/createcluster.conf
+  fi
+fi
 for prog in "${!NEEDS[@]}"; do
   have "$prog" && continue
   pkg=${NEEDS[$prog]}
@@ -46,12 +56,16 @@ export DEBIAN_FRONTEND=noninteractive
 echo "install-system-deps: installing ${missing[*]}"
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
-if ! { apt-get update -qq && apt-get install -y -qq --no-install-recommends "${missing[@]}"; } >"$log" 2>&1; then
+if ! { apt-get update -qq && apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends "${missing[@]}"; } >"$log" 2>&1; then
   cat "$log" >&2
   echo "install-system-deps: apt-get failed for: ${missing[*]}" >&2
   exit 1
 fi
 
+if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
+  echo "install-system-deps: PostgreSQL's initdb still missing after installing postgresql" >&2
+  exit 1
+fi
 for prog in "${!NEEDS[@]}"; do
   if ! have "$prog"; then
     echo "install-system-deps: ${prog} still missing after installing ${NEEDS[$prog]}" >&2
