@@ -1,0 +1,112 @@
+"""The import rules of ARCHITECTURE.md hold for every module of the project.
+
+The rules are read from the page itself (its ``importrules`` blocks), so the page and the
+code cannot drift apart. Imports under ``if TYPE_CHECKING:`` are annotations, not counted.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+from pathlib import Path
+
+import pytest
+
+from tests.support import REPO
+
+PAGE = REPO / "ARCHITECTURE.md"
+LAYERS = ("formats", "spool", "handlers", "daemon", "migrations")
+
+
+def _blocks(kind: str) -> list[str]:
+    text = PAGE.read_text()
+    return re.findall(rf"^```importrules{kind}\n(.*?)^```", text, re.S | re.M)
+
+
+def rules() -> dict[str, tuple[str, ...]]:
+    (block,) = _blocks("")
+    out: dict[str, tuple[str, ...]] = {}
+    for line in block.splitlines():
+        src, _, allowed = line.partition("->")
+        out[src.strip()] = tuple(a.strip() for a in allowed.split(",") if a.strip())
+    return out
+
+
+def debts() -> set[tuple[str, str]]:
+    (block,) = _blocks(" debts")
+    return {(a.strip(), b.strip()) for a, _, b in (line.partition("->") for line in block.splitlines() if line)}
+
+
+def _module(path: Path) -> str:
+    parts = list(path.relative_to(REPO).with_suffix("").parts)
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def imports_of(path: Path) -> set[str]:
+    """Absolute imports of one file, outside ``if TYPE_CHECKING:`` blocks."""
+    tree = ast.parse(path.read_text(), str(path))
+    skip: set[int] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test):
+            skip.update(id(n) for n in ast.walk(node))
+    found: set[str] = set()
+    for node in ast.walk(tree):
+        if id(node) in skip:
+            continue
+        if isinstance(node, ast.Import):
+            found.update(a.name for a in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            found.add(node.module)
+            found.update(f"{node.module}.{a.name}" for a in node.names)
+    return found
+
+
+def project_modules() -> dict[str, Path]:
+    out = {}
+    for layer in LAYERS:
+        for p in (REPO / layer).rglob("*.py"):
+            if "versions" not in p.relative_to(REPO).parts:
+                out[_module(p)] = p
+    return out
+
+
+def _allowed(target: str, allowed: tuple[str, ...]) -> bool:
+    return any(target == a or target.startswith(a + ".") for a in allowed)
+
+
+def violations() -> list[tuple[str, str]]:
+    table, modules = rules(), project_modules()
+    bad = []
+    for mod, path in sorted(modules.items()):
+        layer = mod.split(".")[0]
+        for target in sorted(imports_of(path)):
+            top = target.split(".")[0]
+            if top not in LAYERS or top == layer:
+                continue
+            if target not in modules and target.rpartition(".")[0] in modules:
+                continue  # `from pkg.mod import name`: the module itself was checked as `pkg.mod`
+            if not _allowed(target, table[layer]):
+                bad.append((mod, target))
+    return bad
+
+
+def test_the_page_names_every_layer() -> None:
+    assert set(rules()) == set(LAYERS)
+
+
+def test_no_import_breaks_the_rules_except_the_listed_debts() -> None:
+    unexpected = [f"{a} -> {b}" for a, b in violations() if (a, b) not in debts()]
+    assert unexpected == [], "imports ARCHITECTURE.md does not allow:\n" + "\n".join(unexpected)
+
+
+def test_every_listed_debt_still_exists() -> None:
+    """A debt paid off is struck from the page, so the list only shrinks."""
+    gone = debts() - set(violations())
+    assert gone == set(), f"remove from ARCHITECTURE.md's debts: {sorted(gone)}"
+
+
+@pytest.mark.parametrize("source,target", [("formats.nacha.reader", "daemon.db"),
+                                           ("handlers.ach.jobs", "daemon.pipeline")])
+def test_the_rules_refuse_an_upward_import(source: str, target: str) -> None:
+    layer = source.split(".")[0]
+    assert not _allowed(target, rules()[layer])
