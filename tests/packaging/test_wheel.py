@@ -25,7 +25,9 @@ from tests.support import REPO, files_in, wait_for
 
 pytestmark = pytest.mark.slow
 
-SOURCE = ("daemon", "handlers", "formats", "spool", "migrations", "etc", "systemd", "pyproject.toml", "README.md")
+#: what a source tree has that a wheel never needs (and what must not leak into it)
+NOT_SOURCE = (".venv", "var", "build", "dist", ".git", "*.egg-info", "__pycache__", "*.pyc", ".*_cache",
+              ".hypothesis", "tests", "bench", "examples")
 #: one sample file per channel: (file under examples/, inbox and processed folder under var/spool)
 DROPS = {
     "archive": ("archive/hello.txt", "archive/in", "archive/processed"),
@@ -49,14 +51,7 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A fresh venv with the wheel installed; returns the venv folder."""
     root = tmp_path_factory.mktemp("wheel")
     src = root / "src"
-    src.mkdir()
-    skip = shutil.ignore_patterns("__pycache__", "*.pyc")
-    for name in SOURCE:
-        path = REPO / name
-        if path.is_dir():
-            shutil.copytree(path, src / name, symlinks=True, ignore=skip)
-        else:
-            shutil.copy2(path, src / name)
+    shutil.copytree(REPO, src, symlinks=True, ignore=shutil.ignore_patterns(*NOT_SOURCE))
     assert (src / "daemon" / "etc").is_symlink()
     dist = root / "dist"
     subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation",
@@ -119,10 +114,13 @@ def test_installed_copy_runs_init_every_channel_and_every_template(installed: Pa
     for module in info["modules"]:
         assert Path(module).resolve().is_relative_to(venv), module
     assert Path(info["share"]).resolve().is_relative_to(venv)
-    shipped = {f"etc/templates/{p.name}" for p in (REPO / "etc" / "templates").glob("*.j2")}
-    assert shipped and shipped <= set(info["listing"])
+    # every file of etc/ and systemd/ is shipped, nothing else
+    tree = {str(p.relative_to(REPO)) for folder in ("etc", "systemd") for p in (REPO / folder).rglob("*")
+            if p.is_file() and not p.name.startswith(".")}
+    assert info["listing"] == sorted(tree)
     assert {"etc/spoolgate.example.toml", "etc/spoolgate.production.toml", "etc/ack.xsl", "etc/arQuery.xml",
-            "systemd/spoolgate.service"} <= set(info["listing"])
+            "systemd/spoolgate.service"} <= tree
+    shipped = {n for n in tree if n.startswith("etc/templates/") and n.endswith(".txt.j2")}
     assert sorted(info["rendered"]) == sorted(Path(n).name.removesuffix(".txt.j2") for n in shipped)
     for name, (subject, body) in info["rendered"].items():
         assert subject and body and "{{" not in subject + body, name
