@@ -163,8 +163,9 @@ def test_walkthrough_as_written(tmp_path: Path) -> None:
     def ar_extract(out: str) -> None:
         result = json.loads(out)
         assert result["outcome"] == "success" and result["counts"]["payments"] == 1
-        [extract] = files_in(spool / "ar/out")
-        assert extract.name.startswith("ar_") and Path(f"{extract}.done").exists()
+        target, _, name = result["message"].partition("/")
+        assert target == "ar_out" and name.startswith("ar_") and name.endswith(".xml")
+        assert (spool / "ar/out" / name).exists() and (spool / "ar/out" / f"{name}.done").exists()
 
     def bad_landed(_: str) -> None:
         bad = site.landed("bills/error", "bad-amount.xml")
