@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from importlib import resources
 from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine
 
-MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
+#: the ``migrations`` package (its ``versions/`` are package data: alembic loads them by path)
+MIGRATIONS = Path(str(resources.files("migrations")))
 
 
 def alembic_config(engine: Engine) -> Config:

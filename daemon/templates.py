@@ -1,4 +1,7 @@
-"""Message templates: Jinja2 files in ``etc/templates`` (operators may edit them).
+"""Message templates: Jinja2 files shipped in ``etc/templates``, package data of ``daemon``.
+
+``$SPOOLGATE_TEMPLATES`` names a folder whose files replace the shipped ones by name
+(operators edit copies there, never the installed package).
 
 The first line of a rendered template is the subject, the rest the body.
 Autoescaping is off: these are plain-text e-mails, never HTML.
@@ -7,18 +10,26 @@ Autoescaping is off: these are plain-text e-mails, never HTML.
 from __future__ import annotations
 
 import os
-from pathlib import Path
 from typing import Any
 
-from jinja2 import Environment, FileSystemLoader, StrictUndefined
+from jinja2 import BaseLoader, ChoiceLoader, Environment, FileSystemLoader, PackageLoader, StrictUndefined
 
-DEFAULT_DIR = Path(__file__).resolve().parent.parent / "etc" / "templates"
+#: where the shipped templates live inside the ``daemon`` package
+PACKAGE_PATH = "etc/templates"
 
 
 def _env() -> Environment:
-    folder = Path(os.environ.get("SPOOLGATE_TEMPLATES", DEFAULT_DIR))
-    return Environment(loader=FileSystemLoader([str(folder), str(DEFAULT_DIR)]), autoescape=False,
+    loaders: list[BaseLoader] = [PackageLoader("daemon", PACKAGE_PATH)]
+    if os.environ.get("SPOOLGATE_TEMPLATES"):
+        loaders.insert(0, FileSystemLoader(os.environ["SPOOLGATE_TEMPLATES"]))
+    return Environment(loader=ChoiceLoader(loaders), autoescape=False,
                        undefined=StrictUndefined, keep_trailing_newline=True)
+
+
+def names() -> list[str]:
+    """The shipped templates, by the name :func:`render` takes."""
+    return sorted(n.removesuffix(".txt.j2") for n in PackageLoader("daemon", PACKAGE_PATH).list_templates()
+                  if n.endswith(".txt.j2"))
 
 
 def render(name: str, **values: Any) -> tuple[str, str]:

@@ -113,6 +113,8 @@ def cmd_init(args: argparse.Namespace) -> int:
     migrate.upgrade(db.engine)
     db.dispose()
     print(f"initialised spool tree under {settings.spool_root} and database {_safe_url(settings.database_url)}")
+    for name, ch in settings.channels.items():
+        print(f"drop {name} files into {ch.inbox}")
     return EXIT_OK
 
 

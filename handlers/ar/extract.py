@@ -12,6 +12,8 @@ config files)::
       </query>
     </arQuery>
 
+Without ``query_file`` the job uses the shipped sample, ``etc/arQuery.xml``.
+
 The job builds one XML document of the selected payments; with ``xslt`` it
 transforms it (lxml, no file or network access from the stylesheet) into the
 text the AR system reads. The result goes to the outbound target (``ar_out``)
@@ -133,18 +135,22 @@ class ArExtractJob(Job):
         p = Path(str(self.options[key]))
         return p if p.is_absolute() else self.settings.base_dir / p
 
+    def _query_file(self) -> Path:
+        if "query_file" in self.options:
+            return self._path("query_file")
+        from daemon import share
+
+        return Path(str(share.find("etc/arQuery.xml")))
+
     known_options = OPTIONS
 
     def check_options(self) -> list[str]:
         problems = super().check_options()
-        if "query_file" not in self.options:
-            problems.append("query_file is required")
         target = str(self.options.get("target", "ar_out"))
         if target not in self.settings.outbound:
             problems.append(f"target {target!r} is not an outbound target")
         try:
-            if "query_file" in self.options:
-                self._queries()
+            self._queries()
             if self.options.get("xslt"):
                 load_xslt(self._path("xslt"))
         except ArConfigError as exc:
@@ -152,7 +158,7 @@ class ArExtractJob(Job):
         return problems
 
     def _queries(self) -> list[Query]:
-        queries = load_queries(self._path("query_file"))
+        queries = load_queries(self._query_file())
         chosen = []
         for key, default in (("check_query", "checkQuery"), ("card_query", None)):
             name = self.options.get(key, default)
