@@ -42,8 +42,8 @@ def _module(path: Path) -> str:
     return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
 
 
-def imports_of(path: Path) -> set[str]:
-    """Absolute imports of one file, outside ``if TYPE_CHECKING:`` blocks."""
+def imports_of(path: Path, modules: set[str]) -> set[str]:
+    """Modules one file imports (absolute imports outside ``if TYPE_CHECKING:`` blocks)."""
     tree = ast.parse(path.read_text(), str(path))
     skip: set[int] = set()
     for node in ast.walk(tree):
@@ -56,8 +56,10 @@ def imports_of(path: Path) -> set[str]:
         if isinstance(node, ast.Import):
             found.update(a.name for a in node.names)
         elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-            found.add(node.module)
-            found.update(f"{node.module}.{a.name}" for a in node.names)
+            subs = {f"{node.module}.{a.name}" for a in node.names} & modules
+            found |= subs
+            if len(subs) < len(node.names):
+                found.add(node.module)
     return found
 
 
@@ -79,12 +81,10 @@ def violations() -> list[tuple[str, str]]:
     bad = []
     for mod, path in sorted(modules.items()):
         layer = mod.split(".")[0]
-        for target in sorted(imports_of(path)):
+        for target in sorted(imports_of(path, set(modules))):
             top = target.split(".")[0]
             if top not in LAYERS or top == layer:
                 continue
-            if target not in modules and target.rpartition(".")[0] in modules:
-                continue  # `from pkg.mod import name`: the module itself was checked as `pkg.mod`
             if not _allowed(target, table[layer]):
                 bad.append((mod, target))
     return bad
