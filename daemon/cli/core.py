@@ -87,15 +87,49 @@ def _load_or_exit(args: argparse.Namespace) -> tuple[Settings | None, int]:
         return None, _fail_config(str(exc))
 
 
+def open_db(settings: Settings) -> Database:
+    """The daemon's database, or ``Fail``: a SQLite file that does not exist is never created
+    here, and a database without the current spoolgate schema is refused (it is not the daemon's)."""
+    from daemon.cli import Fail
+
+    if settings.is_sqlite:
+        path = settings.database_url.split(":///", 1)[-1]
+        if path and path != ":memory:" and not Path(path).exists():
+            raise Fail(EXIT_DB_UNAVAILABLE, f"database unavailable: {path} does not exist "
+                                            "(run `spoolgate init` with this configuration)")
+    db = _db(settings)
+    try:
+        state = _schema_state(db)
+    except BaseException:
+        db.dispose()
+        raise
+    if state != "current":
+        db.dispose()
+        hint = ("holds no spoolgate schema; run `spoolgate init`" if state == "empty"
+                else "schema is not current; run `spoolgate db upgrade`")
+        raise Fail(EXIT_CONFIG, f"database {_safe_url(settings.database_url)} {hint}")
+    return db
+
+
+def load_settings(args: argparse.Namespace) -> Settings:
+    """The configuration ``main`` found, or ``Fail`` with every problem on its own line (78)."""
+    from daemon.cli import Fail
+    from daemon.config import ConfigError
+
+    try:
+        return _settings(args)
+    except ConfigError as exc:
+        problems = getattr(exc, "problems", None) or [str(exc)]
+        raise Fail(EXIT_CONFIG, "\nspoolgate: ".join(f"config error: {p}" for p in problems)) from None
+
+
 # -- init / db -------------------------------------------------------------------------------------
 def cmd_init(args: argparse.Namespace) -> int:
     from daemon import migrate
     from daemon.config import validate
     from spool.fsops import ensure_dir
 
-    settings, code = _load_or_exit(args)
-    if settings is None:
-        return code
+    settings = load_settings(args)
     for ch in settings.channels.values():
         for folder in (ch.inbox, ch.work, ch.processed, ch.error):
             ensure_dir(folder)
@@ -123,9 +157,7 @@ def _safe_url(url: str) -> str:
 def cmd_db(args: argparse.Namespace) -> int:
     from daemon import migrate
 
-    settings, code = _load_or_exit(args)
-    if settings is None:
-        return code
+    settings = load_settings(args)
     db = _db(settings)
     try:
         if args.db_command == "upgrade":
@@ -143,17 +175,16 @@ def cmd_db(args: argparse.Namespace) -> int:
 def cmd_run(args: argparse.Namespace) -> int:
     from sqlalchemy import text
 
+    from daemon.checks import database_problems, runtime_problems
     from daemon.config import ConfigError, load, validate
     from daemon.lock import LockHeld, SpoolLock
     from daemon.sdnotify import Notifier, watchdog_interval_s
     from daemon.service import Daemon
 
-    settings, code = _load_or_exit(args)
-    if settings is None:
-        return code
+    settings = load_settings(args)
     setup_logging(args.log_level or settings.log_level, settings.log_json)
     log = logging.getLogger("spoolgate")
-    problems = validate(settings)
+    problems = validate(settings) + runtime_problems(settings)
     if problems:
         for p in problems:
             print(f"spoolgate: config error: {p}", file=sys.stderr)
@@ -180,8 +211,15 @@ def cmd_run(args: argparse.Namespace) -> int:
                       file=sys.stderr)
                 return EXIT_CONFIG
     except Exception as exc:
+        db.dispose()
         print(f"spoolgate: database unavailable: {exc}", file=sys.stderr)
         return EXIT_DB_UNAVAILABLE
+    problems = database_problems(settings, db)
+    if problems:
+        db.dispose()
+        for p in problems:
+            print(f"spoolgate: config error: {p}", file=sys.stderr)
+        return EXIT_CONFIG
 
     notify = Notifier()
     stop = threading.Event()
@@ -255,6 +293,11 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def _schema_current(db: Database) -> bool:
+    return _schema_state(db) == "current"
+
+
+def _schema_state(db: Database) -> str:
+    """``current``, ``old`` (migrations to apply) or ``empty`` (no spoolgate schema at all)."""
     from alembic.runtime.migration import MigrationContext
     from alembic.script import ScriptDirectory
 
@@ -263,30 +306,48 @@ def _schema_current(db: Database) -> bool:
     script = ScriptDirectory.from_config(alembic_config(db.engine))
     with db.engine.connect() as conn:
         current = set(MigrationContext.configure(conn).get_current_heads())
-    return current == set(script.get_heads())
+    if current == set(script.get_heads()):
+        return "current"
+    return "old" if current else "empty"
 
 
 # -- status / errors / ledger -------------------------------------------------------------------------
+def _text(value: Any) -> str:
+    """A value for an operator's eyes: no ``None``, no repr quotes."""
+    return "-" if value is None or value == "" else str(value)
+
+
+def _waiting(ch: Any, role: str, entries: list[Any]) -> list[Any]:
+    """The entries of a folder that are files the daemon deals with (never its temporaries or reports)."""
+    out = []
+    for e in entries:
+        if e.kind == "dir" or e.name.startswith("."):
+            continue
+        if role == "inbox" and (ch.is_denied(e.name) or ch.is_signal_name(e.name)):
+            continue
+        if role == "error" and e.name.endswith(".error.json"):
+            continue
+        out.append(e)
+    return out
+
+
 def cmd_status(args: argparse.Namespace) -> int:
     from sqlalchemy import func, select
 
     from daemon.models.core import FileState, SpoolFile
     from spool.fsops import scan
 
-    settings, code = _load_or_exit(args)
-    if settings is None:
-        return code
+    settings = load_settings(args)
     now = time.time()
     out: dict[str, Any] = {"channels": {}, "last_errors": []}
     for name, ch in settings.channels.items():
         folders = {}
         for role in ("inbox", "work", "error"):
-            files = [e for e in scan(getattr(ch, role)) if e.kind != "dir" and not e.name.startswith(".")
-                     and not e.name.endswith(".error.json")]
+            files = _waiting(ch, role, list(scan(getattr(ch, role))))
             folders[role] = {"path": str(getattr(ch, role)), "files": len(files),
                              "oldest_age_s": round(max((now - e.mtime_ns / 1e9 for e in files), default=0.0), 1)}
         out["channels"][name] = folders
-    db = _db(settings)
+    db = open_db(settings)
     try:
         with db.transaction() as s:
             rows = s.execute(select(SpoolFile.channel, SpoolFile.state, func.count()).group_by(
@@ -314,99 +375,156 @@ def cmd_status(args: argparse.Namespace) -> int:
     if out["last_errors"]:
         print("last errors:")
         for e in out["last_errors"]:
-            print(f"  #{e['id']} {e['channel']}/{e['file']}: {e['reason']}")
+            reason = e["reason"] or ("duplicate" if e["path"] and "/duplicates/" in e["path"] else None)
+            print(f"  #{e['id']} {e['channel']}/{e['file']}: {_text(reason)}")
     return EXIT_OK
 
 
-def cmd_errors(args: argparse.Namespace) -> int:
+def _in_error(settings: Settings, db: Database, channel: str | None = None) -> list[dict[str, Any]]:
+    """The files ``errors`` lists and ``retry`` takes: ledger rows in error (or duplicate) whose file
+    is still where the ledger says, in a configured channel."""
     from sqlalchemy import select
 
     from daemon.models.core import FileState, SpoolFile
+    from spool.fsops import is_inside
 
-    settings, code = _load_or_exit(args)
-    if settings is None:
-        return code
-    db = _db(settings)
     items = []
+    with db.transaction() as s:
+        q = select(SpoolFile).where(SpoolFile.state.in_([FileState.ERROR, FileState.DUPLICATE]))
+        if channel:
+            q = q.where(SpoolFile.channel == channel)
+        for r in s.scalars(q.order_by(SpoolFile.id)):
+            ch = settings.channels.get(r.channel)
+            if ch is None or not r.final_path or not Path(r.final_path).is_file():
+                continue
+            if r.state != FileState.DUPLICATE and not is_inside(Path(r.final_path), ch.error):
+                continue
+            e = r.error or {}
+            items.append({"id": r.id, "channel": r.channel, "file": r.original_name, "path": r.final_path,
+                          "state": r.state, "reason": e.get("reason") or (
+                              f"duplicate of file {r.duplicate_of}" if r.duplicate_of else None),
+                          "code": e.get("code") or ("duplicate" if r.state == FileState.DUPLICATE else None),
+                          "line": e.get("line"), "field": e.get("field"), "columns": e.get("columns")})
+    return items
+
+
+def _check_channel(settings: Settings, channel: str | None) -> None:
+    from daemon.cli import Fail
+
+    if channel is not None and channel not in settings.channels:
+        known = ", ".join(sorted(settings.channels)) or "none"
+        raise Fail(EXIT_USAGE, f"unknown channel {channel} (configured: {known})")
+
+
+def cmd_errors(args: argparse.Namespace) -> int:
+    settings = load_settings(args)
+    _check_channel(settings, args.channel)
+    db = open_db(settings)
     try:
-        with db.transaction() as s:
-            q = select(SpoolFile).where(SpoolFile.state.in_([FileState.ERROR, FileState.DUPLICATE]))
-            if args.channel:
-                q = q.where(SpoolFile.channel == args.channel)
-            for r in s.scalars(q.order_by(SpoolFile.id)):
-                if r.final_path and Path(r.final_path).exists():
-                    e = r.error or {}
-                    items.append({"id": r.id, "channel": r.channel, "file": r.original_name, "path": r.final_path,
-                                  "reason": e.get("reason"), "code": e.get("code"), "line": e.get("line"),
-                                  "field": e.get("field"), "columns": e.get("columns")})
+        items = _in_error(settings, db, args.channel)
     finally:
         db.dispose()
     if args.json:
         print(json.dumps(items, indent=2))
-    else:
-        for i in items:
-            where = f" line {i['line']}" if i["line"] else ""
-            where += f" {i['field']}" if i["field"] else ""
-            print(f"#{i['id']} {i['channel']}/{i['file']}:{where} {i['reason']}  ({i['path']})")
-        if not items:
-            print("no files in error")
+        return EXIT_OK
+    for i in items:
+        where = f" line {i['line']}" if i["line"] else ""
+        where += f" field {i['field']}" if i["field"] else ""
+        print(f"#{i['id']} {i['channel']}/{i['file']}:{where} {_text(i['reason'])}  ({i['path']})")
+    if not items:
+        scope = f" on channel {args.channel}" if args.channel else ""
+        print(f"no files in error{scope} (database {_safe_url(settings.database_url)})")
     return EXIT_OK
 
 
+def _matches(item: dict[str, Any], ref: str) -> bool:
+    """A reference as ``errors`` shows it: ``#ID``, ``ID``, the name, ``CHANNEL/NAME``, the path or its name."""
+    ref = ref.strip()
+    if ref.lstrip("#").isdigit():
+        return item["id"] == int(ref.lstrip("#"))
+    return ref in (item["file"], f"{item['channel']}/{item['file']}", item["path"], Path(item["path"]).name)
+
+
 def cmd_retry(args: argparse.Namespace) -> int:
+    from daemon.cli import Fail
     from daemon.pipeline import Pipeline
 
-    settings, code = _load_or_exit(args)
-    if settings is None:
-        return code
-    if not args.all and not args.file:
-        print("spoolgate retry: name a FILE or ledger id, or --all", file=sys.stderr)
-        return EXIT_USAGE
-    db = _db(settings)
+    settings = load_settings(args)
+    if args.all == bool(args.files):
+        raise Fail(EXIT_USAGE, "retry: name the files (as `spoolgate errors` lists them) or give --all")
+    if args.channel and not args.all:
+        raise Fail(EXIT_USAGE, "retry: --channel goes with --all")
+    _check_channel(settings, args.channel)
+    db = open_db(settings)
     try:
-        moved = Pipeline(settings, db).retry("*" if args.all else args.file)
-    except FileExistsError as exc:
-        print(f"spoolgate retry: {exc}", file=sys.stderr)
-        return EXIT_FAILURE
+        items = _in_error(settings, db, args.channel)
+        chosen: list[dict[str, Any]] = []
+        for ref in args.files or ["*"]:
+            hits = items if ref == "*" else [i for i in items if _matches(i, ref)]
+            if not hits:
+                raise Fail(EXIT_FAILURE, f"retry: no file in error matches {ref} (see `spoolgate errors`)")
+            chosen.extend(h for h in hits if h not in chosen)
+        moved: list[str] = []
+        pipe = Pipeline(settings, db)
+        for item in chosen:
+            try:
+                moved.extend(pipe.retry(str(item["id"])))
+            except FileExistsError as exc:
+                print(f"spoolgate: retry: #{item['id']} {item['channel']}/{item['file']}: {exc}", file=sys.stderr)
     finally:
         db.dispose()
     for m in moved:
         print(f"retrying {m}")
     if not moved:
-        print("nothing to retry", file=sys.stderr)
+        if args.all:
+            print("nothing to retry", file=sys.stderr)
         return EXIT_FAILURE
-    return EXIT_OK
+    return EXIT_OK if len(moved) == len(chosen) else EXIT_FAILURE
+
+
+def _print_dry_run(report: dict[str, Any]) -> None:
+    print(f"{report['file']}: {report['outcome']}")
+    print(f"  channel {report['channel']}, route {_text(report.get('route'))}, "
+          f"handler {_text(report.get('handler'))}")
+    if report.get("reason"):
+        where = "".join(f" {k} {report[k]}" for k in ("line", "field") if report.get(k))
+        print(f"  reason:{where} {report['reason']}")
+    if report.get("counts"):
+        print("  counts: " + ", ".join(f"{k} {v}" for k, v in sorted(report["counts"].items())))
+    changes = report.get("changes")
+    if changes:
+        print("  would change: " + ", ".join(f"{k} {v}" for k, v in sorted(changes.items())))
+    elif report["outcome"] == "would process":
+        print("  would change: nothing in the database")
 
 
 def cmd_process(args: argparse.Namespace) -> int:
+    from daemon.cli import Fail
     from daemon.pipeline import Pipeline
 
-    settings, code = _load_or_exit(args)
-    if settings is None:
-        return code
+    settings = load_settings(args)
     if not args.dry_run:
-        print("spoolgate process: only --dry-run is supported; drop the file into its inbox to process it",
-              file=sys.stderr)
-        return EXIT_USAGE
+        raise Fail(EXIT_USAGE, "process: only --dry-run is supported; drop the file into its inbox to process it")
     path = Path(args.file)
+    if not path.exists() and not path.is_symlink():
+        raise Fail(EXIT_USAGE, f"process: {path}: no such file")
     channel = args.channel
     if channel is None:
-        for name, ch in settings.channels.items():
-            if path.resolve().parent == ch.inbox.resolve():
-                channel = name
+        channel = next((n for n, ch in settings.channels.items() if path.absolute().parent == ch.inbox.absolute()
+                        or path.resolve().parent == ch.inbox.resolve()), None)
         if channel is None:
-            print("spoolgate process: the file is not in a channel inbox; name one with --channel", file=sys.stderr)
-            return EXIT_USAGE
-    if channel not in settings.channels:
-        print(f"spoolgate process: unknown channel {channel!r}", file=sys.stderr)
-        return EXIT_USAGE
-    setup_logging("WARNING")
-    db = _db(settings)
+            raise Fail(EXIT_USAGE, "process: the file is not in a channel inbox; name one with --channel")
+    _check_channel(settings, channel)
+    setup_logging("ERROR")
+    db = open_db(settings)
     try:
         report = Pipeline(settings, db).dry_run(path, channel)
     finally:
         db.dispose()
-    print(json.dumps(report, indent=2, default=str))
+    if args.json:
+        print(json.dumps(report, indent=2, default=str))
+    else:
+        _print_dry_run(report)
     return EXIT_OK if report.get("outcome") == "would process" else EXIT_FAILURE
 
 
@@ -415,19 +533,18 @@ def cmd_ledger(args: argparse.Namespace) -> int:
 
     from daemon.models.core import SpoolFile
 
-    settings, code = _load_or_exit(args)
-    if settings is None:
-        return code
-    db = _db(settings)
-    ref = args.ref
+    settings = load_settings(args)
+    db = open_db(settings)
+    ref = args.ref.strip()
     try:
         with db.transaction() as s:
             q = select(SpoolFile)
-            if ref.isdigit():
-                q = q.where(SpoolFile.id == int(ref))
+            if ref.lstrip("#").isdigit():
+                q = q.where(SpoolFile.id == int(ref.lstrip("#")))
             else:
                 base = Path(ref).name
-                q = q.where(or_(SpoolFile.original_name == base, SpoolFile.final_path.like(f"%/{base}"),
+                q = q.where(or_(SpoolFile.original_name == base, SpoolFile.final_path == ref,
+                                SpoolFile.final_path.endswith(f"/{base}", autoescape=True),
                                 SpoolFile.sha256 == ref))
             rows = [{c.name: getattr(r, c.name) for c in SpoolFile.__table__.columns}
                     for r in s.scalars(q.order_by(SpoolFile.id))]
@@ -442,98 +559,144 @@ def cmd_ledger(args: argparse.Namespace) -> int:
 
 # -- jobs -------------------------------------------------------------------------------------------
 def cmd_jobs(args: argparse.Namespace) -> int:
+    from daemon.cli import Fail
     from daemon.pipeline import default_identity
-    from daemon.scheduler import JobBusy, Scheduler
+    from daemon.scheduler import JobBusy, JobCannotDryRun, Scheduler
 
-    settings, code = _load_or_exit(args)
-    if settings is None:
-        return code
+    settings = load_settings(args)
     setup_logging(args.log_level or "INFO", settings.log_json)
-    db = _db(settings)
+    db = open_db(settings)
     sched = Scheduler(settings, db, identity=default_identity())
     try:
         if args.jobs_command == "list":
             for j in sched.list():
-                print(f"{j['job']:<24} {j['kind']:<28} every {j['every']:<18} next {j['next_run_at']}  "
-                      f"last {j['last_outcome']}{'  RUNNING' if j['running'] else ''}")
+                print(f"{j['job']:<24} {j['kind']:<28} every {j['every']:<18} "
+                      f"next {_text(j['next_run_at']) if j['enabled'] else 'disabled'}  "
+                      f"last {j['last_outcome'] or 'never run'}{'  RUNNING' if j['running'] else ''}")
+            if not settings.jobs:
+                print("no jobs configured")
             return EXIT_OK
         try:
             r = sched.run(args.name, trigger="manual", dry_run=args.dry_run)
         except KeyError as exc:
-            print(f"spoolgate jobs run: {exc.args[0]}", file=sys.stderr)
-            return EXIT_USAGE
+            known = ", ".join(sorted(settings.jobs)) or "none"
+            raise Fail(EXIT_USAGE, f"jobs run: {exc.args[0]} (configured: {known})") from None
         except JobBusy as exc:
-            print(f"spoolgate jobs run: {exc}", file=sys.stderr)
-            return EXIT_FAILURE
+            raise Fail(EXIT_FAILURE, f"jobs run: {exc}") from None
+        except JobCannotDryRun as exc:
+            raise Fail(EXIT_USAGE, f"jobs run: {exc}") from None
         print(json.dumps({"job": r.job, "run_id": r.run_id, "outcome": r.outcome, "counts": r.counts,
-                          "message": r.message}))
+                          "message": r.message, "dry_run": args.dry_run}))
         return EXIT_OK if r.outcome != "failure" else EXIT_FAILURE
     finally:
         db.dispose()
 
 
 def cmd_check_config(args: argparse.Namespace) -> int:
+    from daemon.checks import runtime_problems
     from daemon.config import validate
 
-    settings, code = _load_or_exit(args)
-    if settings is None:
-        return code
+    settings = load_settings(args)
     problems = validate(settings)
+    problems.extend(runtime_problems(settings, running_ok=True))
     for p in problems:
         print(f"spoolgate: config error: {p}", file=sys.stderr)
     if problems:
         return EXIT_CONFIG
-    print("configuration is valid")
+    db = open_db(settings)
+    try:
+        from daemon.checks import database_problems
+
+        problems = database_problems(settings, db)
+    finally:
+        db.dispose()
+    for p in problems:
+        print(f"spoolgate: config error: {p}", file=sys.stderr)
+    if problems:
+        return EXIT_CONFIG
+    print(f"configuration {args.config} is valid")
     return EXIT_OK
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    p = sub.add_parser("init", help="create the spool tree and the database schema")
+    p = sub.add_parser("init", help="create the spool folders and the database schema (safe to run again)",
+                       description="Create every configured spool folder and bring the database schema "
+                                   "up to date. Existing files and rows are kept.")
     p.set_defaults(func=cmd_init)
 
-    p = sub.add_parser("run", help="run the daemon in the foreground (systemd Type=notify)")
-    p.add_argument("--no-jobs", action="store_true", help="do not run scheduled jobs in this daemon")
-    p.add_argument("--upgrade", action="store_true", help="upgrade the database schema first if needed")
+    p = sub.add_parser("run", help="run the daemon in the foreground (as the systemd unit does)",
+                       description="Watch every inbox, process files and run scheduled jobs until stopped "
+                                   "(SIGTERM/SIGINT stop, SIGHUP reloads the configuration).")
+    p.add_argument("--no-jobs", action="store_true",
+                   help="process files only; leave scheduled jobs to another daemon")
+    p.add_argument("--upgrade", action="store_true",
+                   help="apply pending database migrations before starting, instead of refusing to start")
     p.set_defaults(func=cmd_run)
 
-    p = sub.add_parser("check-config", help="validate the configuration and exit")
+    p = sub.add_parser("check-config", help="check the configuration and what the database must agree with",
+                       description="Report every configuration problem at once, one line each (exit 78), "
+                                   "including folders, handlers, jobs, the metrics port, and settings that "
+                                   "name database rows (e.g. [ach.payees.NAME]).")
     p.set_defaults(func=cmd_check_config)
 
-    p = sub.add_parser("status", help="files waiting per channel and folder, oldest age, last errors")
-    p.add_argument("--json", action="store_true")
+    p = sub.add_parser("status", help="files waiting per channel and folder, the oldest wait, the last errors",
+                       description="Count the files the daemon will pick up in each inbox, the files in hand "
+                                   "(work) and in error/, with the oldest age; temporary, hidden and signal "
+                                   "files are not counted.")
+    p.add_argument("--json", action="store_true", help="print one JSON document instead of text")
     p.set_defaults(func=cmd_status)
 
-    p = sub.add_parser("errors", help="list files in error/ with their reasons")
-    p.add_argument("--channel")
-    p.add_argument("--json", action="store_true")
+    p = sub.add_parser("errors", help="list the files in error/ with their reasons",
+                       description="List the files in error/ (and duplicates) that `retry` can send back, "
+                                   "with the reason, line and field from their error report.")
+    p.add_argument("--channel", metavar="CHANNEL", help="only this channel's files")
+    p.add_argument("--json", action="store_true", help="print a JSON list instead of text")
     p.set_defaults(func=cmd_errors)
 
-    p = sub.add_parser("retry", help="send a file (name or ledger id) from error/ back to its inbox")
-    p.add_argument("file", nargs="?")
-    p.add_argument("--all", action="store_true")
+    p = sub.add_parser("retry", help="send files from error/ back to their inbox once the cause is fixed",
+                       description="Move files that `spoolgate errors` lists back into their inbox; the "
+                                   "daemon then processes them again.")
+    p.add_argument("files", nargs="*", metavar="FILE",
+                   help="a file as `errors` lists it: #ID, ID, NAME, CHANNEL/NAME or its path in error/")
+    p.add_argument("--all", action="store_true", help="every file that `errors` lists")
+    p.add_argument("--channel", metavar="CHANNEL", help="with --all: only this channel's files")
     p.set_defaults(func=cmd_retry)
 
-    p = sub.add_parser("process", help="show which route and handler would take FILE and what it would change")
-    p.add_argument("file")
-    p.add_argument("--dry-run", action="store_true", required=False)
-    p.add_argument("--channel")
+    p = sub.add_parser("process", help="show what the daemon would do with FILE, without changing anything",
+                       description="Route FILE as the daemon would, run its handler in a transaction that is "
+                                   "rolled back, and report the outcome and the rows it would change. Nothing "
+                                   "is written or moved. Exit 0 if it would be processed, 1 if not.")
+    p.add_argument("file", metavar="FILE", help="the file to try (it stays where it is)")
+    p.add_argument("--dry-run", action="store_true", required=False,
+                   help="required: only dry runs are supported; drop the file into its inbox to process it")
+    p.add_argument("--channel", metavar="CHANNEL", help="the channel to try it on (default: the inbox it is in)")
+    p.add_argument("--json", action="store_true", help="print the report as JSON")
     p.set_defaults(func=cmd_process)
 
-    p = sub.add_parser("db", help="database schema")
-    dsub = p.add_subparsers(dest="db_command", required=True)
-    dsub.add_parser("upgrade", help="apply migrations").set_defaults(func=cmd_db)
-    dsub.add_parser("check", help="fail if models and migrations disagree").set_defaults(func=cmd_db)
+    p = sub.add_parser("db", help="database schema: upgrade or check",
+                       description="The database schema is built by the shipped migrations.")
+    dsub = p.add_subparsers(dest="db_command", required=True, metavar="DB_COMMAND")
+    dsub.add_parser("upgrade", help="apply pending migrations",
+                    description="Apply every pending migration.").set_defaults(func=cmd_db)
+    dsub.add_parser("check", help="fail if the code's tables and the migrations disagree",
+                    description="Exit 1 if the models and the migrations disagree.").set_defaults(func=cmd_db)
 
-    p = sub.add_parser("ledger", help="ledger entries")
-    lsub = p.add_subparsers(dest="ledger_command", required=True)
-    ls = lsub.add_parser("show", help="show the ledger rows of a file (name, path, sha256 or id)")
-    ls.add_argument("ref")
+    p = sub.add_parser("ledger", help="the ledger: what happened to each file",
+                       description="The ledger records every file the daemon took, its state and where it went.")
+    lsub = p.add_subparsers(dest="ledger_command", required=True, metavar="LEDGER_COMMAND")
+    ls = lsub.add_parser("show", help="show the ledger rows of a file",
+                         description="Show the ledger rows of a file as JSON.")
+    ls.add_argument("ref", metavar="FILE", help="the file's name, path, sha256 or ledger id")
     ls.set_defaults(func=cmd_ledger)
 
-    p = sub.add_parser("jobs", help="scheduled jobs")
-    jsub = p.add_subparsers(dest="jobs_command", required=True)
-    jsub.add_parser("list", help="jobs, next run and last outcome").set_defaults(func=cmd_jobs)
-    jr = jsub.add_parser("run", help="run a job now")
-    jr.add_argument("name")
-    jr.add_argument("--dry-run", action="store_true")
+    p = sub.add_parser("jobs", help="scheduled jobs: list them or run one now",
+                       description="Scheduled jobs configured under [jobs.NAME].")
+    jsub = p.add_subparsers(dest="jobs_command", required=True, metavar="JOBS_COMMAND")
+    jsub.add_parser("list", help="each job with its next run and last outcome",
+                    description="Each job with its interval, next run and last outcome.").set_defaults(func=cmd_jobs)
+    jr = jsub.add_parser("run", help="run a job now, outside its schedule",
+                         description="Run a job now. Its schedule is not changed.")
+    jr.add_argument("name", metavar="NAME", help="the job's name, as in [jobs.NAME]")
+    jr.add_argument("--dry-run", action="store_true",
+                    help="do the work in transactions that are rolled back and record no run")
     jr.set_defaults(func=cmd_jobs)

@@ -176,7 +176,8 @@ def test_checkfree_payee_without_writer_fails_clearly(tmp_path: Path, db_url: st
     try:
         doc = import_doc(TODAY)
         doc["payees"].append({"name": "CFPAY", "gateway": "checkfree", "settings": {}})
-        doc["payments"].append({"payee": "CFPAY", "payer_id": "zed", "pay_date": str(TODAY), "amount": 4321,
+        doc["payments"].append({"payee": "CFPAY", "external_id": "Z1", "payer_id": "zed", "pay_date": str(TODAY),
+                                "amount": 4321,
                                 "routing_transit": "011000015", "check_account_number": "77", "account_name": "Z",
                                 "account_type": "checking"})
         env.import_(doc)
