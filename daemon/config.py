@@ -180,7 +180,8 @@ class Smtp(Model):
     starttls: bool = False
     ssl: bool = False
     username: str | None = None
-    password: str | None = None
+    #: better the systemd credential ``smtp_password``; never shown in a repr
+    password: str | None = Field(default=None, repr=False)
     sender: str = "spoolgate@localhost"
     timeout_s: float = 10.0
     #: alert group for operator alerts (seed 003 ENGINE.GLOBAL_ALERT_GROUP_NAME)
@@ -202,7 +203,8 @@ class Settings(BaseSettings):
     base_dir: Path = Field(default_factory=Path.cwd)
     spool_root: Path = Path("var/spool")
     state_dir: Path = Path("var/state")
-    database_url: str = "sqlite:///var/spoolgate.db"
+    #: may carry the password (from the credential ``database_password``): never shown in a repr
+    database_url: str = Field(default="sqlite:///var/spoolgate.db", repr=False)
     workers: int = Field(default=2, ge=1, le=64)
     #: ready files of one channel a worker claims with one ledger commit (1: one by one)
     claim_batch: int = Field(default=32, ge=1, le=1000)

@@ -82,8 +82,11 @@ def cmd_import(args: argparse.Namespace) -> int:
     try:
         with open(args.file, "rb") as fh:
             data = json.load(fh)
-    except (OSError, ValueError) as exc:
-        print(f"spoolgate import: cannot read {args.file}: {exc}", file=sys.stderr)
+    except OSError as exc:
+        print(f"spoolgate import: cannot read {args.file}: {exc.strerror}", file=sys.stderr)
+        return EXIT_USAGE
+    except ValueError as exc:
+        print(f"spoolgate import: {args.file} is not JSON: {exc}", file=sys.stderr)
         return EXIT_FAILURE
     settings, db = _open(args)
     try:
