@@ -23,6 +23,7 @@ EXIT_DB_UNAVAILABLE = 69  #: EX_UNAVAILABLE: database unreachable or not initial
 EXIT_SOFTWARE = 70  #: EX_SOFTWARE: an internal error (a thread died, a bug)
 EXIT_LOCKED = 75  #: EX_TEMPFAIL: another daemon holds the spool lock
 EXIT_CONFIG = 78  #: EX_CONFIG: invalid or missing configuration; systemd must not restart-loop
+EXIT_INTERRUPTED = 130  #: Ctrl-C (128 + SIGINT); ``run`` handles SIGINT itself and stops cleanly
 EXIT_PIPE = 141  #: the reader of our output went away (``| head``): 128 + SIGPIPE, like any shell tool
 
 #: where the configuration is looked for after ``--config`` and ``$SPOOLGATE_CONFIG``
@@ -72,7 +73,7 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=f"Exit codes: {EXIT_OK} ok, {EXIT_FAILURE} the command found a problem, {EXIT_USAGE} usage, "
                f"{EXIT_DB_UNAVAILABLE} database unavailable, {EXIT_SOFTWARE} internal error, "
                f"{EXIT_LOCKED} spool lock held, {EXIT_CONFIG} configuration error, "
-               f"{EXIT_PIPE} output pipe closed.")
+               f"{EXIT_INTERRUPTED} interrupted, {EXIT_PIPE} output pipe closed.")
     parser.add_argument("--config", "-c", metavar="FILE",
                         help=f"the TOML configuration (default: $SPOOLGATE_CONFIG, else {DEFAULT_CONFIG})")
     parser.add_argument("--log-level", default=None, metavar="LEVEL",
@@ -118,6 +119,9 @@ def _run(func: object, args: argparse.Namespace) -> int:
         return exc.code
     except BrokenPipeError:
         raise
+    except KeyboardInterrupt:
+        print("spoolgate: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
     except Exception as exc:
         if _db_unavailable(exc):
             print(f"spoolgate: database unavailable: {_one_line(exc)}", file=sys.stderr)

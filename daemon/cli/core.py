@@ -175,7 +175,7 @@ def cmd_db(args: argparse.Namespace) -> int:
 def cmd_run(args: argparse.Namespace) -> int:
     from sqlalchemy import text
 
-    from daemon.checks import database_problems, runtime_problems
+    from daemon.checks import runtime_problems
     from daemon.config import ConfigError, load, validate
     from daemon.lock import LockHeld, SpoolLock
     from daemon.sdnotify import Notifier, watchdog_interval_s
@@ -214,12 +214,6 @@ def cmd_run(args: argparse.Namespace) -> int:
         db.dispose()
         print(f"spoolgate: database unavailable: {exc}", file=sys.stderr)
         return EXIT_DB_UNAVAILABLE
-    problems = database_problems(settings, db)
-    if problems:
-        db.dispose()
-        for p in problems:
-            print(f"spoolgate: config error: {p}", file=sys.stderr)
-        return EXIT_CONFIG
 
     notify = Notifier()
     stop = threading.Event()
@@ -395,7 +389,7 @@ def _in_error(settings: Settings, db: Database, channel: str | None = None) -> l
             q = q.where(SpoolFile.channel == channel)
         for r in s.scalars(q.order_by(SpoolFile.id)):
             ch = settings.channels.get(r.channel)
-            if ch is None or not r.final_path or not Path(r.final_path).is_file():
+            if ch is None or not r.final_path or not Path(r.final_path).exists():
                 continue
             if r.state != FileState.DUPLICATE and not is_inside(Path(r.final_path), ch.error):
                 continue

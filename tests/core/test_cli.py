@@ -380,3 +380,14 @@ def test_audit_from_after_to_is_a_usage_error(tmp_path, sqlite_url, capsys):
                  "--to", "2026-01-01"]) == EXIT_USAGE
     assert "--from 2026-02-01 is after --to 2026-01-01" in capsys.readouterr().err
 
+
+
+def test_readme_documents_every_exit_code():
+    readme = (REPO / "README.md").read_text()
+    section = readme[readme.index("## Operating it"):readme.index("## Channels")]
+    codes = {v for k, v in vars(daemon.cli).items() if k.startswith("EXIT_")}
+    documented = {int(line.split("|")[1]) for line in section.splitlines() if line.startswith("| ") and
+                  line.split("|")[1].strip().isdigit()}
+    assert documented == codes
+    epilog = build_parser().epilog or ""
+    assert all(f"{c} " in epilog for c in codes)
