@@ -672,8 +672,8 @@ class Pipeline:
 
     def dry_run(self, path: Path, channel: str) -> dict[str, Any]:
         """What the daemon would do with ``path``: the same checks, then the handler inside one
-        transaction that is rolled back. Nothing is committed, no sequence is drawn from the ledger,
-        no file is moved, and an outbound file staged by the handler is removed again."""
+        transaction that is rolled back. Nothing is committed, no file is moved, and an outbound
+        file staged by the handler is removed again (PostgreSQL sequences do not roll back)."""
         ch = self.settings.channels[channel]
         route = ch.route_for(path.name)
         report: dict[str, Any] = {"file": str(path), "channel": channel,
@@ -682,6 +682,8 @@ class Pipeline:
         if ch.is_denied(path.name) or ch.is_signal_name(path.name):
             return {**report, "outcome": "never picked",
                     "reason": "a temporary, hidden or signal-file name; the daemon leaves it in the inbox"}
+        if not ch.enabled:
+            return {**report, "outcome": "never picked", "reason": f"channel {channel} is disabled"}
         entry = fsops.lstat_entry(path)
         if entry is None:
             return {**report, "outcome": "missing", "reason": "no such file"}
@@ -722,8 +724,10 @@ class Pipeline:
                 report.update(outcome="would process", counts=result.counts)
         except (Rejected, FormatError, fsops.UnsafeName) as exc:
             report.update(outcome="would be rejected", **_report_from(exc))
+        except RetryLater as exc:
+            report.update(outcome="would be retried later", reason=str(exc) or "the handler asked to wait")
         except Exception as exc:
-            if is_transient(exc) or isinstance(exc, RetryLater):
+            if is_transient(exc):
                 raise
             bad = _report_from(exc)
             bad.pop("traceback", None)

@@ -565,7 +565,7 @@ def cmd_jobs(args: argparse.Namespace) -> int:
         if args.jobs_command == "list":
             for j in sched.list():
                 print(f"{j['job']:<24} {j['kind']:<28} every {j['every']:<18} "
-                      f"next {_text(j['next_run_at']) if j['enabled'] else 'disabled'}  "
+                      f"next {(j['next_run_at'] or 'when the daemon runs') if j['enabled'] else 'disabled'}  "
                       f"last {j['last_outcome'] or 'never run'}{'  RUNNING' if j['running'] else ''}")
             if not settings.jobs:
                 print("no jobs configured")
