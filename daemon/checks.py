@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import errno
 import socket
+import tomllib
 import urllib.request
-from typing import TYPE_CHECKING
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 from sqlalchemy import select
@@ -18,6 +20,52 @@ from sqlalchemy import select
 if TYPE_CHECKING:
     from daemon.config import Settings
     from daemon.db import Database
+
+
+#: sections whose entries are checked one by one: a bad entry does not hide the others' problems
+_ENTRY_SECTIONS = ("channels", "jobs", "outbound")
+
+
+def _prune(data: dict[str, Any], loc: tuple[Any, ...]) -> bool:
+    """Drop the config part an error points at, so the rest can still be checked."""
+    if not loc or loc[0] not in data:
+        return False  # an environment override or a whole-config error: nothing to drop
+    section = data[loc[0]]
+    if loc[0] in _ENTRY_SECTIONS and len(loc) > 1 and isinstance(section, dict) and loc[1] in section:
+        del section[loc[1]]
+    else:
+        del data[loc[0]]
+    return True
+
+
+def config_problems(path: str | Path) -> list[str]:
+    """Every problem of a config file, also one that does not load: the parts that fail to load
+    are reported and left out, and what remains goes through ``validate``."""
+    from daemon.config import ConfigError, Settings, validate
+
+    try:
+        with Path(path).open("rb") as fh:
+            data = tomllib.load(fh)
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        return [f"config file {path}: {exc}"]
+    problems: list[str] = []
+    for _ in range(100):
+        try:
+            settings = Settings(**data)
+        except ValidationError as exc:
+            pruned = False
+            for e in exc.errors():
+                problems.append(f"config {'.'.join(str(x) for x in e['loc'])}: {e['msg']}")
+                pruned = _prune(data, tuple(e["loc"])) or pruned
+            if not pruned:
+                break
+            continue
+        except ConfigError as exc:
+            problems.append(str(exc))
+            break
+        problems.extend(validate(settings))
+        break
+    return list(dict.fromkeys(problems))
 
 
 def _serves_spoolgate_metrics(host: str, port: int) -> bool:

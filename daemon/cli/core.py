@@ -587,10 +587,16 @@ def cmd_jobs(args: argparse.Namespace) -> int:
 
 
 def cmd_check_config(args: argparse.Namespace) -> int:
-    from daemon.checks import runtime_problems
+    from daemon.checks import config_problems, runtime_problems
+    from daemon.cli import Fail
     from daemon.config import validate
 
-    settings = load_settings(args)
+    try:
+        settings = load_settings(args)
+    except Fail:
+        for p in config_problems(args.config) or ["the configuration does not load"]:
+            print(f"spoolgate: config error: {p}", file=sys.stderr)
+        return EXIT_CONFIG
     problems = validate(settings)
     problems.extend(runtime_problems(settings, running_ok=True))
     for p in problems:

@@ -328,11 +328,17 @@ def test_status_counts_only_what_the_daemon_picks(tmp_path, sqlite_url, capsys):
 
 # -- check-config ----------------------------------------------------------------------------------------
 def test_check_config_reports_every_problem_at_once(tmp_path, sqlite_url, capsys):
-    cfg = archive_config(tmp_path, sqlite_url, workers=0, tick_ms=1)
+    cfg = archive_config(tmp_path, sqlite_url, workers=0, tick_ms=1,
+                         jobs={"soon": {"kind": "core.noop", "every": "soon"},
+                               "ghost": {"kind": "no.such", "every": "1 h"}})
+    cfg["channels"]["bad"] = {**cfg["channels"]["drop"], "inbox": "bad/in", "quiet_ms": -1}
+    cfg["channels"]["drop"]["routes"] = [{"pattern": "*", "handler": "nope"}]
     path = write_config(tmp_path / "c.toml", cfg)
     assert main(["--config", str(path), "check-config"]) == EXIT_CONFIG
     err = capsys.readouterr().err.splitlines()
-    assert any("workers" in line for line in err) and any("tick_ms" in line for line in err), err
+    for expected in ("config workers:", "config tick_ms:", "config jobs.soon.every:", "config channels.bad.quiet_ms:",
+                     "jobs.ghost.kind: unknown job kind", "channels.drop.routes[0]: unknown handler"):
+        assert any(expected in line for line in err), (expected, err)
     assert all(line.startswith("spoolgate: config error: ") for line in err)
 
 
