@@ -397,3 +397,17 @@ def test_readme_documents_every_exit_code():
     assert documented == codes
     epilog = build_parser().epilog or ""
     assert all(f"{c} " in epilog for c in codes)
+
+
+def test_ach_describe_masks_names_and_prints_no_repr(tmp_path, capsys):
+    from formats.nacha.reader import parse
+    from tests.formats.nacha.builders import sample_file
+
+    data = sample_file(0)
+    names = {e.detail.individual_name.strip() for _bh, e in parse(data).entries()}
+    f = tmp_path / "f.ach"
+    f.write_bytes(data)
+    assert main(["ach", "describe", str(f)]) == EXIT_OK
+    out = capsys.readouterr().out
+    assert "'" not in out and "None" not in out
+    assert names and not any(n in out for n in names if len(n) > 1)
