@@ -48,13 +48,13 @@ class PayeeRow(_Row):
 
 def _routing(v: str | None) -> str | None:
     if v is not None and not is_valid(v):
-        raise ValueError(f"routing number {v!r} is not 9 digits with a valid check digit")
+        raise ValueError(f"routing number {v} is not 9 digits with a valid check digit")
     return v
 
 
 def _account(v: str | None) -> str | None:
     if v is not None and not (1 <= len(v) <= 17 and v.isascii() and v.strip() == v):
-        raise ValueError(f"account number {mask(v)!r} must be 1-17 characters without surrounding blanks")
+        raise ValueError(f"account number {mask(v)} must be 1-17 characters without surrounding blanks")
     return v
 
 
@@ -153,10 +153,10 @@ def import_data(session: Session, settings: Settings, data: Any, actor: Actor) -
     seen_pids: set[str] = set()
     for i, a in accounts:
         if a.pid in seen_pids:
-            problems.append(f"accounts[{i}].pid: {a.pid!r} appears twice in the file")
+            problems.append(f"accounts[{i}].pid: {a.pid} appears twice in the file")
         seen_pids.add(a.pid)
         if a.ddn and a.ddn not in known_payees and a.ddn not in file_payees:
-            problems.append(f"accounts[{i}].ddn: unknown payee {a.ddn!r}")
+            problems.append(f"accounts[{i}].ddn: unknown payee {a.ddn}")
     file_accounts = {a.pid: a for _, a in accounts}
     pids = {p.pid for _, p in payments if p.pid and p.pid not in file_accounts}
     db_accounts = {a.pid: a for a in session.scalars(select(PaymentAccount).where(PaymentAccount.pid.in_(pids)))} \
@@ -168,10 +168,10 @@ def import_data(session: Session, settings: Settings, data: Any, actor: Actor) -
             problems.append(f"payments[{i}].external_id: {pm.external_id} of payee {pm.payee} is also "
                             f"payments[{first}]")
         if pm.payee not in known_payees and pm.payee not in file_payees:
-            problems.append(f"payments[{i}].payee: unknown payee {pm.payee!r}")
+            problems.append(f"payments[{i}].payee: unknown payee {pm.payee}")
         if pm.pid is not None:
             if pm.pid not in file_accounts and pm.pid not in db_accounts:
-                problems.append(f"payments[{i}].pid: unknown payment account {pm.pid!r}")
+                problems.append(f"payments[{i}].pid: unknown payment account {pm.pid}")
         else:
             missing = [k for k in ("routing_transit", "check_account_number", "account_name", "account_type")
                        if getattr(pm, k) is None]
