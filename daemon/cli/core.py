@@ -184,7 +184,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     settings = load_settings(args)
     setup_logging(args.log_level or settings.log_level, settings.log_json)
     log = logging.getLogger("spoolgate")
-    problems = validate(settings) + runtime_problems(settings)
+    problems = validate(settings)
     if problems:
         for p in problems:
             print(f"spoolgate: config error: {p}", file=sys.stderr)
@@ -197,6 +197,13 @@ def cmd_run(args: argparse.Namespace) -> int:
         except LockHeld as exc:
             print(f"spoolgate: {exc}", file=sys.stderr)
             return EXIT_LOCKED
+    problems = runtime_problems(settings)  # after the lock: a second daemon on this spool is told so (75)
+    if problems:
+        if lock is not None:
+            lock.release()
+        for p in problems:
+            print(f"spoolgate: config error: {p}", file=sys.stderr)
+        return EXIT_CONFIG
     db = _db(settings)
     try:
         with db.engine.connect() as conn:
