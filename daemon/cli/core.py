@@ -492,6 +492,8 @@ def _print_dry_run(report: dict[str, Any]) -> None:
         print(f"  reason:{where} {report['reason']}")
     if report.get("counts"):
         print("  counts: " + ", ".join(f"{k} {v}" for k, v in sorted(report["counts"].items())))
+    if report.get("waits_for"):
+        print(f"  waits for a signal file first: {' or '.join(report['waits_for'])}")
     changes = report.get("changes")
     if changes:
         print("  would change: " + ", ".join(f"{k} {v}" for k, v in sorted(changes.items())))
@@ -522,6 +524,10 @@ def cmd_process(args: argparse.Namespace) -> int:
         report = Pipeline(settings, db).dry_run(path, channel)
     finally:
         db.dispose()
+    ch = settings.channels[channel]
+    if (report["outcome"] == "would process" and ch.completeness == "signal"
+            and not any((path.parent / n).exists() for n in ch.signal_names(path.name))):
+        report["waits_for"] = ch.signal_names(path.name)
     if args.json:
         print(json.dumps(report, indent=2, default=str))
     else:

@@ -266,6 +266,13 @@ def test_dry_run_reports_what_the_daemon_would_really_do(tmp_path, sqlite_url, c
         capsys.readouterr()
         assert main(["--config", str(cfg), "process", str(inbox / name), "--dry-run", "--json"]) == code, name
         assert json.loads(capsys.readouterr().out)["outcome"] == outcome, name
+    (tmp_path / "sig").mkdir()
+    signal_cfg = _config(tmp_path / "sig", sqlite_url.replace("spoolgate.db", "sig.db"),
+                         channel={"completeness": "signal"})
+    waiting = tmp_path / "sig/spool/drop/in/w.txt"
+    waiting.write_bytes(b"w\n")
+    assert main(["--config", str(signal_cfg), "process", str(waiting), "--dry-run"]) == EXIT_OK
+    assert "waits for a signal file first: w.txt.done" in capsys.readouterr().out
     assert main(["--config", str(cfg), "process", str(inbox / "missing.txt"), "--dry-run"]) == EXIT_USAGE
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "missing.txt: no such file" in err
