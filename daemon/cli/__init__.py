@@ -99,7 +99,8 @@ def _db_unavailable(exc: BaseException) -> bool:
     return isinstance(exc, DatabaseUnavailable) or (isinstance(exc, DBAPIError) and is_transient(exc))
 
 
-def _one_line(exc: BaseException) -> str:
+def one_line(exc: BaseException) -> str:
+    """An exception as one masked line (a driver's first line, without SQLAlchemy's background link)."""
     from formats.errors import mask_digit_runs
 
     orig = getattr(exc, "orig", None)
@@ -124,11 +125,11 @@ def _run(func: object, args: argparse.Namespace) -> int:
         return EXIT_INTERRUPTED
     except Exception as exc:
         if _db_unavailable(exc):
-            print(f"spoolgate: database unavailable: {_one_line(exc)}", file=sys.stderr)
+            print(f"spoolgate: database unavailable: {one_line(exc)}", file=sys.stderr)
             return EXIT_DB_UNAVAILABLE
         if (args.log_level or "").upper() == "DEBUG":
             traceback.print_exc()
-        print(f"spoolgate: internal error: {type(exc).__name__}: {_one_line(exc)} "
+        print(f"spoolgate: internal error: {type(exc).__name__}: {one_line(exc)} "
               f"(run with --log-level DEBUG for details)", file=sys.stderr)
         return EXIT_SOFTWARE
 

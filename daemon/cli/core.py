@@ -218,8 +218,10 @@ def cmd_run(args: argparse.Namespace) -> int:
                       file=sys.stderr)
                 return EXIT_CONFIG
     except Exception as exc:
+        from daemon.cli import one_line
+
         db.dispose()
-        print(f"spoolgate: database unavailable: {exc}", file=sys.stderr)
+        print(f"spoolgate: database unavailable: {one_line(exc)}", file=sys.stderr)
         return EXIT_DB_UNAVAILABLE
 
     notify = Notifier()

@@ -110,7 +110,7 @@ def test_a_database_that_is_not_the_daemons_is_refused(tmp_path, sqlite_url, cap
 DB_COMMANDS = [["status"], ["errors"], ["retry", "--all"], ["ledger", "show", "1"], ["jobs", "list"],
                ["jobs", "run", "nightly"], ["check-config"], ["audit", "--pid", "A1", "--from", "2026-01-01",
                                                               "--to", "2026-01-02"],
-               ["report", "daily", "--date", "2026-01-01"], ["release", "1"], ["db", "upgrade"], ["init"]]
+               ["report", "daily", "--date", "2026-01-01"], ["release", "1"], ["db", "upgrade"], ["init"], ["run"]]
 
 
 @pytest.mark.parametrize("argv", DB_COMMANDS, ids=lambda a: " ".join(a[:2]))
