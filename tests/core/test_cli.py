@@ -104,6 +104,9 @@ def test_a_database_that_is_not_the_daemons_is_refused(tmp_path, sqlite_url, cap
     empty = write_config(tmp_path / "empty.toml", archive_config(tmp_path, f"sqlite:///{tmp_path}/empty.db"))
     assert main(["--config", str(empty), "errors"]) == EXIT_CONFIG
     assert "holds no spoolgate schema" in capsys.readouterr().err
+    assert main(["--config", str(empty), "db", "check"]) == EXIT_FAILURE
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "not up to date" in err, err
 
 
 # -- database unavailable, broken pipe, no None --------------------------------------------------------
