@@ -15,8 +15,8 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
-from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SecretsSettingsSource, SettingsConfigDict
 
 from spool import fsops
 
@@ -26,7 +26,16 @@ DEFAULT_SIGNALS = ("{name}.done", "{name}.ok", "{name}.sig")
 
 
 class ConfigError(Exception):
-    """A configuration problem, reported as one line."""
+    """A configuration problem, reported as one line (``problems``: every one, when there are several)."""
+
+    def __init__(self, message: str, problems: list[str] | None = None) -> None:
+        super().__init__(message)
+        self.problems = problems or [message]
+
+
+#: secrets read from ``$CREDENTIALS_DIRECTORY/NAME`` (systemd ``LoadCredential=NAME:...``), never from
+#: the TOML file in production: the database password, the SMTP password, the PGP passphrase
+SECRET_FIELDS = ("database_password", "smtp_password", "pgp_passphrase")
 
 
 class Completeness(StrEnum):
@@ -171,7 +180,8 @@ class Smtp(Model):
     starttls: bool = False
     ssl: bool = False
     username: str | None = None
-    password: str | None = None
+    #: better the systemd credential ``smtp_password``; never shown in a repr
+    password: str | None = Field(default=None, repr=False)
     sender: str = "spoolgate@localhost"
     timeout_s: float = 10.0
     #: alert group for operator alerts (seed 003 ENGINE.GLOBAL_ALERT_GROUP_NAME)
@@ -193,7 +203,8 @@ class Settings(BaseSettings):
     base_dir: Path = Field(default_factory=Path.cwd)
     spool_root: Path = Path("var/spool")
     state_dir: Path = Path("var/state")
-    database_url: str = "sqlite:///var/spoolgate.db"
+    #: may carry the password (from the credential ``database_password``): never shown in a repr
+    database_url: str = Field(default="sqlite:///var/spoolgate.db", repr=False)
     workers: int = Field(default=2, ge=1, le=64)
     #: ready files of one channel a worker claims with one ledger commit (1: one by one)
     claim_batch: int = Field(default=32, ge=1, le=1000)
@@ -215,6 +226,15 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     log_json: bool = False
     identity: str | None = None
+    #: a production install: secrets in the TOML file are a configuration error (``check-config``)
+    production: bool = False
+    #: from ``$CREDENTIALS_DIRECTORY`` (or ``SPOOLGATE_DATABASE_PASSWORD`` etc.); filled into the
+    #: database URL, ``[smtp] password`` and the PGP passphrase
+    database_password: SecretStr | None = None
+    smtp_password: SecretStr | None = None
+    pgp_passphrase: SecretStr | None = None
+    #: the secrets that were written in the TOML file (set by ``load``)
+    _toml_secrets: tuple[str, ...] = PrivateAttr(default=())
 
     channels: dict[str, Channel] = Field(default_factory=dict)
     outbound: dict[str, Outbound] = Field(default_factory=dict)
@@ -243,7 +263,11 @@ class Settings(BaseSettings):
         dotenv_settings: PydanticBaseSettingsSource,
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
-        # The TOML file arrives as init values; the environment must override it.
+        # The TOML file arrives as init values; the environment must override it, and systemd
+        # credentials too (only the secret fields, by their plain names).
+        creds = os.environ.get("CREDENTIALS_DIRECTORY")
+        if creds and Path(creds).is_dir():
+            return (env_settings, _Credentials(settings_cls, secrets_dir=creds, env_prefix=""), init_settings)
         return (env_settings, init_settings)
 
     @model_validator(mode="after")
@@ -268,6 +292,14 @@ class Settings(BaseSettings):
         object.__setattr__(self, "channels", chans)
         outs = {name: o.model_copy(update={"folder": res(o.folder)}) for name, o in self.outbound.items()}
         object.__setattr__(self, "outbound", outs)
+        if self.database_password is not None and not self.is_sqlite:
+            from sqlalchemy.engine import make_url
+
+            url = make_url(self.database_url).set(password=self.database_password.get_secret_value())
+            object.__setattr__(self, "database_url", url.render_as_string(hide_password=False))
+        if self.smtp_password is not None:
+            object.__setattr__(self, "smtp", self.smtp.model_copy(
+                update={"password": self.smtp_password.get_secret_value()}))
         return self
 
     @property
@@ -282,6 +314,39 @@ class Settings(BaseSettings):
     def section(self, name: str) -> dict[str, Any]:
         value: dict[str, Any] = getattr(self, name)
         return value
+
+
+class _Credentials(SecretsSettingsSource):
+    """systemd credentials: one file per secret, named after the field (``database_password``)."""
+
+    def __call__(self) -> dict[str, Any]:
+        return {k: v for k, v in super().__call__().items() if k in SECRET_FIELDS}
+
+
+def toml_secrets(data: dict[str, Any]) -> tuple[str, ...]:
+    """The secrets written in a config file's data, by config key."""
+    found = []
+    url = data.get("database_url")
+    if isinstance(url, str) and "://" in url:
+        from sqlalchemy.engine import make_url
+        from sqlalchemy.exc import ArgumentError
+
+        try:
+            if make_url(url).password:
+                found.append("database_url")
+        except ArgumentError:
+            pass
+    for key in SECRET_FIELDS:
+        if data.get(key):
+            found.append(key)
+    if isinstance(data.get("smtp"), dict) and data["smtp"].get("password"):
+        found.append("smtp.password")
+    for where in ("pgp", "checkfree"):
+        section = data.get(where)
+        pgp = section.get("pgp") if where == "checkfree" and isinstance(section, dict) else section
+        if isinstance(pgp, dict) and pgp.get("passphrase"):
+            found.append(f"{'checkfree.pgp' if where == 'checkfree' else 'pgp'}.passphrase")
+    return tuple(found)
 
 
 def load(path: str | Path | None = None, **overrides: Any) -> Settings:
@@ -299,13 +364,15 @@ def load(path: str | Path | None = None, **overrides: Any) -> Settings:
             raise ConfigError(f"config file {p} not found") from exc
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError(f"config file {p}: {exc}") from exc
+    in_file = toml_secrets(data)
     data.update(overrides)
     try:
-        return Settings(**data)
+        settings = Settings(**data)
     except ValidationError as exc:
-        first = exc.errors()[0]
-        loc = ".".join(str(x) for x in first["loc"])
-        raise ConfigError(f"config {loc}: {first['msg']}") from exc
+        problems = [f"config {'.'.join(str(x) for x in e['loc'])}: {e['msg']}" for e in exc.errors()]
+        raise ConfigError(problems[0], problems) from exc
+    settings._toml_secrets = in_file
+    return settings
 
 
 def _existing_parent(p: Path) -> Path:

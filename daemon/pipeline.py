@@ -34,7 +34,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, cast
 
-from sqlalchemy import JSON, Table, bindparam, delete, event, insert, select, update
+from sqlalchemy import JSON, Table, bindparam, event, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from tenacity import Retrying, retry_if_exception, stop_after_delay, wait_exponential_jitter
 from tenacity.stop import stop_base
@@ -671,39 +671,70 @@ class Pipeline:
         return moved
 
     def dry_run(self, path: Path, channel: str) -> dict[str, Any]:
-        """Route and handle ``path`` inside a transaction that is rolled back; report what would change."""
+        """What the daemon would do with ``path``: the same checks, then the handler inside one
+        transaction that is rolled back. Nothing is committed, no file is moved, and an outbound
+        file staged by the handler is removed again (PostgreSQL sequences do not roll back)."""
         ch = self.settings.channels[channel]
         route = ch.route_for(path.name)
         report: dict[str, Any] = {"file": str(path), "channel": channel,
                                   "route": route.pattern if route else None,
                                   "handler": route.handler if route else None}
+        if ch.is_denied(path.name) or ch.is_signal_name(path.name):
+            return {**report, "outcome": "never picked",
+                    "reason": "a temporary, hidden or signal-file name; the daemon leaves it in the inbox"}
+        if not ch.enabled:
+            return {**report, "outcome": "never picked", "reason": f"channel {channel} is disabled"}
+        entry = fsops.lstat_entry(path)
+        if entry is None:
+            return {**report, "outcome": "missing", "reason": "no such file"}
+        if entry.kind != "file":
+            return {**report, "outcome": "would be refused",
+                    "reason": f"not a regular file ({entry.kind}); filed to error/ without being opened"}
         if route is None:
-            report["outcome"] = "error"
-            report["reason"] = "no route"
-            return report
+            return {**report, "outcome": "would be rejected", "reason": "no route", "code": "no_route"}
+        if entry.size == 0 and not route.allow_empty:
+            return {**report, "outcome": "would be rejected", "reason": "empty file", "code": "empty_file"}
         sha, size = fsops.sha256_file(path)
-        with self.db.transaction() as s:
-            earlier = s.scalar(select(SpoolFile.id).where(SpoolFile.channel == channel, SpoolFile.dedup_key == sha))
-        report["duplicate_of"] = earlier
         changes: Counter[str] = Counter()
-        with _track_changes(self.db.engine, changes):
-            with self.db.transaction() as s:
+        unit = UnitOfWork(self.db, self.settings, source="dry-run", dry_run=True)
+        try:
+            with _track_changes(self.db.engine, changes):
+                s = unit.session
+                earlier = None if ch.dedup is DedupPolicy.REPROCESS else s.scalar(
+                    select(SpoolFile.id).where(SpoolFile.channel == channel, SpoolFile.dedup_key == sha))
+                report["duplicate_of"] = earlier
+                if earlier is not None:
+                    where = "processed/duplicates" if ch.dedup is DedupPolicy.IGNORE else "error/"
+                    return {**report, "outcome": "would be filed as duplicate",
+                            "reason": f"same content as file {earlier}; filed to {where}, database untouched"}
                 row = SpoolFile(channel=channel, original_name=path.name, work_name=f"dry-run.{path.name}",
-                                sha256=sha, size=size, state=FileState.PROCESSING, owner=self.identity)
+                                sha256=sha, size=size, state=FileState.PROCESSING, owner=self.identity,
+                                claimed_at=self.clock())
                 s.add(row)
                 s.flush()
-                file_id = row.id
-            try:
-                outcome = self._apply(file_id, ch, path, dry_run=True)
-                report.update(outcome="would process", counts=outcome.counts)
-            except (Rejected, FormatError) as exc:
-                report.update(outcome="would be rejected", **_report_from(exc))
-            finally:
-                with self.db.transaction() as s:
-                    s.execute(delete(SpoolFile).where(SpoolFile.id == file_id))
+                index = ch.routes.index(route)
+                info = FileInfo(row.id, channel, path.name, sha, size, row.claimed_at, route.pattern, route.handler)
+                ctx = FileContext(unit=unit, settings=self.settings, channel=channel, file=info, path=path,
+                                  options=route.options, now=self.clock(), dry_run=True,
+                                  log=logging.getLogger(f"spoolgate.handler.{route.handler}"))
+                handler = self._handler(channel, index, route)
+                with os.fdopen(fsops.open_regular(path), "rb") as stream:
+                    result = handler.handle(ctx, stream)
+                s.flush()
+                report.update(outcome="would process", counts=result.counts)
+        except (Rejected, FormatError, fsops.UnsafeName) as exc:
+            report.update(outcome="would be rejected", **_report_from(exc))
+        except RetryLater as exc:
+            report.update(outcome="would be retried later", reason=str(exc) or "the handler asked to wait")
+        except Exception as exc:
+            if is_transient(exc):
+                raise
+            bad = _report_from(exc)
+            bad.pop("traceback", None)
+            report.update(outcome="would be rejected", **bad)
+        finally:
+            unit.rollback()
         changes.pop("insert spool_files", None)
-        changes.pop("update spool_files", None)
-        changes.pop("delete spool_files", None)
         report["changes"] = dict(changes)
         return report
 

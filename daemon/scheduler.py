@@ -36,6 +36,10 @@ class JobBusy(Exception):
     """The job is already running (here or in another daemon)."""
 
 
+class JobCannotDryRun(Exception):
+    """The job's kind acts outside the database (files, SFTP), so a dry run cannot be promised."""
+
+
 @dataclass
 class RunSummary:
     job: str
@@ -159,7 +163,9 @@ class Scheduler:
         try:
             job_conf = self.settings.jobs[name]
         except KeyError:
-            raise KeyError(f"unknown job {name!r}") from None
+            raise KeyError(f"unknown job {name}") from None
+        if dry_run:
+            return self._dry_run(name, job_conf)
         if not self._acquire(name):
             raise JobBusy(f"job {name} is already running")
         stop = threading.Event()
@@ -173,17 +179,12 @@ class Scheduler:
             run_id = run.id
         t0 = time.monotonic()
         try:
-            job = job_class(job_conf.kind)(self.settings, name, job_conf)
-            ctx = JobContext(settings=self.settings, db=self.db, job=name, run_id=run_id, now=started,
-                             calendar=calendar(job_conf.calendar), dry_run=dry_run,
-                             log=logging.getLogger(f"spoolgate.job.{name}"))
-            result = job.run(ctx)
-        except Exception as exc:
-            log.exception("job %s run %d failed", name, run_id)
-            result = JobResult(outcome="failure", message=f"{type(exc).__name__}: {exc}")
+            result = self._work(name, job_conf, run_id, started, dry_run=False)
         finally:
             stop.set()
             extender.join(timeout=5)
+        # Rendered before the bookkeeping transaction: a template error fails the run, never the bookkeeping.
+        result, note = _notification(name, run_id, job_conf, result, started)
         summary = RunSummary(name, run_id, result.outcome, result.counts, result.message)
         with self.db.transaction() as s:
             s.execute(update(JobRun).where(JobRun.id == run_id).values(
@@ -193,14 +194,36 @@ class Scheduler:
             if trigger == "schedule":
                 values["next_run_at"] = next_run(job_conf, self.clock())
             s.execute(update(JobState).where(JobState.job == name).values(**values))
-            if result.outcome in job_conf.notify_on and job_conf.recipients:
-                s.add(_job_notification(name, run_id, job_conf, result, started))
+            if note is not None:
+                s.add(note)
         log.info("job %s run=%d trigger=%s outcome=%s counts=%s duration=%.3fs%s", name, run_id, trigger,
                  result.outcome, result.counts, time.monotonic() - t0,
                  f" message={result.message!r}" if result.message else "")
         if self.on_run:
             self.on_run(summary)
         return summary
+
+    def _work(self, name: str, job_conf: JobConfig, run_id: int, started: dt.datetime, *,
+              dry_run: bool) -> JobResult:
+        try:
+            job = job_class(job_conf.kind)(self.settings, name, job_conf)
+            ctx = JobContext(settings=self.settings, db=self.db, job=name, run_id=run_id, now=started,
+                             calendar=calendar(job_conf.calendar), dry_run=dry_run,
+                             log=logging.getLogger(f"spoolgate.job.{name}"))
+            return job.run(ctx)
+        except Exception as exc:
+            log.exception("job %s run %d failed", name, run_id)
+            return JobResult(outcome="failure", message=f"{type(exc).__name__}: {exc}")
+
+    def _dry_run(self, name: str, job_conf: JobConfig) -> RunSummary:
+        """The job's work in units that roll back; no run, lock, schedule or e-mail is recorded."""
+        cls = job_class(job_conf.kind)
+        if not cls.dry_run_safe:
+            raise JobCannotDryRun(f"job {name} ({job_conf.kind}) changes files or remote systems outside the "
+                                  "database and cannot run dry")
+        result = self._work(name, job_conf, 0, self.clock(), dry_run=True)
+        log.info("job %s dry run: outcome=%s counts=%s", name, result.outcome, result.counts)
+        return RunSummary(name, 0, result.outcome, result.counts, result.message)
 
     def list(self) -> list[dict[str, object]]:
         out: list[dict[str, object]] = []
@@ -225,3 +248,27 @@ def _job_notification(name: str, run_id: int, conf: JobConfig, result: JobResult
                            counts=result.counts, message=result.message, started=started.isoformat())
     return Notification(lane="immediate", kind=f"job-{result.outcome}", recipients=list(conf.recipients),
                         subject=subject, body=body, ref=f"job_run:{run_id}")
+
+
+def _notification(name: str, run_id: int, conf: JobConfig, result: JobResult,
+                  started: dt.datetime) -> tuple[JobResult, Notification | None]:
+    """The run's e-mail, if one is due. A template that cannot be rendered fails the run (with the
+    error in its message); the failure e-mail is then tried, and left out if it fails too."""
+    if not conf.recipients or result.outcome not in conf.notify_on:
+        return result, None
+    try:
+        return result, _job_notification(name, run_id, conf, result, started)
+    except Exception as exc:
+        log.error("job %s run %d: the %s e-mail could not be rendered: %s: %s", name, run_id, result.outcome,
+                  type(exc).__name__, exc)
+        done = f"the job's work ended {result.outcome}" + (f" ({result.message})" if result.message else "")
+        failed = JobResult(outcome="failure", counts=result.counts,
+                           message=f"{done}, but its {result.outcome} e-mail could not be rendered: "
+                                   f"{type(exc).__name__}: {exc}")
+    if result.outcome == "failure" or "failure" not in conf.notify_on:
+        return failed, None
+    try:
+        return failed, _job_notification(name, run_id, conf, failed, started)
+    except Exception:
+        log.error("job %s run %d: the failure e-mail could not be rendered either", name, run_id)
+        return failed, None

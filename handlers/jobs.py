@@ -58,6 +58,9 @@ class Job(ABC):
     description: ClassVar[str] = ""
     #: seed 004 short task name used in audit job_name ``<job>-<ShortTask>``
     short_task: ClassVar[str] = "Task"
+    #: every change goes through ``ctx.unit()``, so ``jobs run --dry-run`` leaves nothing behind;
+    #: False for jobs that move files or talk to remote systems outside a unit of work
+    dry_run_safe: ClassVar[bool] = True
 
     def __init__(self, settings: Settings, name: str, config: JobConfig) -> None:
         self.settings = settings

@@ -33,7 +33,7 @@ def _policy(name: str) -> Any:
     try:
         return ValidationPolicy.named(name)
     except FormatError:
-        print(f"spoolgate ach: unknown policy {name!r} (known: {', '.join(sorted(PRESETS))})",
+        print(f"spoolgate ach: unknown policy {name} (known: {', '.join(sorted(PRESETS))})",
               file=sys.stderr)
         return None
 
@@ -75,9 +75,14 @@ def cmd_validate(args: argparse.Namespace) -> int:
     return EXIT_OK if report.ok else EXIT_FAILURE
 
 
+def _initials(name: str) -> str:
+    """A person's name as initials: names are masked in every report."""
+    return " ".join(w[0] + "*" * (len(w) - 1) for w in name.split()) or "-"
+
+
 def cmd_describe(args: argparse.Namespace) -> int:
     from daemon.cli import EXIT_FAILURE, EXIT_OK, EXIT_USAGE
-    from formats.errors import mask
+    from formats.errors import mask, mask_digit_runs
     from formats.nacha.model import Entry
     from formats.nacha.reader import AchReader
     from formats.nacha.records.batch_control import BatchControl
@@ -95,21 +100,21 @@ def cmd_describe(args: argparse.Namespace) -> int:
         for line, rec in reader:
             if isinstance(rec, FileHeader):
                 out(f"file {rec.file_creation_date} {rec.file_creation_time} id {rec.file_id_modifier}: "
-                    f"from {rec.immediate_origin.strip()} {rec.immediate_origin_name!r} "
-                    f"to {rec.immediate_destination.strip()} {rec.immediate_destination_name!r}\n")
+                    f"from {rec.immediate_origin.strip()} \"{rec.immediate_origin_name.strip()}\" "
+                    f"to {rec.immediate_destination.strip()} \"{rec.immediate_destination_name.strip()}\"\n")
             elif isinstance(rec, BatchHeader):
                 out(f"  batch {rec.batch_number} (line {line}) {rec.standard_entry_class} "
-                    f"class {rec.service_class_code} {rec.company_name!r} {rec.company_identification} "
-                    f"{rec.company_entry_description!r} effective {rec.effective_entry_date}\n")
+                    f"class {rec.service_class_code} \"{rec.company_name.strip()}\" {rec.company_identification} "
+                    f"\"{rec.company_entry_description.strip()}\" effective {rec.effective_entry_date}\n")
             elif isinstance(rec, Entry):
                 d = rec.detail
                 out(f"    {d.trace_number} tx {d.transaction_code:02d} {d.rdfi_routing} "
-                    f"{mask(d.dfi_account_number)} {d.amount:>12} {d.individual_name!r}\n")
+                    f"{mask(d.dfi_account_number)} {d.amount:>12} {_initials(d.individual_name)}\n")
                 if (r := rec.return_result) is not None:
                     out(f"      {r.kind} {r.code} {r.description}; original trace {r.original_trace_number}\n")
                 if (n := rec.noc_result) is not None:
                     out(f"      NOC {n.code} {n.description}; original trace {n.original_trace_number}; "
-                        f"corrected {n.corrected.raw.strip()!r}\n")
+                        f"corrected \"{mask_digit_runs(n.corrected.raw.strip())}\"\n")
             elif isinstance(rec, BatchControl):
                 out(f"  end of batch {rec.batch_number}: {rec.entry_addenda_count} records, "
                     f"debits {rec.total_debit_amount}, credits {rec.total_credit_amount}\n")

@@ -11,56 +11,67 @@ import json
 import sys
 from typing import Any
 
-from daemon.cli import EXIT_CONFIG, EXIT_FAILURE, EXIT_OK, EXIT_USAGE
+from daemon.cli import EXIT_FAILURE, EXIT_OK, EXIT_USAGE
 
 
 def register(sub: Any) -> None:
-    imp = sub.add_parser("import", help="load payees, payment accounts and scheduled payments from JSON")
-    imp.add_argument("file", help="JSON: {payees: [...], accounts: [...], payments: [...]}")
+    imp = sub.add_parser("import", help="load payees, payment accounts and scheduled payments from a JSON file",
+                         description="Load payees, payment accounts and scheduled payments. Every row is checked "
+                                     "first; one bad row rejects the whole file with every reason. Running it "
+                                     "again is safe: payees and accounts are updated, and a payment whose "
+                                     "external_id (per payee) was imported before is left unchanged.")
+    imp.add_argument("file", metavar="FILE",
+                     help="JSON: {payees: [...], accounts: [...], payments: [...]}; each payment has an external_id")
     imp.set_defaults(func=cmd_import)
 
-    aud = sub.add_parser("audit", help="seed 004 audit history by payment id, account number or pid")
+    aud = sub.add_parser("audit", help="the audit history of a payment, an account number or a payment account",
+                         description="The audit history (seed 004) of one payment, payer account or payment "
+                                     "account between two dates.")
     who = aud.add_mutually_exclusive_group(required=True)
-    who.add_argument("--payment-id", type=int)
-    who.add_argument("--account", help="the payer's account number with the biller")
-    who.add_argument("--pid", help="payment account id")
-    aud.add_argument("--from", dest="start", required=True, help="YYYY-MM-DD (inclusive)")
-    aud.add_argument("--to", dest="end", required=True, help="YYYY-MM-DD (inclusive)")
-    aud.add_argument("--json", action="store_true")
+    who.add_argument("--payment-id", type=int, metavar="ID", help="one payment, by its payment id")
+    who.add_argument("--account", metavar="NUMBER", help="the payer's account number with the biller")
+    who.add_argument("--pid", metavar="PID", help="a payment account, by its id")
+    aud.add_argument("--from", dest="start", required=True, metavar="DATE", help="first day, YYYY-MM-DD (inclusive)")
+    aud.add_argument("--to", dest="end", required=True, metavar="DATE",
+                     help="last day, YYYY-MM-DD (inclusive; not before --from)")
+    aud.add_argument("--json", action="store_true", help="print JSON instead of text")
     aud.set_defaults(func=cmd_audit)
 
-    rep = sub.add_parser("report", help="payment reports")
+    rep = sub.add_parser("report", help="payment reports", description="Payment reports.")
     rsub = rep.add_subparsers(dest="report_command", metavar="REPORT")
     rsub.required = True
-    daily = rsub.add_parser("daily", help="daily summary and exception reports")
-    daily.add_argument("--date", required=True, help="YYYY-MM-DD")
-    daily.add_argument("--payee")
-    daily.add_argument("--json", action="store_true")
+    daily = rsub.add_parser("daily", help="the day's summary and exception reports and check status changes",
+                            description="The summary and exception reports written on one day, and the "
+                                        "checks whose status changed that day.")
+    daily.add_argument("--date", required=True, metavar="DATE", help="the day, YYYY-MM-DD")
+    daily.add_argument("--payee", metavar="NAME", help="only this payee's reports")
+    daily.add_argument("--json", action="store_true", help="print JSON instead of text")
     daily.set_defaults(func=cmd_report_daily)
 
-    rel = sub.add_parser("release", help="release a batch check-submit suspended over a risk limit")
-    rel.add_argument("batch", type=int)
-    rel.add_argument("--by", default=None, help="operator name recorded with the release")
+    rel = sub.add_parser("release", help="release a batch check-submit held back over a risk limit",
+                         description="Release a batch that check-submit suspended over a risk limit; the next "
+                                     "check-submit run submits it.")
+    rel.add_argument("batch", type=int, metavar="BATCH", help="the suspended batch's number")
+    rel.add_argument("--by", default=None, metavar="NAME", help="operator name recorded with the release")
     rel.set_defaults(func=cmd_release)
 
 
 def _open(args: argparse.Namespace) -> Any:
-    from daemon.config import ConfigError, load
-    from daemon.db import Database
+    from daemon.cli.core import load_settings, open_db
 
-    try:
-        settings = load(args.config)
-    except ConfigError as exc:
-        print(f"spoolgate: config error: {exc}", file=sys.stderr)
-        return None, None
-    return settings, Database(settings.database_url)
+    settings = load_settings(args)
+    return settings, open_db(settings)
+
+
+def _text(value: Any) -> str:
+    return "-" if value is None or value == "" else str(value)
 
 
 def _date(text: str) -> dt.date | None:
     try:
         return dt.date.fromisoformat(text)
     except ValueError:
-        print(f"spoolgate: {text!r} is not a date (YYYY-MM-DD)", file=sys.stderr)
+        print(f"spoolgate: {text} is not a date (YYYY-MM-DD)", file=sys.stderr)
         return None
 
 
@@ -71,12 +82,13 @@ def cmd_import(args: argparse.Namespace) -> int:
     try:
         with open(args.file, "rb") as fh:
             data = json.load(fh)
-    except (OSError, ValueError) as exc:
-        print(f"spoolgate import: cannot read {args.file}: {exc}", file=sys.stderr)
+    except OSError as exc:
+        print(f"spoolgate import: cannot read {args.file}: {exc.strerror}", file=sys.stderr)
+        return EXIT_USAGE
+    except ValueError as exc:
+        print(f"spoolgate import: {args.file} is not JSON: {exc}", file=sys.stderr)
         return EXIT_FAILURE
     settings, db = _open(args)
-    if db is None:
-        return EXIT_CONFIG
     try:
         with db.transaction() as s:
             res = import_data(s, settings, data, Actor.operator("cli-import"))
@@ -88,7 +100,7 @@ def cmd_import(args: argparse.Namespace) -> int:
     finally:
         db.dispose()
     print(f"imported {res.payees} payee(s), {res.accounts_created} new and {res.accounts_updated} updated "
-          f"account(s), {res.payments} payment(s)")
+          f"account(s), {res.payments} payment(s); {res.payments_existing} payment(s) already imported, unchanged")
     return EXIT_OK
 
 
@@ -98,9 +110,10 @@ def cmd_audit(args: argparse.Namespace) -> int:
     start, end = _date(args.start), _date(args.end)
     if start is None or end is None:
         return EXIT_USAGE
+    if start > end:
+        print(f"spoolgate audit: --from {start} is after --to {end}", file=sys.stderr)
+        return EXIT_USAGE
     _settings, db = _open(args)
-    if db is None:
-        return EXIT_CONFIG
     try:
         with db.transaction() as s:
             out = audit(s, payment_id=args.payment_id, account=args.account, pid=args.pid, start=start, end=end)
@@ -114,8 +127,8 @@ def cmd_audit(args: argparse.Namespace) -> int:
         for r in rows:
             key = r.get("payment_id", r.get("pid", r.get("refund_id")))
             state = r.get("status", r.get("account_status"))
-            print(f"  {r['time_stamp']}  op={r['audit_operation']} id={key} status={state} "
-                  f"job={r['job_name']}({r['job_id']}) {r['audit_reason'] or ''}")
+            print(f"  {r['time_stamp']}  op={r['audit_operation']} id={_text(key)} status={_text(state)} "
+                  f"job={_text(r['job_name'])}({r['job_id']}) {r['audit_reason'] or ''}")
     return EXIT_OK
 
 
@@ -127,8 +140,6 @@ def cmd_report_daily(args: argparse.Namespace) -> int:
     if day is None:
         return EXIT_USAGE
     _settings, db = _open(args)
-    if db is None:
-        return EXIT_CONFIG
     try:
         with db.transaction() as s:
             out = daily(s, day, args.payee)
@@ -140,19 +151,20 @@ def cmd_report_daily(args: argparse.Namespace) -> int:
     print(f"Payment reports for {out['date']}{' payee ' + args.payee if args.payee else ''}: "
           f"{len(out['reports'])} report(s)")
     for r in out["reports"]:
-        print(f"\nReport {r['log_id']} ({r.get('report_type')}) payee {', '.join(r.get('payee', []))} "
-              f"job {r.get('job')} file {r.get('file') or '-'}")
+        print(f"\nReport {r['log_id']} ({_text(r.get('report_type'))}) payee {', '.join(r.get('payee', []))} "
+              f"job {_text(r.get('job'))} file {_text(r.get('file'))}")
         for k, v in r.items():
             if k in ("log_id", "report_type", "payee", "job", "file"):
                 continue
             if isinstance(v, list):
                 print(f"  {k}: {len(v)}")
                 for item in v[:50]:
-                    print(f"    {item}")
+                    print("    " + (" ".join(f"{ik}={_text(iv)}" for ik, iv in item.items())
+                                    if isinstance(item, dict) else _text(item)))
             elif k.startswith("total_") and k.endswith(("amount", "debit", "credit")) and str(v).lstrip("-").isdigit():
                 print(f"  {k}: {cents(int(v))}")
             else:
-                print(f"  {k}: {v}")
+                print(f"  {k}: {_text(v)}")
     print("\nStatus of checks changed that day:")
     for label, v in sorted(out["status"].items()):
         print(f"  {label}: {v['count']} ({cents(v['amount'])})")
@@ -166,8 +178,6 @@ def cmd_release(args: argparse.Namespace) -> int:
     from daemon.models.ach import HoldState, SuspendedBatch
 
     _settings, db = _open(args)
-    if db is None:
-        return EXIT_CONFIG
     try:
         with db.transaction() as s:
             batch = s.get(SuspendedBatch, args.batch, with_for_update=True)

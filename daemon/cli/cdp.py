@@ -18,7 +18,7 @@ def register(subparsers: Any) -> None:
     sub = p.add_subparsers(dest="cdp_command", metavar="SUBCOMMAND")
     sub.required = True
     v = sub.add_parser("validate", help="validate a CDP file (record layout, order, controls, name)")
-    v.add_argument("file", metavar="FILE")
+    v.add_argument("file", metavar="FILE", help="the CheckFree CDP file to check")
     v.add_argument("--json", action="store_true", help="print a JSON report")
     v.add_argument("--layout", metavar="TOML", help="record layout file (default: the shipped stand-in)")
     v.add_argument("--type", dest="file_type", default=None,

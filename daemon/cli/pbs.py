@@ -17,7 +17,7 @@ def register(subparsers: Any) -> None:
     sub = p.add_subparsers(dest="pbs_command", metavar="SUBCOMMAND")
     sub.required = True
     v = sub.add_parser("validate", help="validate a 0602/0603 delivery or a PBCNET receipt")
-    v.add_argument("file", metavar="FILE")
+    v.add_argument("file", metavar="FILE", help="the Betalingsservice file to check")
     v.add_argument("--json", action="store_true", help="print a JSON report")
     v.add_argument("--allow-placeholders", action="store_true",
                    help="accept the Nets guide's PPPPPPPP/DDDDDDDD placeholder numbers (warning)")

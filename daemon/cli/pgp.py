@@ -15,32 +15,33 @@ from typing import Any
 
 
 def register(subparsers: Any) -> None:
-    p = subparsers.add_parser("pgp", help="manage the daemon's GnuPG home (CheckFree keys)")
+    p = subparsers.add_parser("pgp", help="manage the daemon's GnuPG home (CheckFree keys)",
+                              description="The GnuPG home the daemon encrypts, signs and decrypts with.")
     sub = p.add_subparsers(dest="pgp_command", metavar="SUBCOMMAND")
     sub.required = True
-    imp = sub.add_parser("import", help="import a public or secret key file")
-    imp.add_argument("file", metavar="FILE")
+    imp = sub.add_parser("import", help="import a public or secret key file",
+                         description="Import a public or secret key file into the daemon's GnuPG home.")
+    imp.add_argument("file", metavar="FILE", help="the key file (ASCII-armoured or binary)")
     imp.add_argument("--passphrase-env", metavar="VAR", default=None,
                      help="environment variable holding a secret key's passphrase")
     imp.set_defaults(func=import_command)
-    ls = sub.add_parser("list", help="list the keys in the home")
+    ls = sub.add_parser("list", help="list the keys in the home",
+                        description="List the keys in the daemon's GnuPG home.")
     ls.add_argument("--secret", action="store_true", help="list secret keys")
     ls.set_defaults(func=list_command)
 
 
 def _home(args: argparse.Namespace) -> Any:
-    from daemon.config import load
+    from daemon.cli.core import load_settings
     from handlers.checkfree.settings import pgp_home
 
-    settings = load(args.config)
-    return pgp_home(settings)
+    return pgp_home(load_settings(args))
 
 
 def import_command(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from daemon.cli import EXIT_FAILURE, EXIT_OK, EXIT_USAGE
-    from daemon.config import ConfigError
     from spool.pgp import PgpError
 
     passphrase = None
@@ -53,11 +54,7 @@ def import_command(args: argparse.Namespace) -> int:
     if not path.is_file():
         print(f"spoolgate pgp import: {path}: no such file", file=sys.stderr)
         return EXIT_USAGE
-    try:
-        home = _home(args)
-    except ConfigError as exc:
-        print(f"spoolgate: config error: {exc}", file=sys.stderr)
-        return EXIT_USAGE
+    home = _home(args)
     try:
         summary = home.import_keys(path, passphrase=passphrase)
     except PgpError as exc:

@@ -3,6 +3,11 @@
 The web front end does this in production; operators and tests need it here.
 Every row is validated before anything is written and all rows go in one
 transaction, so a bad row rejects the whole file with every reason listed.
+
+Re-importing is safe: payees and accounts are updated in place, and each payment
+carries an ``external_id`` (unique per payee); a payment whose external id was
+imported before is left exactly as it is (a no-op, counted as "already imported"),
+since it may already be submitted or paid.
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ from sqlalchemy.orm import Session
 
 from daemon.config import Settings
 from daemon.models.ach import AccountStatus, AuditOp, CheckPayment, CheckStatus, PaymentAccount, PaymentPayee
+from daemon.models.ach_import import ImportedPayment
 from formats.errors import mask
 from formats.nacha.routing import is_valid
 from handlers.ach.audit import Actor, audit_objects
@@ -42,13 +48,13 @@ class PayeeRow(_Row):
 
 def _routing(v: str | None) -> str | None:
     if v is not None and not is_valid(v):
-        raise ValueError(f"routing number {v!r} is not 9 digits with a valid check digit")
+        raise ValueError(f"routing number {v} is not 9 digits with a valid check digit")
     return v
 
 
 def _account(v: str | None) -> str | None:
     if v is not None and not (1 <= len(v) <= 17 and v.isascii() and v.strip() == v):
-        raise ValueError(f"account number {mask(v)!r} must be 1-17 characters without surrounding blanks")
+        raise ValueError(f"account number {mask(v)} must be 1-17 characters without surrounding blanks")
     return v
 
 
@@ -71,6 +77,8 @@ class AccountRow(_Row):
 
 class PaymentRow(_Row):
     payee: str
+    #: the sending system's id of this payment, unique per payee: a re-import never pays twice
+    external_id: str = Field(min_length=1, max_length=64)
     payer_id: str = Field(min_length=1, max_length=40)
     pay_date: dt.date
     #: integer cents; negative for a credit
@@ -104,6 +112,8 @@ class ImportResult:
     accounts_updated: int = 0
     payments: int = 0
     payment_ids: list[int] = field(default_factory=list)
+    #: payments whose external id was imported before: left unchanged
+    payments_existing: int = 0
 
 
 def _errors(where: str, exc: ValidationError) -> list[str]:
@@ -143,20 +153,25 @@ def import_data(session: Session, settings: Settings, data: Any, actor: Actor) -
     seen_pids: set[str] = set()
     for i, a in accounts:
         if a.pid in seen_pids:
-            problems.append(f"accounts[{i}].pid: {a.pid!r} appears twice in the file")
+            problems.append(f"accounts[{i}].pid: {a.pid} appears twice in the file")
         seen_pids.add(a.pid)
         if a.ddn and a.ddn not in known_payees and a.ddn not in file_payees:
-            problems.append(f"accounts[{i}].ddn: unknown payee {a.ddn!r}")
+            problems.append(f"accounts[{i}].ddn: unknown payee {a.ddn}")
     file_accounts = {a.pid: a for _, a in accounts}
     pids = {p.pid for _, p in payments if p.pid and p.pid not in file_accounts}
     db_accounts = {a.pid: a for a in session.scalars(select(PaymentAccount).where(PaymentAccount.pid.in_(pids)))} \
         if pids else {}
+    seen_ids: dict[tuple[str, str], int] = {}
     for i, pm in payments:
+        first = seen_ids.setdefault((pm.payee, pm.external_id), i)
+        if first != i:
+            problems.append(f"payments[{i}].external_id: {pm.external_id} of payee {pm.payee} is also "
+                            f"payments[{first}]")
         if pm.payee not in known_payees and pm.payee not in file_payees:
-            problems.append(f"payments[{i}].payee: unknown payee {pm.payee!r}")
+            problems.append(f"payments[{i}].payee: unknown payee {pm.payee}")
         if pm.pid is not None:
             if pm.pid not in file_accounts and pm.pid not in db_accounts:
-                problems.append(f"payments[{i}].pid: unknown payment account {pm.pid!r}")
+                problems.append(f"payments[{i}].pid: unknown payment account {pm.pid}")
         else:
             missing = [k for k in ("routing_transit", "check_account_number", "account_name", "account_type")
                        if getattr(pm, k) is None]
@@ -200,7 +215,13 @@ def _write(session: Session, payees: list[PayeeRow], accounts: list[AccountRow],
     audit_objects(session, updated, AuditOp.UPDATE, actor, "import")
     res.accounts_created, res.accounts_updated = len(created), len(updated)
     rows: list[CheckPayment] = []
+    keys: list[tuple[int, str]] = []
     for pm in payments:
+        key = (payee_ids[pm.payee], pm.external_id)
+        if session.get(ImportedPayment, key) is not None:
+            res.payments_existing += 1
+            continue
+        keys.append(key)
         acct = db_accounts.get(pm.pid) if pm.pid else None
         rows.append(CheckPayment(
             payee_id=payee_ids[pm.payee], payer_id=pm.payer_id, pay_date=pm.pay_date, amount=pm.amount,
@@ -213,6 +234,9 @@ def _write(session: Session, payees: list[PayeeRow], accounts: list[AccountRow],
             memo=pm.memo, gateway_payment_id=pm.gateway_payment_id, reminded="N", create_time=actor.now,
             last_modify_time=actor.now))
     session.add_all(rows)
+    session.flush()
+    session.add_all(ImportedPayment(payee_id=k[0], external_id=k[1], payment_id=r.payment_id, imported_at=actor.now)
+                    for k, r in zip(keys, rows, strict=True))
     audit_objects(session, rows, AuditOp.CREATE, actor, "import")
     res.payments = len(rows)
     res.payment_ids = [r.payment_id for r in rows]

@@ -40,6 +40,7 @@ class XferError(Exception):
 
 class BillXferJob(Job):
     kind = "bills.xfer"
+    dry_run_safe = False  # moves files or talks to a remote system outside a unit of work
     short_task = "BillXfer"
     description = "move bill files from the input folder to the bill processing folder"
 

@@ -11,6 +11,7 @@ from handlers.jobs import Job, JobContext, JobResult
 
 class OutboundJob(Job):
     kind = "checkfree.outbound"
+    dry_run_safe = False  # moves files or talks to a remote system outside a unit of work
     description = "out/bd → out/history → encrypt → out/ftp → SFTP upload → removed (crash-safe stages)"
     short_task = "CfOutTsk"
 
@@ -40,6 +41,7 @@ class OutboundJob(Job):
 
 class DownloadJob(Job):
     kind = "checkfree.download"
+    dry_run_safe = False  # moves files or talks to a remote system outside a unit of work
     description = "fetch CheckFree's files by SFTP into in/ftp (never twice)"
     short_task = "CfDnlTsk"
 

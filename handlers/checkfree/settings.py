@@ -153,6 +153,9 @@ def pgp_home_path(settings: Settings) -> Path:
 
 
 def passphrase(settings: Settings) -> str | None:
+    """The systemd credential ``pgp_passphrase`` first, then the config's passphrase or passphrase file."""
+    if settings.pgp_passphrase is not None:
+        return settings.pgp_passphrase.get_secret_value()
     pgp = pgp_settings(settings)
     if pgp.passphrase is not None:
         return pgp.passphrase.get_secret_value()

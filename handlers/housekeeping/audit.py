@@ -32,6 +32,7 @@ FILE_RE = re.compile(r"auditEvents_\d{14}(?:_\d+)?\.log")
 
 class AuditPurgeJob(PurgeOptions, Job):
     kind = "housekeeping.audit-purge"
+    dry_run_safe = False  # moves files or talks to a remote system outside a unit of work
     short_task = "AudPurge"
     description = "export audit events older than N days to logs/auditEvents_*.log, then delete them"
     days_names = ("older_than_days", "Keep.audit.for.x.days")

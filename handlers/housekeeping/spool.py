@@ -19,6 +19,7 @@ from spool import fsops
 
 class SpoolPurgeJob(PurgeOptions, Job):
     kind = "housekeeping.spool-purge"
+    dry_run_safe = False  # moves files or talks to a remote system outside a unit of work
     short_task = "SpoolPrg"
     description = "delete processed/ files older than N days (never error/)"
     chunk_names = ()

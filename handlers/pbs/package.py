@@ -39,6 +39,7 @@ _ZIP_NAME = re.compile(r"[0-9A-Za-z_.\-]{1,100}\.pdf")
 
 class PackageJob(Job):
     kind = "pbs.package"
+    dry_run_safe = False  # moves files or talks to a remote system outside a unit of work
     description = "package invoices ready for PBS into an XML delivery and a zip of PDFs"
     short_task = "PkgTsk"
 

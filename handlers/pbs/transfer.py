@@ -32,6 +32,7 @@ OPTIONS = {"download", "upload"}
 
 class TransferJob(Job):
     kind = "pbs.transfer"
+    dry_run_safe = False  # moves files or talks to a remote system outside a unit of work
     description = "download files from Nets into the PBS inbox; upload the outgoing files"
     short_task = "XferTsk"
 

@@ -61,8 +61,8 @@ def default_jobs() -> dict[str, Any]:
 
 
 def import_doc(pay_date: dt.date) -> dict[str, Any]:
-    """Two payees in one file, five accounts, payments in every account state."""
-    return {
+    """Two payees in one file, five accounts, payments in every account state (external ids P1...)."""
+    doc: dict[str, Any] = {
         "payees": [
             {"name": "UTILCO", "settings": payee_settings("UTILITY CO", "1111111111")},
             {"name": "WATERCO", "settings": payee_settings("WATER CO", "2222222222")},
@@ -95,3 +95,6 @@ def import_doc(pay_date: dt.date) -> dict[str, Any]:
              "pay_date": str(pay_date + dt.timedelta(days=30)), "amount": 100},
         ],
     }
+    for i, payment in enumerate(doc["payments"], 1):
+        payment["external_id"] = f"P{i}"
+    return doc

@@ -19,8 +19,9 @@ from daemon.models.ach import (
     SuspendedBatch,
 )
 from daemon.models.core import Notification, OutboundItem
+from daemon.scheduler import Scheduler
 from formats.nacha import parse, validate
-from tests.ach.conftest import Env, make_env
+from tests.ach.conftest import Env, make_env, noon
 from tests.ach.support import ach_config, default_jobs, import_doc
 from tests.support import write_config
 
@@ -176,7 +177,8 @@ def test_checkfree_payee_without_writer_fails_clearly(tmp_path: Path, db_url: st
     try:
         doc = import_doc(TODAY)
         doc["payees"].append({"name": "CFPAY", "gateway": "checkfree", "settings": {}})
-        doc["payments"].append({"payee": "CFPAY", "payer_id": "zed", "pay_date": str(TODAY), "amount": 4321,
+        doc["payments"].append({"payee": "CFPAY", "external_id": "Z1", "payer_id": "zed", "pay_date": str(TODAY),
+                                "amount": 4321,
                                 "routing_transit": "011000015", "check_account_number": "77", "account_name": "Z",
                                 "account_type": "checking"})
         env.import_(doc)
@@ -227,3 +229,22 @@ def test_config_validation_names_the_problems(tmp_path: Path) -> None:
                      "cancel_if_account_invalid must be true or false", "unknown option 'colour'",
                      "partner 'bank9' has no entry"):
         assert expected in problems, (expected, problems)
+
+
+def test_check_submit_dry_run_leaves_nothing_behind(env: Env) -> None:
+    from sqlalchemy import inspect, text
+
+    env.import_(import_doc(TODAY))
+    assert env.run("enroll", TODAY).outcome == "success"
+
+    def snapshot() -> tuple[dict[str, list[str]], list[str]]:
+        with env.db.engine.connect() as conn:
+            rows = {t: sorted(map(str, conn.execute(text(f'SELECT * FROM "{t}"')).all()))
+                    for t in inspect(conn).get_table_names()}
+        return rows, sorted(str(p.relative_to(env.spool)) for p in env.spool.rglob("*") if p.is_file())
+
+    before = snapshot()
+    dry = Scheduler(env.settings, env.db, identity="test", clock=lambda: noon(TODAY)).run("nightly", dry_run=True)
+    assert dry.outcome == "success" and dry.counts["submitted"] == 3 and dry.run_id == 0
+    assert snapshot() == before
+    assert env.run("nightly", TODAY).counts["submitted"] == 3  # the real run still has everything to do

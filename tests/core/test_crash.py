@@ -220,7 +220,7 @@ def test_status_errors_retry_ledger_cli(tmp_path, db_url):
         inbox_file = tmp_path / "spool/drop/in/probe.txt"
         dry = tmp_path / "probe.txt"
         dry.write_bytes(b"a\nb\n")
-        out = cli("process", str(dry), "--dry-run", "--channel", "drop")
+        out = cli("process", str(dry), "--dry-run", "--channel", "drop", "--json")
         assert out.returncode == 0, out.stderr
         assert json.loads(out.stdout)["counts"] == {"lines": 2} and not inbox_file.exists()
     finally:

@@ -144,3 +144,30 @@ def test_lock_of_a_killed_run_on_this_host_is_taken_over(sched_env):
                        lock_until=dt.datetime.now(UTC) + dt.timedelta(minutes=5)))
     with pytest.raises(JobBusy):  # a live (or unknowable) owner keeps its lock until it expires
         Scheduler(settings, db, identity="t").run("slow")
+
+
+def test_a_template_error_fails_the_run_and_the_schedule_moves_on(sched_env, tmp_path, monkeypatch):
+    from daemon.models.core import JobState
+
+    settings, db = sched_env
+    templates = tmp_path / "templates"
+    templates.mkdir()
+    (templates / "batch_noop.txt.j2").write_text("{{ job }} ran {{ outcome | no_such_filter }}\n")
+    monkeypatch.setenv("SPOOLGATE_TEMPLATES", str(templates))
+    clock = [dt.datetime(2026, 3, 2, 12, 0, tzinfo=UTC)]
+    s = Scheduler(settings, db, identity="t", clock=lambda: clock[0])
+    s.tick()
+    clock[0] += dt.timedelta(seconds=2)
+    [run] = s.tick()
+    assert run.job == "quick" and run.outcome == "failure"
+    assert "noop e-mail could not be rendered" in run.message and "no_such_filter" in run.message
+    with db.transaction() as sess:
+        row = sess.scalars(select(JobRun).where(JobRun.job == "quick")).one()
+        assert (row.outcome, row.finished_at is not None) == ("failure", True)
+        assert "no_such_filter" in (row.message or "")
+        st = sess.get(JobState, "quick")
+        assert st is not None and st.lock_owner is None and st.next_run_at > clock[0]
+        notes = sess.scalars(select(Notification)).all()
+        assert [n.kind for n in notes] == ["job-failure"]  # the failure e-mail still goes out
+        assert "no_such_filter" in notes[0].body
+    assert s.tick() == []  # not rerun before its next time
