@@ -110,7 +110,8 @@ def test_walkthrough_as_written(tmp_path: Path) -> None:
         assert row["handler"] == "archive" and row["original_name"] == "hello.txt" and len(row["sha256"]) == 64
 
     def imported(out: str) -> None:
-        assert out == "imported 2 payee(s), 3 new and 0 updated account(s), 3 payment(s)\n"
+        assert out == ("imported 2 payee(s), 3 new and 0 updated account(s), 3 payment(s); "
+                       "0 payment(s) already imported, unchanged\n")
 
     def nightly(out: str) -> None:
         result = json.loads(out)
@@ -173,7 +174,7 @@ def test_walkthrough_as_written(tmp_path: Path) -> None:
         assert (report["line"], report["field"]) == (33, "amountDue")
 
     def errors(out: str) -> None:
-        assert "bills/bad-amount.xml: line 33 amountDue <amountDue>: not a decimal amount" in out
+        assert "bills/bad-amount.xml: line 33 field amountDue <amountDue>: not a decimal amount" in out
 
     def status(out: str) -> None:
         bills = out.split("bills:\n", 1)[1].split("refunds:\n", 1)[0]
