@@ -29,8 +29,8 @@ EXIT_PIPE = 141  #: the reader of our output went away (``| head``): 128 + SIGPI
 #: where the configuration is looked for after ``--config`` and ``$SPOOLGATE_CONFIG``
 DEFAULT_CONFIG = "/etc/spoolgate/spoolgate.toml"
 
-#: commands that read only the file they are given, never the configuration or the database
-NO_CONFIG_COMMANDS = frozenset({"ach", "cdp", "pbs"})
+#: commands that read only the file they are given or the shipped files, never the configuration or the database
+NO_CONFIG_COMMANDS = frozenset({"ach", "cdp", "pbs", "share"})
 
 COMMAND_MODULES: tuple[str, ...] = (
     "daemon.cli.core",
