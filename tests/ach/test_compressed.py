@@ -1,0 +1,37 @@
+"""A gzip-compressed return file is named as such by the handler and by ``ach validate``."""
+
+from __future__ import annotations
+
+import gzip
+import json
+from pathlib import Path
+
+import pytest
+
+from daemon.cli import EXIT_FAILURE, main
+from tests.ach.builders import Ret, build
+from tests.ach.conftest import Env
+from tests.ach.test_returns import submitted
+
+
+def test_gzip_return_file_goes_to_error_with_a_clear_reason(env: Env) -> None:
+    o = submitted(env)
+    before = {p.payment_id: p.status for p in env.payments().values()}
+    data = gzip.compress(build(o, [Ret(o.trace_of("100001", prenote=False), "R01")]))
+    out = env.drop("returns.ach.gz", data)
+    assert out.state == "error"
+    report = json.loads((env.spool / "ach/error/returns.ach.gz.error.json").read_text())
+    assert report["reason"].startswith("gzip-compressed: decompress first"), report["reason"]
+    assert report["issues"][0]["code"] == "compressed" and report["line"] == 1
+    assert "longer than 94" not in json.dumps(report)
+    assert (env.spool / "ach/error/returns.ach.gz").read_bytes() == data
+    assert {p.payment_id: p.status for p in env.payments().values()} == before
+
+
+def test_ach_validate_names_gzip(tmp_path: Path, env: Env, capsys: pytest.CaptureFixture[str]) -> None:
+    o = submitted(env)
+    f = tmp_path / "r.ach"
+    f.write_bytes(gzip.compress(build(o, [Ret(o.trace_of("100001", prenote=False), "R01")])))
+    assert main(["ach", "validate", str(f), "--json"]) == EXIT_FAILURE
+    out = json.loads(capsys.readouterr().out)
+    assert [e["reason"] for e in out["errors"]] == ["gzip-compressed: decompress first"]
