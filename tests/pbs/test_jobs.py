@@ -119,12 +119,13 @@ def test_settle_matches_books_surplus_and_errors(pbs_env):
     assert env.drop("M602.BS1", data).state == "done"
     run = env.job("pbs-settle")
     assert run.outcome == "success", run.message
-    assert run.counts == {"settled": 3, "error": 1, "ignored": 1, "review": 1, "amount": 10000 + 6000 + 500}
+    assert run.counts == {"settled": 3, "error": 1, "ignored": 1, "exception": 1, "amount": 10000 + 6000 + 500}
     lines = {ln.customer_number: ln for ln in env.rows(OcrLine)}
     assert lines["7001"].status == "settled" and lines["7001"].status_reason is None
     assert lines["7002"].status == "settled" and "overpaid by 1000" in lines["7002"].status_reason
     assert lines["7003"].status == "error" and "'INV-4'" in lines["7003"].status_reason
-    assert lines["7004"].status == "ignored" and lines["7005"].status == "review"
+    assert lines["7004"].status == "ignored" and lines["7005"].status == "exception"
+    assert "no payment for it was received" in lines["7005"].status_reason
     assert lines["7006"].status == "settled" and "400 øre still outstanding" in lines["7006"].status_reason
     inv = {i.invoice_number: i for i in env.rows(Invoice)}
     assert (inv["INV-1"].paid_amount, inv["INV-2"].paid_amount, inv["INV-3"].paid_amount,
