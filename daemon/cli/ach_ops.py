@@ -19,11 +19,12 @@ def register(sub: Any) -> None:
     imp.add_argument("file", help="JSON: {payees: [...], accounts: [...], payments: [...]}")
     imp.set_defaults(func=cmd_import)
 
-    aud = sub.add_parser("audit", help="seed 004 audit history by payment id, account number or pid")
+    aud = sub.add_parser("audit", help="seed 004 audit history by payment id, account number, pid or PBS customer")
     who = aud.add_mutually_exclusive_group(required=True)
     who.add_argument("--payment-id", type=int)
     who.add_argument("--account", help="the payer's account number with the biller")
     who.add_argument("--pid", help="payment account id")
+    who.add_argument("--pbs-customer", help="PBS customer number: its payment lines and agreements")
     aud.add_argument("--from", dest="start", required=True, help="YYYY-MM-DD (inclusive)")
     aud.add_argument("--to", dest="end", required=True, help="YYYY-MM-DD (inclusive)")
     aud.add_argument("--json", action="store_true")
@@ -103,7 +104,8 @@ def cmd_audit(args: argparse.Namespace) -> int:
         return EXIT_CONFIG
     try:
         with db.transaction() as s:
-            out = audit(s, payment_id=args.payment_id, account=args.account, pid=args.pid, start=start, end=end)
+            out = audit(s, payment_id=args.payment_id, account=args.account, pid=args.pid,
+                        pbs_customer=args.pbs_customer, start=start, end=end)
     finally:
         db.dispose()
     if args.json:
@@ -112,7 +114,7 @@ def cmd_audit(args: argparse.Namespace) -> int:
     for table, rows in out.items():
         print(f"{table}: {len(rows)} row(s)")
         for r in rows:
-            key = r.get("payment_id", r.get("pid", r.get("refund_id")))
+            key = r.get("payment_id", r.get("pid", r.get("refund_id", r.get("id"))))
             state = r.get("status", r.get("account_status"))
             print(f"  {r['time_stamp']}  op={r['audit_operation']} id={key} status={state} "
                   f"job={r['job_name']}({r['job_id']}) {r['audit_reason'] or ''}")

@@ -14,8 +14,9 @@ from daemon.db import Database
 from daemon.models.pbs import Invoice
 from daemon.pipeline import Outcome, Pipeline
 from daemon.scheduler import RunSummary, Scheduler
+from tests.formats.pbs.helpers import CORPUS
 
-CORPUS = Path("/work/shared/corpus/pbs")
+__all__ = ["CORPUS", "PbsEnv", "invoice", "pbs_config"]
 
 
 def pbs_config(root: Path, db_url: str, *, policy: str = "guide_examples", pbs: dict[str, Any] | None = None,

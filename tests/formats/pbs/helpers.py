@@ -9,7 +9,8 @@ from formats.errors import FormatError, Issue
 from formats.pbs.delivery import Delivery, read_delivery
 from formats.pbs.fields import STRICT, Policy
 
-CORPUS = Path("/work/shared/corpus/pbs")
+#: the Nets guide examples (copied from the shared corpus; tests never read outside the repository)
+CORPUS = Path(__file__).resolve().parent / "data"
 
 
 def read(data: bytes, policy: Policy = STRICT) -> Delivery:
