@@ -17,7 +17,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from formats.errors import FormatError, Issue, IssueList, Severity
-from formats.pbs.reader import BinaryLineSource, iter_lines
+from formats.pbs.fields import RECORD_LENGTH
+from formats.pbs.reader import BinaryLineSource, iter_lines, unbroken
 
 #: bytes of a file that :func:`classify` needs
 HEAD_BYTES = 1024
@@ -45,6 +46,8 @@ def classify(head: bytes) -> FileKind:
     lines = [ln for ln in lines if ln.strip()]
     if not lines:
         return FileKind.UNKNOWN
+    if unbroken(lines[0].encode("latin-1")):
+        lines = [lines[0][i:i + RECORD_LENGTH] for i in range(0, len(lines[0]), RECORD_LENGTH)] + lines[1:]
     first = lines[0].lstrip()
     if first.startswith("<"):
         return FileKind.XML
