@@ -93,7 +93,8 @@ class PbsInboundHandler(Handler):
         head = stream.read(HEAD_BYTES)
         stream.seek(0)
         kind = classify(head)
-        if kind in (FileKind.DELIVERY_0602, FileKind.DELIVERY_0603, FileKind.DELIVERY_OTHER):
+        if kind in (FileKind.DELIVERY_0602, FileKind.DELIVERY_0603, FileKind.DELIVERY_0601,
+                    FileKind.DELIVERY_OTHER):
             return _Loader(ctx, self.policy).load(stream)
         if kind.is_receipt:
             return _receipt(ctx, parse_receipt(stream))
