@@ -39,16 +39,21 @@ def seeds() -> list[bytes]:
     import datetime as dt
 
     from formats.pbs.d0601 import Collection, CollectionSection, Delivery0601, write_0601
+    from formats.pbs.delivery import Payment
+    from formats.pbs.records.bs042_automatic import AutomaticPayment
+    from formats.pbs.records.bs042_mandate import MandateEvent
+    from formats.pbs.records.bs042_slip import SlipPayment
     from formats.pbs.records.bs042_slip_info import SlipInfo
     from formats.pbs.writer import automatic_payment, build_0602, build_0603, mandate_event, slip_payment
     from tests.formats.pbs.helpers import CORPUS
     from tests.formats.pbs.test_receipts import RECEIPT_40, RECEIPT_41
 
-    pays = [automatic_payment("1001", "INV1", 15000), automatic_payment("1002", "INV2", 2500, code="0239"),
+    pays: list[AutomaticPayment | SlipPayment | Payment] = [
+            automatic_payment("1001", "INV1", 15000), automatic_payment("1002", "INV2", 2500, code="0239"),
             automatic_payment("1003", "INV3", 990, code="0237"), automatic_payment("1004", "INV4", 0, code="0238"),
             slip_payment("1005", "INV5", 5000, "ARCH0000000000000001"),
             slip_payment("1006", "INV6", 700, "ARCH0000000000000002", code="0299")]
-    events = [mandate_event("C1", "1", code="0230"), mandate_event("C2", "2"),
+    events: list[MandateEvent | SlipInfo] = [mandate_event("C1", "1", code="0230"), mandate_event("C2", "2"),
               mandate_event("C3", "3", code="0232", end_date=dt.date(2024, 5, 1)),
               SlipInfo("01234567", "00001", "42", "71", "81131945", "0000" + "000000001000016", dt.date(2024, 1, 2),
                        12500, "INV000042")]
