@@ -11,10 +11,12 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from formats.nacha.routing import is_valid
+from handlers.ach.windows import SAME_DAY_LIMIT, Window
 
 
 class _Model(BaseModel):
@@ -52,6 +54,20 @@ def _digits(value: str, lengths: tuple[int, ...], what: str) -> str:
     return v
 
 
+class WindowSetting(_Model):
+    """One submission window of the payee's bank (handlers.ach.windows): cut-off in ``window_timezone``."""
+
+    name: str = Field(min_length=1, max_length=20)
+    cutoff: dt.time
+    same_day: bool = False
+    #: intended settlement time of a same-day window (``SDHHMM`` company descriptive date); default the cut-off
+    settlement: dt.time | None = None
+
+    def window(self) -> Window:
+        return Window(self.name, self.cutoff.replace(tzinfo=None), self.same_day,
+                      self.settlement.replace(tzinfo=None) if self.settlement else None)
+
+
 class PayeeSettings(_Model):
     gateway: Literal["ach", "checkfree"] = "ach"
     immediate_destination: str = ""
@@ -79,6 +95,33 @@ class PayeeSettings(_Model):
     risk_limits: tuple[RiskLimit, ...] = ()
     #: e-mail recipients for suspended batches and return exceptions
     recipients: tuple[str, ...] = ()
+    #: the bank's submission windows; none keeps the seed 001 effective-date rule (no same-day)
+    windows: tuple[WindowSetting, ...] = ()
+    #: IANA time zone of the windows' cut-offs (the Federal Reserve's: Eastern)
+    window_timezone: str = "America/New_York"
+    #: largest same-day entry in cents; a same-day payment above it goes next-day (reported)
+    same_day_limit: int = Field(default=SAME_DAY_LIMIT, ge=0)
+
+    @field_validator("window_timezone")
+    @classmethod
+    def _zone(cls, v: str) -> str:
+        try:
+            ZoneInfo(v)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {v!r}") from None
+        return v
+
+    @field_validator("windows")
+    @classmethod
+    def _windows(cls, v: tuple[WindowSetting, ...]) -> tuple[WindowSetting, ...]:
+        names = [w.name for w in v]
+        cutoffs = [w.cutoff for w in v]
+        if len(set(names)) != len(names) or len(set(cutoffs)) != len(cutoffs):
+            raise ValueError("window names and cut-offs must be unique")
+        return v
+
+    def submission_windows(self) -> tuple[Window, ...]:
+        return tuple(w.window() for w in self.windows)
 
     @field_validator("immediate_destination", "odfi")
     @classmethod
