@@ -433,7 +433,7 @@ class AchReturnsHandler(Handler):
         return HandlerResult(counts=counts, totals=totals,
                              summary={"log_id": log_id, "payees": sorted({b.payee for b in batches}),
                                       "ack": ack_name},
-                             warnings=[e.issue() for e in applier.exceptions[:100]])
+                             warnings=[*reader.warnings, *(e.issue() for e in applier.exceptions)][:100])
 
     # -- matching -----------------------------------------------------------------------------
     @staticmethod

@@ -35,3 +35,38 @@ def test_ach_validate_names_gzip(tmp_path: Path, env: Env, capsys: pytest.Captur
     assert main(["ach", "validate", str(f), "--json"]) == EXIT_FAILURE
     out = json.loads(capsys.readouterr().out)
     assert [e["reason"] for e in out["errors"]] == ["gzip-compressed: decompress first"]
+
+
+def _dishonored_blank_date(o) -> bytes:
+    """A return file whose addenda is a dishonored return (R68) with a blank return settlement date."""
+    data = build(o, [Ret(o.trace_of("100001", prenote=False), "R01")])
+    lines = data.split(b"\n")
+    i = next(n for n, line in enumerate(lines) if line.startswith(b"799"))
+    old = lines[i]
+    lines[i] = b"799R68" + old[6:21] + b" " * 6 + old[27:35] + b" " * 3 + b"091000010000009" + b"   " + b"01" \
+        + b" " * 21 + old[79:94]
+    assert len(lines[i]) == 94
+    return b"\n".join(lines)
+
+
+@pytest.mark.parametrize(("policy", "state"), [("bank-returns", "done"), ("strict", "error")])
+def test_dishonored_return_with_a_blank_date(tmp_path: Path, db_url: str, policy: str, state: str) -> None:
+    from tests.ach.conftest import make_env
+
+    env = make_env(tmp_path, db_url, ach={"returns_policy": policy})
+    try:
+        o = submitted(env)
+        out = env.drop("dishonored.ach", _dishonored_blank_date(o))
+        assert out.state == state, out.reason
+        if state == "error":
+            report = json.loads((env.spool / "ach/error/dishonored.ach.error.json").read_text())
+            assert report["issues"][0]["code"] == "blank_date" and report["field"] == "return_settlement_date"
+        else:
+            from sqlalchemy import select
+
+            from daemon.models.core import SpoolFile
+
+            summary = env.scalar(select(SpoolFile.summary).where(SpoolFile.original_name == "dishonored.ach"))
+            assert "blank_date" in json.dumps(summary)
+    finally:
+        env.db.dispose()
