@@ -54,6 +54,20 @@ def _digits(value: str, lengths: tuple[int, ...], what: str) -> str:
     return v
 
 
+def _time_zone(v: str) -> str:
+    try:
+        ZoneInfo(v)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"unknown time zone {v!r}") from None
+    return v
+
+
+def _unique_windows(v: tuple[WindowSetting, ...]) -> tuple[WindowSetting, ...]:
+    if len({w.name for w in v}) != len(v) or len({w.cutoff for w in v}) != len(v):
+        raise ValueError("window names and cut-offs must be unique")
+    return v
+
+
 class WindowSetting(_Model):
     """One submission window of the payee's bank (handlers.ach.windows): cut-off in ``window_timezone``."""
 
@@ -102,23 +116,8 @@ class PayeeSettings(_Model):
     #: largest same-day entry in cents; a same-day payment above it goes next-day (reported)
     same_day_limit: int = Field(default=SAME_DAY_LIMIT, ge=0)
 
-    @field_validator("window_timezone")
-    @classmethod
-    def _zone(cls, v: str) -> str:
-        try:
-            ZoneInfo(v)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"unknown time zone {v!r}") from None
-        return v
-
-    @field_validator("windows")
-    @classmethod
-    def _windows(cls, v: tuple[WindowSetting, ...]) -> tuple[WindowSetting, ...]:
-        names = [w.name for w in v]
-        cutoffs = [w.cutoff for w in v]
-        if len(set(names)) != len(names) or len(set(cutoffs)) != len(cutoffs):
-            raise ValueError("window names and cut-offs must be unique")
-        return v
+    _zone = field_validator("window_timezone")(lambda v: _time_zone(v))
+    _unique = field_validator("windows")(lambda v: _unique_windows(v))
 
     def submission_windows(self) -> tuple[Window, ...]:
         return tuple(w.window() for w in self.windows)
@@ -165,6 +164,17 @@ class PayeeSettings(_Model):
                 self.immediate_origin_name.strip().upper())
 
 
+class _WindowPart(_Model):
+    """The window keys of a payee override, validated as :class:`PayeeSettings` validates them."""
+
+    windows: tuple[WindowSetting, ...] = ()
+    window_timezone: str = "America/New_York"
+    same_day_limit: int = Field(default=SAME_DAY_LIMIT, ge=0)
+
+    _zone = field_validator("window_timezone")(lambda v: _time_zone(v))
+    _unique = field_validator("windows")(lambda v: _unique_windows(v))
+
+
 class AckSettings(_Model):
     """Seed 002 transmission acknowledgment after a return file is loaded."""
 
@@ -193,6 +203,20 @@ class AchSettings(_Model):
     @classmethod
     def _policy(cls, v: str | dict[str, bool]) -> str | dict[str, bool]:
         policy_of(v)
+        return v
+
+    @field_validator("payees")
+    @classmethod
+    def _payee_windows(cls, v: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+        """Window settings in an override are checked at check-config, not first at check-submit."""
+        keys = ("windows", "window_timezone", "same_day_limit")
+        for name, over in v.items():
+            part = {k: over[k] for k in keys if k in over}
+            if part:
+                try:
+                    _WindowPart(**part)
+                except ValueError as exc:
+                    raise ValueError(f"payee {name}: {exc}") from None
         return v
 
     @field_validator("partner_policies")

@@ -13,7 +13,7 @@ from daemon.models.ach import CheckPayment, CheckStatus, PaymentLog
 from daemon.models.core import OutboundFile
 from daemon.scheduler import Scheduler
 from formats.nacha import parse
-from handlers.ach.settings import PayeeSettings
+from handlers.ach.settings import AchSettings, PayeeSettings
 from handlers.ach.windows import Window, entry_dates, next_window
 from tests.ach.conftest import Env
 from tests.ach.support import R1, R2, payee_settings
@@ -88,6 +88,10 @@ def test_window_settings_are_validated() -> None:
         PayeeSettings(**base, windows=[WINDOW_CONFIG[0], WINDOW_CONFIG[0]])
     with pytest.raises(ValueError, match="time zone"):
         PayeeSettings(**base, window_timezone="Mars/Olympus")
+    # a config override ([ach.payees.NAME]) is checked by check-config, not first by check-submit
+    assert AchSettings(payees={"UTILCO": {"windows": WINDOW_CONFIG}}).payees["UTILCO"]["windows"] == WINDOW_CONFIG
+    with pytest.raises(ValueError, match="payee UTILCO"):
+        AchSettings(payees={"UTILCO": {"windows": [{"name": "late", "cutoff": "27:30"}]}})
 
 
 def _doc(pay: dt.date, limit: int = 100_000_000) -> dict:
