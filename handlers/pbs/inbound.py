@@ -126,6 +126,8 @@ class _Loader:
         self.listed: dict[str, set[tuple[str, str]]] = {}
         #: agreement id → (audit operation, reason) waiting for its history row
         self.audit_pending: dict[int, tuple[AuditOp, str]] = {}
+        #: agreements a change section (0212) of this delivery decided: its full list does not end them
+        self.changed_here: set[int] = set()
 
     def _count(self, key: str, n: int = 1) -> None:
         self.counts[key] = self.counts.get(key, 0) + n
@@ -227,8 +229,9 @@ class _Loader:
                                            PbsAgreement.status == AgreementStatus.ACTIVE,
                                            eik if section == SECTION_EIK_ACTIVE else ~eik)
         day, number = self.as_of
-        for agreement in self.s.scalars(query):
-            if (agreement.agreement_number, agreement.customer_number) in listed or self._older(agreement):
+        for agreement in list(self.s.scalars(query)):
+            if (agreement.agreement_number, agreement.customer_number) in listed or self._older(agreement) \
+                    or agreement.id in self.changed_here:
                 continue
             self._audit_soon(agreement)
             agreement.status = AgreementStatus.CANCELLED
@@ -320,6 +323,8 @@ class _Loader:
                 self.s.flush()
                 self.audit_pending[agreement.id] = (op, f"0603 {self.section} {e.transaction_code} {kind}")
         self.s.flush()
+        if self.section not in FULL_LISTS and status == "applied":
+            self.changed_here.add(agreement.id)
         self._result(line_no=e.line, transaction_code=e.transaction_code, kind=str(kind), pbs_number=e.pbs_number,
                      debtor_group=e.debtor_group, customer_number=e.customer_number,
                      agreement_number=e.agreement_number, start_date=e.start_date, end_date=e.end_date,

@@ -85,3 +85,25 @@ def test_a_full_list_older_than_the_latest_change_does_not_undo_it(pbs_env):
     assert (a["C2"].status, a["C2"].cancel_reason) == ("cancelled", "cancelled_by_creditor")
     assert a["C1"].status == "active"
     assert out.counts.get("agreements_not_in_full_list", 0) == 0 and out.counts["agreements_superseded"] == 1
+
+
+def test_a_change_in_the_same_delivery_survives_its_full_list(pbs_env):
+    from formats.pbs import codes
+    from formats.pbs.records.bs002 import DeliveryStart
+    from formats.pbs.records.bs012 import SectionStart
+    from formats.pbs.writer import SectionData, build_delivery
+
+    env = pbs_env(policy="strict")
+    assert env.drop("subs.BS1", build_0603([mandate_event("C1", "1", code="0231")], created=D(2024, 3, 1),
+                                           delivery_number="0000000003")).state == "done"
+    day = D(2024, 4, 1)
+    changes = SectionData(SectionStart("01234567", codes.SECTION_CHANGES, "00001", "", day),
+                          [mandate_event("C9", "9", code="0231")])
+    full = SectionData(SectionStart("01234567", codes.SECTION_ACTIVE, "00001", "", day),
+                       [mandate_event("C1", "1", code="0230")])
+    data = build_delivery(DeliveryStart("12345678", "BS1", codes.DELIVERY_0603, "0000000004", day), [changes, full])
+    out = env.drop("both.BS1", data)
+    assert out.state == "done", out.reason
+    a = _agreements(env)
+    assert (a["C1"].status, a["C9"].status) == ("active", "active")
+    assert out.counts.get("agreements_not_in_full_list", 0) == 0
