@@ -70,3 +70,26 @@ def test_dishonored_return_with_a_blank_date(tmp_path: Path, db_url: str, policy
             assert "blank_date" in json.dumps(summary)
     finally:
         env.db.dispose()
+
+
+def test_a_gunzip_route_option_reads_the_compressed_file(tmp_path: Path, db_url: str) -> None:
+    from tests.ach.conftest import make_env
+    from tests.ach.support import ach_config
+
+    channels = ach_config(tmp_path, db_url)["channels"]
+    channels["ach"]["routes"] = [{"pattern": "*", "handler": "ach.returns", "options": {"gunzip": True}}]
+    env = make_env(tmp_path, db_url, channels=channels)
+    try:
+        o = submitted(env)
+        alice = o.trace_of("100001", prenote=False)
+        out = env.drop("returns.ach.gz", gzip.compress(build(o, [Ret(alice, "R01")])))
+        assert out.state == "done", out.reason
+        assert out.counts["returns"] == 1
+        assert any(p.txn_err_msg == "R01" for p in env.payments().values())
+        broken = gzip.compress(build(o, [Ret(o.trace_of("200002", prenote=False), "R02")]))[:-40]
+        out = env.drop("broken.ach.gz", broken)
+        assert out.state == "error"
+        report = json.loads((env.spool / "ach/error/broken.ach.gz.error.json").read_text())
+        assert "gzip data is corrupt" in report["reason"]
+    finally:
+        env.db.dispose()
