@@ -2,8 +2,10 @@
 
 ACH follows the Federal Reserve: a holiday on Sunday is observed Monday, a
 holiday on Saturday is not moved (banks are open the Friday before), and
-Juneteenth counts. PBS follows the Danish bank calendar. Both come from the
-``holidays`` package rather than a hand-kept table.
+Juneteenth counts. That is the ``holidays`` package's own Federal Reserve
+financial calendar (market ``XFED``), not names matched on the general US
+calendar, where a renamed holiday would silently drop out. PBS follows the
+Danish bank calendar. Both come from ``holidays`` rather than a hand-kept table.
 """
 
 from __future__ import annotations
@@ -15,26 +17,14 @@ from functools import lru_cache
 
 import holidays
 
-#: US federal holidays the Federal Reserve Banks close for (holidays.US names)
-_FED_NAMES = (
-    "New Year's Day", "Martin Luther King Jr. Day", "Washington's Birthday", "Memorial Day",
-    "Juneteenth National Independence Day", "Independence Day", "Labor Day", "Columbus Day",
-    "Veterans Day", "Thanksgiving Day", "Christmas Day",
-)
+#: the ``holidays`` financial market code of the Federal Reserve Banks
+FED_MARKET = "XFED"
 
 
 @lru_cache(maxsize=64)
 def _fed_year(year: int) -> frozenset[dt.date]:
-    days: set[dt.date] = set()
-    actual = holidays.country_holidays("US", years=year, observed=False)
-    for day, name in actual.items():
-        if not any(n in name for n in _FED_NAMES):
-            continue
-        if day.weekday() == 6:
-            days.add(day + dt.timedelta(days=1))
-        elif day.weekday() < 5:
-            days.add(day)
-    return frozenset(days)
+    """Weekdays the Reserve Banks are closed (a Saturday holiday is not moved, so it is no business day lost)."""
+    return frozenset(d for d in holidays.financial_holidays(FED_MARKET, years=year) if d.weekday() < 5)
 
 
 @lru_cache(maxsize=64)

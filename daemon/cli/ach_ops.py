@@ -24,13 +24,14 @@ def register(sub: Any) -> None:
                      help="JSON: {payees: [...], accounts: [...], payments: [...]}; each payment has an external_id")
     imp.set_defaults(func=cmd_import)
 
-    aud = sub.add_parser("audit", help="the audit history of a payment, an account number or a payment account",
-                         description="The audit history (seed 004) of one payment, payer account or payment "
-                                     "account between two dates.")
+    aud = sub.add_parser("audit", help="the audit history of a payment, an account number, a payment account or a PBS customer",
+                         description="The audit history (seed 004) of one payment, payer account, payment "
+                                     "account or PBS customer between two dates.")
     who = aud.add_mutually_exclusive_group(required=True)
     who.add_argument("--payment-id", type=int, metavar="ID", help="one payment, by its payment id")
     who.add_argument("--account", metavar="NUMBER", help="the payer's account number with the biller")
     who.add_argument("--pid", metavar="PID", help="a payment account, by its id")
+    who.add_argument("--pbs-customer", metavar="NUMBER", help="a PBS customer number: its payment lines and agreements")
     aud.add_argument("--from", dest="start", required=True, metavar="DATE", help="first day, YYYY-MM-DD (inclusive)")
     aud.add_argument("--to", dest="end", required=True, metavar="DATE",
                      help="last day, YYYY-MM-DD (inclusive; not before --from)")
@@ -116,7 +117,8 @@ def cmd_audit(args: argparse.Namespace) -> int:
     _settings, db = _open(args)
     try:
         with db.transaction() as s:
-            out = audit(s, payment_id=args.payment_id, account=args.account, pid=args.pid, start=start, end=end)
+            out = audit(s, payment_id=args.payment_id, account=args.account, pid=args.pid,
+                        pbs_customer=args.pbs_customer, start=start, end=end)
     finally:
         db.dispose()
     if args.json:
@@ -125,7 +127,7 @@ def cmd_audit(args: argparse.Namespace) -> int:
     for table, rows in out.items():
         print(f"{table}: {len(rows)} row(s)")
         for r in rows:
-            key = r.get("payment_id", r.get("pid", r.get("refund_id")))
+            key = r.get("payment_id", r.get("pid", r.get("refund_id", r.get("id"))))
             state = r.get("status", r.get("account_status"))
             print(f"  {r['time_stamp']}  op={r['audit_operation']} id={_text(key)} status={_text(state)} "
                   f"job={_text(r['job_name'])}({r['job_id']}) {r['audit_reason'] or ''}")

@@ -1,6 +1,7 @@
 """``spoolgate pbs validate FILE [--json]``: check a file from Nets Betalingsservice.
 
-Classifies by content (0602, 0603, PBCNET40/41 receipt), never by name. Exit 0
+Classifies by content (0601 collections we write, 0602, 0603, PBCNET40/41
+receipt), never by name. Exit 0
 when valid, 1 when not, 2 for usage problems (no such file).
 """
 
@@ -16,7 +17,7 @@ def register(subparsers: Any) -> None:
     p = subparsers.add_parser("pbs", help="Nets Betalingsservice (PBS) files")
     sub = p.add_subparsers(dest="pbs_command", metavar="SUBCOMMAND")
     sub.required = True
-    v = sub.add_parser("validate", help="validate a 0602/0603 delivery or a PBCNET receipt")
+    v = sub.add_parser("validate", help="validate a 0601/0602/0603 delivery or a PBCNET receipt")
     v.add_argument("file", metavar="FILE", help="the Betalingsservice file to check")
     v.add_argument("--json", action="store_true", help="print a JSON report")
     v.add_argument("--allow-placeholders", action="store_true",
@@ -41,7 +42,12 @@ def validate_command(args: argparse.Namespace) -> int:
         sys.stdout.write("\n")
     else:
         state = "valid" if report.ok else "INVALID"
-        if report.receipt is not None:
+        if report.delivery_type == "0601":
+            print(f"{args.file}: {state} 0601 delivery {report.delivery_number or '?'}, "
+                  f"{report.counts.get('sections', 0)} sections, "
+                  f"{report.counts.get('collections', 0)} collections, "
+                  f"net {report.amounts.get('net', 0)} øre")
+        elif report.receipt is not None:
             print(f"{args.file}: {state} {report.kind}, status {report.receipt['status']}, "
                   f"accepted count {report.receipt['accepted_count']}")
         else:

@@ -13,7 +13,7 @@ import datetime as dt
 from enum import IntEnum, StrEnum
 from typing import Any
 
-from sqlalchemy import BigInteger, Date, Index, Integer, String
+from sqlalchemy import BigInteger, Boolean, Date, Index, Integer, String, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from daemon.db import Base, BigId, utcnow
@@ -105,6 +105,8 @@ class _CheckPaymentColumns:
     line_item_id: Mapped[str | None] = mapped_column(String(255))
     #: a risk-limit hold (ach_suspended_batches.id); not a seed column
     hold_id: Mapped[int | None] = mapped_column(BigInteger)
+    #: the payer asked for same-day settlement (handlers.ach.windows); not a seed column
+    same_day: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
 class _AuditColumns:

@@ -96,9 +96,18 @@ class BillUser(Base):
     __tablename__ = "bill_users"
 
     user_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    #: the first address; ``emails`` holds them all when a bill file carried them
     email: Mapped[str | None] = mapped_column(String(320))
     name: Mapped[str | None] = mapped_column(String(200))
     notify: Mapped[bool] = mapped_column(default=True)
+    #: every notification address of the user, from the latest bill file that named them
+    emails: Mapped[list[Any] | None]
+    #: the spool file (ledger id) that last set the addresses
+    emails_file_id: Mapped[int | None] = mapped_column(BigInteger)
+
+    @property
+    def addresses(self) -> list[str]:
+        return list(self.emails or ([self.email] if self.email else []))
 
 
 class BillNotice(Base):

@@ -30,7 +30,9 @@ class LineStatus(StrEnum):
     SETTLED = "settled"
     ERROR = "error"  #: retried by the next settle run
     IGNORED = "ignored"  #: no money moved (rejected, cancelled)
-    REVIEW = "review"  #: needs a person (charge-back)
+    REVIEW = "review"  #: needs a person
+    CHARGED_BACK = "charged_back"  #: a settled payment a later charge-back reversed
+    EXCEPTION = "exception"  #: a charge-back of a payment never received: an operator alert, not retried
 
 
 class PbsDelivery(Base):
@@ -97,15 +99,8 @@ class OcrHeader(Base):
     control_amount: Mapped[int | None] = mapped_column(BigInteger)
 
 
-class OcrLine(Base):
-    """One 0602 payment line; ``total_amount`` is the received amount in øre, signed."""
-
-    __tablename__ = "ocr_line"
-    __table_args__ = (Index("ix_ocr_line_status", "status"),
-                      Index("ix_ocr_line_payment_reference", "payment_reference"))
-
-    id: Mapped[BigId]
-    header_id: Mapped[int] = mapped_column(ForeignKey("ocr_header.id"), index=True)
+class _OcrLineColumns:
+    header_id: Mapped[int] = mapped_column(BigInteger)
     line_no: Mapped[int | None] = mapped_column(Integer)
     section: Mapped[str] = mapped_column(String(4))
     transaction_code: Mapped[str] = mapped_column(String(4))
@@ -124,10 +119,46 @@ class OcrLine(Base):
     fee_amount: Mapped[Cents] = mapped_column(default=0)
     status: Mapped[str] = mapped_column(String(16), default=LineStatus.NEW)
     status_reason: Mapped[str | None] = mapped_column(Text)
-    invoice_id: Mapped[int | None] = mapped_column(ForeignKey("invoice.id"))
+    invoice_id: Mapped[int | None] = mapped_column(BigInteger)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     settled_at: Mapped[dt.datetime | None]
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    #: a charge-back line: the settled payment line it reverses
+    reverses_line_id: Mapped[int | None] = mapped_column(BigInteger)
+
+
+class OcrLine(_OcrLineColumns, Base):
+    """One 0602 payment line; ``total_amount`` is the received amount in øre, signed."""
+
+    __tablename__ = "ocr_line"
+    __table_args__ = (Index("ix_ocr_line_status", "status"),
+                      Index("ix_ocr_line_payment_reference", "payment_reference"))
+
+    id: Mapped[BigId]
+    header_id: Mapped[int] = mapped_column(ForeignKey("ocr_header.id"), index=True)
+    invoice_id: Mapped[int | None] = mapped_column(ForeignKey("invoice.id"))
+
+
+class _AuditColumns:
+    """Seed 004 audit columns, as on the ACH history tables."""
+
+    audit_operation: Mapped[int] = mapped_column(Integer)
+    audit_status: Mapped[int] = mapped_column(Integer, default=1)
+    audit_reason: Mapped[str | None] = mapped_column(String(255))
+    job_id: Mapped[int] = mapped_column(BigInteger, default=0)
+    job_name: Mapped[str | None] = mapped_column(String(80))
+    time_stamp: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class OcrLineHistory(_OcrLineColumns, _AuditColumns, Base):
+    """Seed 004 history of PBS payment lines: one row per insert and update."""
+
+    __tablename__ = "ocr_line_history"
+    __table_args__ = (Index("ix_ocr_line_history_id", "id", "time_stamp"),
+                      Index("ix_ocr_line_history_customer", "customer_number", "time_stamp"))
+
+    history_id: Mapped[BigId]
+    id: Mapped[int] = mapped_column(BigInteger)
 
 
 class Pbs0603Result(Base):
@@ -162,7 +193,24 @@ class AgreementStatus(StrEnum):
     CANCELLED = "cancelled"
 
 
-class PbsAgreement(Base):
+class _PbsAgreementColumns:
+    pbs_number: Mapped[str] = mapped_column(String(8))
+    agreement_number: Mapped[str] = mapped_column(String(9))
+    customer_number: Mapped[str] = mapped_column(String(15))
+    debtor_group: Mapped[str] = mapped_column(String(5))
+    status: Mapped[str] = mapped_column(String(16), default=AgreementStatus.ACTIVE)
+    start_date: Mapped[dt.date | None] = mapped_column(Date)
+    end_date: Mapped[dt.date | None] = mapped_column(Date)
+    #: the 0603 event kind that cancelled it (debtor bank, creditor, Betalingsservice) or "not in full list"
+    cancel_reason: Mapped[str | None] = mapped_column(String(32))
+    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    #: creation date and number of the 0603 delivery whose event decided the status: a delivery
+    #: older than that (processed late) never undoes it
+    as_of_date: Mapped[dt.date | None] = mapped_column(Date)
+    as_of_delivery: Mapped[str | None] = mapped_column(String(10))
+
+
+class PbsAgreement(_PbsAgreementColumns, Base):
     """A Betalingsservice payment agreement (mandate). EIK agreements share number
     999999999, so the customer number is part of the key."""
 
@@ -172,16 +220,17 @@ class PbsAgreement(Base):
                       Index("ix_pbs_agreement_customer", "customer_number"))
 
     id: Mapped[BigId]
-    pbs_number: Mapped[str] = mapped_column(String(8))
-    agreement_number: Mapped[str] = mapped_column(String(9))
-    customer_number: Mapped[str] = mapped_column(String(15))
-    debtor_group: Mapped[str] = mapped_column(String(5))
-    status: Mapped[str] = mapped_column(String(16), default=AgreementStatus.ACTIVE)
-    start_date: Mapped[dt.date | None] = mapped_column(Date)
-    end_date: Mapped[dt.date | None] = mapped_column(Date)
-    #: the 0603 event kind that cancelled it (debtor bank, creditor, Betalingsservice)
-    cancel_reason: Mapped[str | None] = mapped_column(String(32))
-    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class PbsAgreementHistory(_PbsAgreementColumns, _AuditColumns, Base):
+    """Seed 004 history of payment agreements: one row per insert and update."""
+
+    __tablename__ = "pbs_agreement_history"
+    __table_args__ = (Index("ix_pbs_agreement_history_id", "id", "time_stamp"),
+                      Index("ix_pbs_agreement_history_customer", "customer_number", "time_stamp"))
+
+    history_id: Mapped[BigId]
+    id: Mapped[int] = mapped_column(BigInteger)
 
 
 class Invoice(Base):
@@ -238,9 +287,11 @@ class PaymentSurplus(Base):
     id: Mapped[BigId]
     ocr_line_id: Mapped[int] = mapped_column(ForeignKey("ocr_line.id"), unique=True)
     invoice_id: Mapped[int | None] = mapped_column(ForeignKey("invoice.id"))
+    #: the invoice the money was meant for (the payment reference), even when it was already paid
+    invoice_number: Mapped[str | None] = mapped_column(String(30))
     customer_number: Mapped[str] = mapped_column(String(15))
     amount: Mapped[Cents]
-    #: open until the reallocation engine uses it
+    #: open until the reallocation engine uses it; reversed by a charge-back
     status: Mapped[str] = mapped_column(String(16), default="open")
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 

@@ -10,6 +10,7 @@ element (lxml gives no column for elements; syntax errors carry one).
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date
@@ -31,6 +32,7 @@ BILL_SEQUENCE: tuple[tuple[str, int, int, str], ...] = (
     ("billId", 1, 1, "id"),
     ("accountNumber", 1, 1, "id"),
     ("userId", 0, 1, "id"),
+    ("userEmail", 0, 5, "email"),
     ("payerName", 1, 1, "name"),
     ("documentDate", 1, 1, "date"),
     ("dueDate", 1, 1, "date"),
@@ -47,6 +49,9 @@ ITEM_SEQUENCE: tuple[tuple[str, int, int, str], ...] = (
 )
 MAX_LENGTH = {"id": 64, "name": 200, "reference": 1024}
 SENSITIVE = frozenset({"accountNumber"})
+#: the XSD's Email pattern: one @, a dot in the domain, no blanks, brackets or list separators
+EMAIL = re.compile(r"[^@\s<>,;]+@[^@\s<>,;]+\.[^@\s<>,;]+")
+MAX_EMAIL = 320
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,6 +72,8 @@ class Bill:
     minimum_amount_due: int  #: cents
     currency: str
     user_id: str | None = None
+    #: the user's notification addresses (bill_users), in file order
+    user_emails: tuple[str, ...] = ()
     line_items: tuple[LineItem, ...] = ()
     pdf_ref: str | None = None
     line: int | None = field(default=None, compare=False)
@@ -184,6 +191,9 @@ class BillReader:
         if isinstance(amount, int) and isinstance(minimum, int) and minimum > max(amount, 0):
             self._add("minimum_exceeds_due", "minimumAmountDue is more than amountDue", _line(elem),
                       record, "minimumAmountDue", str(minimum))
+        emails = values.get("userEmail", [])
+        if emails and values.get("userId") is None and "userId" not in _children(elem):
+            self._add("email_without_user", "<userEmail> needs a <userId>", _line(elem), record, "userEmail")
         if self.error_count > before:
             return None
         items = values.get("lineItems", ())
@@ -192,6 +202,7 @@ class BillReader:
                     due_date=_as_date(values["dueDate"]), amount_due=_as_int(values["amountDue"]),
                     minimum_amount_due=_as_int(values["minimumAmountDue"]), currency=str(values["currency"]),
                     user_id=_opt_str(values.get("userId")),
+                    user_emails=tuple(e for e in emails if isinstance(e, str)) if isinstance(emails, list) else (),
                     line_items=items if isinstance(items, tuple) else (),
                     pdf_ref=_opt_str(values.get("pdfRef")), line=_line(elem))
 
@@ -222,7 +233,13 @@ class BillReader:
                 self._add("unexpected_element", f"<{tag}> may appear at most {spec[i][2]} times",
                           _line(child), record, tag)
                 continue
-            values[tag] = self._value(child, spec[i][3], record)
+            value = self._value(child, spec[i][3], record)
+            if spec[i][2] > 1:
+                repeated = values.setdefault(tag, [])
+                assert isinstance(repeated, list)
+                repeated.append(value)
+            else:
+                values[tag] = value
         for (name, lo, _, _), n in zip(spec, counts, strict=True):
             if n < lo:
                 self._add("missing", f"<{name}> is required in <{_tag(elem)}>", _line(elem), record, name)
@@ -272,6 +289,12 @@ class BillReader:
             except ValueError:
                 self._add("bad_date", f"<{tag}> must be a date YYYY-MM-DD", _line(child), record, tag, raw)
                 return None
+        if kind == "email":
+            if len(text) > MAX_EMAIL or not EMAIL.fullmatch(text):
+                self._add("bad_email", f"<{tag}> must be one e-mail address (name@domain)", _line(child),
+                          record, tag, raw)
+                return None
+            return text
         if kind == "currency":
             if len(text) != 3 or not (text.isascii() and text.isalpha() and text.isupper()):
                 self._add("bad_currency", f"<{tag}> must be a 3-letter ISO 4217 code", _line(child), record,
@@ -296,6 +319,10 @@ def _line(elem: etree._Element) -> int | None:
     """lxml's line number of an element (the stubs type it loosely)."""
     line = getattr(elem, "sourceline", None)
     return line if isinstance(line, int) else None
+
+
+def _children(elem: etree._Element) -> set[str]:
+    return {_tag(c) for c in elem}
 
 
 def _tag(elem: etree._Element) -> str:

@@ -25,6 +25,8 @@ def bill_element(bill: Bill) -> etree._Element:
     sub(el, "accountNumber", bill.account_number)
     if bill.user_id is not None:
         sub(el, "userId", bill.user_id)
+    for email in bill.user_emails:
+        sub(el, "userEmail", email)
     sub(el, "payerName", bill.payer_name)
     sub(el, "documentDate", bill.document_date.isoformat())
     sub(el, "dueDate", bill.due_date.isoformat())

@@ -34,6 +34,8 @@ class ValidationPolicy:
     allow_empty_individual_name: bool = False
     #: text fields may hold non-ASCII characters, read as UTF-8 (moov AllowSpecialCharacters)
     allow_special_characters: bool = False
+    #: dishonored/contested returns (R61-R77) with blank date fields, as banks send them: a warning
+    allow_blank_return_dates: bool = False
 
     @classmethod
     def from_mapping(cls, data: Mapping[str, object]) -> ValidationPolicy:
@@ -70,7 +72,8 @@ PRESETS: Mapping[str, ValidationPolicy] = {
     "strict": DEFAULT,
     "bank-returns": replace(DEFAULT, allow_missing_file_header=True, allow_missing_file_control=True,
                             custom_return_codes=True, bypass_destination_validation=True,
-                            bypass_origin_validation=True, allow_unordered_batch_numbers=True),
+                            bypass_origin_validation=True, allow_unordered_batch_numbers=True,
+                            allow_blank_return_dates=True),
     "missing-file-records": replace(DEFAULT, allow_missing_file_header=True,
                                     allow_missing_file_control=True),
     "bypass-destination": replace(DEFAULT, bypass_destination_validation=True),

@@ -58,6 +58,8 @@ MAX_LINE_BYTES = 1 << 16
 #: routing numbers remembered as valid (bounded, so memory does not grow with the file)
 ROUTING_CACHE_SIZE = 50_000
 BOM = b"\xef\xbb\xbf"
+#: leading bytes of compressed containers banks send by mistake: named, never read as records
+COMPRESSED = {b"\x1f\x8b": "gzip-compressed", b"PK\x03\x04": "zip archive", b"BZh": "bzip2-compressed"}
 FILLER = b"9" * RECORD_LENGTH
 HASH_MODULUS = 10**10
 _BLANK_ACCOUNT = b" " * 17
@@ -168,6 +170,7 @@ class AchReader:
         self._f_credit = 0
         self._f_unverifiable = False
         self._done = False
+        self._compressed = False
         self.file_header: FileHeader | None = None
         self.file_control: FileControl | None = None
 
@@ -247,6 +250,12 @@ class AchReader:
             self._tolerate("bom", "UTF-8 byte-order mark ignored", 1)
         if not data:
             return
+        for magic, what in COMPRESSED.items():
+            if data.startswith(magic):
+                self._compressed = True
+                self._error("compressed", f"{what}: decompress first", 1, columns=(1, len(magic)),
+                            value=data[:len(magic)].hex(), expected="NACHA text records", found=what)
+                return
         nl = data.find(b"\n")
         cr = data.find(b"\r")
         first_len = nl - 1 if 0 < nl == cr + 1 else nl
@@ -386,6 +395,9 @@ class AchReader:
             self.summary.debit_total += d_debit
             self.summary.credit_total += d_credit
             self._records += d_n
+        if self._compressed:
+            self._done = True
+            return
         out = self._finish(lineno)
         if typed:
             yield from out
@@ -666,6 +678,10 @@ class AchReader:
                 module = addenda_99
             issues = module.check(text, lineno=lineno, allow_special_characters=special,
                                   custom_codes=custom)
+            if p.allow_blank_return_dates and any(i.code == "blank_date" for i in issues):
+                self._tolerate("blank_date", "dishonored/contested return with blank date field(s), allowed "
+                               "by the policy", lineno)
+                issues = [i for i in issues if i.code != "blank_date"]
             e.n99 += 1
             self.summary.returns += 1
             issues.extend(self._addenda_trace(lineno, text, e, module.NAME))

@@ -41,6 +41,18 @@ def check_julian(f: Field, raw: str, lineno: int | None, record: str) -> list[Is
                     line=lineno, record=record, expected="001-366 or blanks")]
 
 
+def blank_dates(fields: tuple[Field, ...], names: tuple[str, ...], line: str, lineno: int | None,
+                record: str) -> list[Issue]:
+    """``blank_date`` issues for date fields a dishonored/contested return leaves blank: an error
+    under a strict policy, a warning where the policy allows blank return dates (banks send them)."""
+    out = []
+    for f in fields:
+        if f.name in names and not line[f.start - 1:f.end].strip():
+            out.append(f.issue("blank_date", f"{f.name} is blank", line[f.start - 1:f.end], line=lineno,
+                               record=record, expected="a date"))
+    return out
+
+
 def only_zeros(raw: str) -> bool:
     s = raw.strip()
     return bool(s) and set(s) == {"0"}

@@ -17,7 +17,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from formats.errors import FormatError, Issue, IssueList, Severity
-from formats.pbs.reader import BinaryLineSource, iter_lines
+from formats.pbs.fields import RECORD_LENGTH
+from formats.pbs.reader import BinaryLineSource, iter_lines, unbroken
 
 #: bytes of a file that :func:`classify` needs
 HEAD_BYTES = 1024
@@ -26,7 +27,8 @@ HEAD_BYTES = 1024
 class FileKind(StrEnum):
     DELIVERY_0602 = "0602"
     DELIVERY_0603 = "0603"
-    DELIVERY_OTHER = "delivery"  #: a BS002 of another type (0601, 0605, 0621 …)
+    DELIVERY_0601 = "0601"  #: a collection delivery, creditor → Nets (what we write, never what we receive)
+    DELIVERY_OTHER = "delivery"  #: a BS002 of another type (0605, 0621 …)
     TRANSMISSION_RECEIPT = "transmission_receipt"  #: PBCNET40
     DELIVERY_RECEIPT = "delivery_receipt"  #: PBCNET41 with the delivery box
     CONTROL_LIST = "control_list"  #: printed list, "1SYSTEM : BS1"
@@ -45,6 +47,8 @@ def classify(head: bytes) -> FileKind:
     lines = [ln for ln in lines if ln.strip()]
     if not lines:
         return FileKind.UNKNOWN
+    if unbroken(lines[0].encode("latin-1")):
+        lines = [lines[0][i:i + RECORD_LENGTH] for i in range(0, len(lines[0]), RECORD_LENGTH)] + lines[1:]
     first = lines[0].lstrip()
     if first.startswith("<"):
         return FileKind.XML
@@ -64,6 +68,8 @@ def classify(head: bytes) -> FileKind:
             return FileKind.DELIVERY_0602
         if dtype == "0603":
             return FileKind.DELIVERY_0603
+        if dtype == "0601":
+            return FileKind.DELIVERY_0601
         return FileKind.DELIVERY_OTHER
     if first.replace(" ", "").startswith("1SYSTEM:"):
         return FileKind.CONTROL_LIST

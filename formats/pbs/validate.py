@@ -1,7 +1,8 @@
 """One-call validation of any file from Nets, for the CLI and dry runs.
 
 Classifies by content, then streams a 0602/0603 delivery through
-:class:`~formats.pbs.delivery.DeliveryReader` (bounded memory) or reads a
+:class:`~formats.pbs.delivery.DeliveryReader` (bounded memory), reads a 0601
+collection delivery (the ones we write) with its strict reader, or reads a
 receipt, and returns a report instead of raising.
 """
 
@@ -84,6 +85,8 @@ def validate(stream: Any, *, policy: Policy = STRICT) -> ValidationReport:
     source = _Prefixed(head, stream)
     if kind in (FileKind.DELIVERY_0602, FileKind.DELIVERY_0603, FileKind.DELIVERY_OTHER):
         return _validate_delivery(source, kind, policy)
+    if kind is FileKind.DELIVERY_0601:
+        return _validate_0601(source, policy)
     report = ValidationReport(kind)
     if kind.is_receipt:
         try:
@@ -99,7 +102,7 @@ def validate(stream: Any, *, policy: Policy = STRICT) -> ValidationReport:
         }
         report.warnings.extend(receipt_warnings(receipt))
         return report
-    report.errors.append(Issue(code="wrong_file_type", reason=f"not a 0602/0603 delivery or a "
+    report.errors.append(Issue(code="wrong_file_type", reason=f"not a 0601/0602/0603 delivery or a "
                                f"PBCNET receipt ({kind})", line=1, record=head[:5].decode(
                                    "latin-1"), field="record_type", columns=(1, 5),
                                expected="BS002|PBCNET30|PBCNET40|PBCNET41"))
@@ -146,4 +149,28 @@ def _validate_delivery(source: BinaryLineSource, kind: FileKind, policy: Policy
         report.data_supplier = reader.start.data_supplier
     report.counts = counts
     report.amounts.update(paid=paid, received=received)
+    return report
+
+
+def _validate_0601(source: BinaryLineSource, policy: Policy) -> ValidationReport:
+    from formats.pbs.d0601 import read_0601
+
+    report = ValidationReport(FileKind.DELIVERY_0601, delivery_type="0601")
+    try:
+        d = read_0601(source, policy=policy)
+    except FormatError as exc:
+        report.errors = list(exc.issues)
+        report.warnings = list(exc.warnings)
+        return report
+    report.warnings = list(d.warnings)
+    report.delivery_number, report.data_supplier = d.delivery_number, d.data_supplier
+    collected = paid_out = 0
+    for s in d.sections:
+        amounts = [c.amount for c in s.collections]
+        report.sections.append({"section": s.section, "pbs_number": s.pbs_number, "records_042": len(amounts),
+                                "net_amount": sum(amounts)})
+        collected += sum(a for a in amounts if a > 0)
+        paid_out -= sum(a for a in amounts if a < 0)
+    report.counts = {"sections": len(d.sections), "collections": sum(len(s.collections) for s in d.sections)}
+    report.amounts = {"collected": collected, "paid_out": paid_out, "net": collected - paid_out}
     return report

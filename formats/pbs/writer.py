@@ -107,8 +107,22 @@ def delivery_lines(start: DeliveryStart, sections: Sequence[SectionData]) -> lis
 
 
 def encode(lines: Iterable[str], *, newline: str = "\r\n", encoding: str = "cp1252") -> bytes:
-    """Strip trailing blanks and join as real files are (0601 guide §4.7)."""
-    return "".join(line.rstrip(" ") + newline for line in lines).encode(encoding)
+    """Strip trailing blanks and join as real files are (0601 guide §4.7). The five bytes cp1252
+    leaves undefined are written as ISO-8859-1, as :func:`formats.pbs.reader.decode` reads them."""
+    text = "".join(line.rstrip(" ") + newline for line in lines)
+    try:
+        return text.encode(encoding)
+    except UnicodeEncodeError:
+        if encoding != "cp1252":
+            raise
+        return b"".join(_cp1252_or_latin1(c) for c in text)
+
+
+def _cp1252_or_latin1(c: str) -> bytes:
+    try:
+        return c.encode("cp1252")
+    except UnicodeEncodeError:
+        return c.encode("latin-1")
 
 
 def with_envelope(lines: list[str], *, system_code: str, date: dt.date) -> list[str]:

@@ -13,7 +13,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import BigInteger, Integer, String, insert, literal, select
+from sqlalchemy import BigInteger, ColumnElement, Integer, String, insert, literal, select
 from sqlalchemy.orm import Session
 
 from daemon.db import Base, UtcDateTime, utcnow
@@ -27,6 +27,7 @@ from daemon.models.ach import (
     PaymentRefund,
     PaymentRefundHistory,
 )
+from daemon.models.pbs import OcrLine, OcrLineHistory, PbsAgreement, PbsAgreementHistory
 
 if TYPE_CHECKING:
     from handlers.base import FileContext
@@ -36,6 +37,8 @@ HISTORY: dict[type[Base], type[Base]] = {
     CheckPayment: CheckPaymentHistory,
     PaymentAccount: PaymentAccountHistory,
     PaymentRefund: PaymentRefundHistory,
+    OcrLine: OcrLineHistory,
+    PbsAgreement: PbsAgreementHistory,
 }
 AUDIT_COLUMNS = ("audit_operation", "audit_status", "audit_reason", "job_id", "job_name", "time_stamp")
 CHUNK = 500
@@ -97,6 +100,18 @@ def audit_ids(session: Session, model: type[Base], ids: Sequence[Any], op: Audit
         session.execute(insert(hist).from_select([*cols, *AUDIT_COLUMNS], sel))
         n += len(part)
     return n
+
+
+def audit_where(session: Session, model: type[Base], where: ColumnElement[bool], op: AuditOp, actor: Actor,
+                reason: str | None = None) -> None:
+    """History rows for every row of ``model`` matching ``where``, with one ``INSERT ... SELECT``."""
+    cols = base_columns(model)
+    table = model.__table__
+    sel = select(*[table.c[c] for c in cols],
+                 literal(int(op), Integer()), literal(AUDIT_OK, Integer()),
+                 literal(reason[:255] if reason else None, String(255)), literal(actor.job_id, BigInteger()),
+                 literal(actor.job_name, String(80)), literal(actor.now, UtcDateTime())).where(where)
+    session.execute(insert(HISTORY[model]).from_select([*cols, *AUDIT_COLUMNS], sel))
 
 
 def audit_objects(session: Session, objs: Sequence[Base], op: AuditOp, actor: Actor,

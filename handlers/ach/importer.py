@@ -94,6 +94,8 @@ class PaymentRow(_Row):
     payment_source: Literal["S", "R"] = "S"
     memo: str | None = Field(default=None, max_length=255)
     gateway_payment_id: str | None = Field(default=None, max_length=255)
+    #: settle the same day when the payee's bank has a same-day window (handlers.ach.windows)
+    same_day: bool = False
 
     _r = field_validator("routing_transit")(classmethod(lambda cls, v: _routing(v)))
     _a = field_validator("check_account_number")(classmethod(lambda cls, v: _account(v)))
@@ -231,7 +233,8 @@ def _write(session: Session, payees: list[PayeeRow], accounts: list[AccountRow],
             account_name=pm.account_name or (acct.account_holder_name if acct else None),
             account_type=pm.account_type or (acct.account_type if acct else "checking"),
             payer_account_number=pm.payer_account_number, bill_id=pm.bill_id, payment_source=pm.payment_source,
-            memo=pm.memo, gateway_payment_id=pm.gateway_payment_id, reminded="N", create_time=actor.now,
+            memo=pm.memo, gateway_payment_id=pm.gateway_payment_id, same_day=pm.same_day, reminded="N",
+            create_time=actor.now,
             last_modify_time=actor.now))
     session.add_all(rows)
     session.flush()

@@ -43,6 +43,7 @@ from handlers.ach.store import (
     write_log,
 )
 from handlers.ach.store import Sequence as Counter
+from handlers.ach.windows import WindowChoice, entry_dates, next_window
 from handlers.jobs import Job, JobContext, JobResult
 
 DEBIT_CODE = {"checking": 27, "saving": 37}
@@ -52,7 +53,7 @@ ACCOUNT_TYPE_OF_CODE = {22: "checking", 23: "checking", 27: "checking", 28: "che
 #: what check-submit reads of a due check
 DUE_COLUMNS = tuple(CheckPayment.__table__.c[n] for n in (
     "payment_id", "payer_id", "pid", "amount", "routing_transit", "check_account_number", "account_type",
-    "account_name", "payer_account_number", "payment_source", "hold_id", "pay_date"))
+    "account_name", "payer_account_number", "payment_source", "hold_id", "pay_date", "same_day"))
 BOOL_OPTIONS = ("cancel_if_account_cancelled", "cancel_if_account_invalid", "submit_if_account_pending")
 
 
@@ -142,11 +143,15 @@ class _Entry:
         return (CREDIT_CODE if self.amount < 0 else DEBIT_CODE)[self.account_type]
 
 
+#: a batch: effective date, risk-limit hold, company descriptive date (``SDHHMM`` for same-day)
+BatchKey = tuple[dt.date, int | None, str]
+
+
 @dataclass
 class _PayeeRun:
     payee: Payee
     log_id: int
-    entries: dict[tuple[dt.date, int | None], list[_Entry]] = field(default_factory=lambda: defaultdict(list))
+    entries: dict[BatchKey, list[_Entry]] = field(default_factory=lambda: defaultdict(list))
     cancelled: list[tuple[int, str, int, str]] = field(default_factory=list)
     failed: list[tuple[int, str, int, str]] = field(default_factory=list)
     zero: list[int] = field(default_factory=list)
@@ -157,6 +162,11 @@ class _PayeeRun:
     credit: int = 0
     files: list[str] = field(default_factory=list)
     effective_dates: set[dt.date] = field(default_factory=set)
+    #: the submission window of this run (payees with windows only)
+    window: WindowChoice | None = None
+    same_day: int = 0
+    #: payments flagged same-day that went next-day, with the reason
+    downgraded: list[tuple[int, str]] = field(default_factory=list)
 
 
 class CheckSubmitJob(_AchJob):
@@ -183,7 +193,7 @@ class CheckSubmitJob(_AchJob):
         with ctx.unit() as uow:
             payees = self.payees(uow.session)
             ach = [p for p in payees if p.settings.gateway == "ach"]
-            runs = [self._collect(uow.session, p, cutoff, today, ctx.calendar, actor) for p in ach]
+            runs = [self._collect(uow.session, p, cutoff, today, ctx.calendar, actor, ctx.now) for p in ach]
             self._write_ach(uow, runs, ctx, actor)
             for r in runs:
                 self._finish(uow.session, r, actor, ctx, counts)
@@ -246,8 +256,13 @@ class CheckSubmitJob(_AchJob):
                       p.payment_source, p.hold_id)
 
     def _collect(self, session: Session, payee: Payee, cutoff: dt.date, today: dt.date, cal: Calendar,
-                 actor: Actor) -> _PayeeRun:
+                 actor: Actor, now: dt.datetime) -> _PayeeRun:
         run = _PayeeRun(payee, 0)
+        ps = payee.settings
+        run.window = next_window(ps.submission_windows(), ps.window_timezone, now, cal)
+        if run.window is not None:
+            # Due by the window's day, not by the run's: a run after the last cut-off works for the next day.
+            cutoff = max(cutoff, run.window.day + (cutoff - today))
         rows = list(session.execute(self._due(session, payee, cutoff, *DUE_COLUMNS)))
         accounts = _accounts(session, {p.pid for p in rows if p.pid})
         for p in rows:
@@ -266,8 +281,15 @@ class CheckSubmitJob(_AchJob):
             if isinstance(e, str):
                 run.failed.append((p.payment_id, p.payer_id, p.amount, e))
                 continue
-            eff = effective_date(p.pay_date, today, cal, payee.settings.skip_holidays)
-            run.entries[(eff, p.hold_id)].append(e)
+            if run.window is None:
+                key: BatchKey = (effective_date(p.pay_date, today, cal, ps.skip_holidays), p.hold_id, "")
+            else:
+                dates = entry_dates(run.window, p.pay_date, bool(p.same_day), p.amount, ps.same_day_limit, cal,
+                                    ps.skip_holidays)
+                key = (dates.effective, p.hold_id, dates.descriptive)
+                if dates.downgraded:
+                    run.downgraded.append((p.payment_id, dates.downgraded))
+            run.entries[key].append(e)
         for obj in accounts.values():
             session.expunge(obj)  # read-only snapshots; changes go through bulk statements
         self._hold_over_limit(session, run, actor)
@@ -277,7 +299,7 @@ class CheckSubmitJob(_AchJob):
         """Seed 002 batch limits: an over-limit batch is suspended (not written) until released."""
         s = run.payee.settings
         for key in list(run.entries):
-            eff, hold = key
+            eff, hold, _descriptive = key
             if hold is not None:
                 continue  # released by an operator
             es = run.entries[key]
@@ -335,12 +357,13 @@ class CheckSubmitJob(_AchJob):
             writer = AchWriter(_as_binary(buf), spec, next_sequence=seq)
             for r in group:
                 ps = r.payee.settings
-                for (eff, _hold), es in sorted(r.entries.items(), key=lambda kv: (kv[0][0], kv[0][1] or 0)):
+                for (eff, _hold, descriptive), es in sorted(r.entries.items(),
+                                                            key=lambda kv: (kv[0][0], kv[0][1] or 0, kv[0][2])):
                     odfi8 = ps.odfi[:8]
                     seq.current = counters.get(odfi8) or counters.setdefault(odfi8, Counter(s, f"trace:{odfi8}"))
                     debit_only = all(e.amount > 0 for e in es)
                     batch = BatchSpec(ps.company_name, ps.company_id, ps.sec_code, ps.company_entry_description,
-                                      eff, ps.odfi,
+                                      eff, ps.odfi, company_descriptive_date=descriptive,
                                       service_class_code=codes.SERVICE_CLASS_DEBITS if debit_only
                                       else codes.SERVICE_CLASS_MIXED)
                     pays = [Payment(e.code, e.routing, e.account, abs(e.amount), e.name, e.identification,
@@ -355,6 +378,7 @@ class CheckSubmitJob(_AchJob):
                                         "account_type": e.account_type})
                         out.item("payment", e.payment_id, e.amount)
                         r.submitted += 1
+                        r.same_day += bool(descriptive)
                         if e.amount > 0:
                             r.debit += e.amount
                         else:
@@ -366,6 +390,9 @@ class CheckSubmitJob(_AchJob):
             out.summary = {"payees": [r.payee.name for r in group], "entries": control.entry_addenda_count,
                            "batches": control.batch_count, "debit": control.total_debit_amount,
                            "credit": control.total_credit_amount}
+            windows = {r.payee.name: r.window.note for r in group if r.window is not None}
+            if windows:
+                out.summary["windows"] = windows
         for c in counters.values():
             c.save()
         col = CheckPayment.__table__.c
@@ -415,6 +442,9 @@ class CheckSubmitJob(_AchJob):
                 ("total_number", r.submitted), ("total_debit_amount", r.debit), ("total_credit_amount", r.credit),
                 ("submitted", r.submitted), ("zero_processed", len(r.zero)), ("cancelled", len(r.cancelled)),
                 ("failed", len(r.failed)), ("suspended_batches", len(r.suspended)), ("pending_skipped", r.pending)]
+            if r.window is not None:
+                rows += [("window", r.window.note), ("same_day_submitted", r.same_day)]
+                rows += [("same_day_downgraded", f"{i}|{why}") for i, why in r.downgraded]
             rows += [("failed_payment", f"{i}|{payer}|{amt}|{why}") for i, payer, amt, why in r.failed]
             rows += [("cancelled_payment", f"{i}|{payer}|{amt}|{why}") for i, payer, amt, why in r.cancelled]
             rows += [("suspended_batch", f"{b.id}|{b.effective_date}|{b.entries}|{b.debit_total}|{b.reason}")
@@ -430,6 +460,10 @@ class CheckSubmitJob(_AchJob):
                                subject=f"ACH batch(es) suspended for payee {r.payee.name}", body=body,
                                ref=f"job_run:{ctx.run_id}"))
         counts["submitted"] += r.submitted
+        if r.same_day:
+            counts["same_day"] += r.same_day
+        if r.window is not None and r.window.missed is not None and r.submitted:
+            ctx.log.info("payee %s: %s", r.payee.name, r.window.note)
         counts["cancelled"] += len(r.cancelled)
         counts["failed"] += len(r.failed)
         counts["zero_processed"] += len(r.zero)

@@ -18,6 +18,7 @@ from daemon.models.ach import (
     PaymentPayee,
     PaymentRefundHistory,
 )
+from daemon.models.pbs import OcrLineHistory, PbsAgreementHistory
 from formats.errors import mask
 
 #: columns holding bank account numbers: masked in every operator output
@@ -77,8 +78,9 @@ def _row(obj: Any) -> dict[str, Any]:
 
 
 def audit(session: Session, *, payment_id: int | None = None, account: str | None = None, pid: str | None = None,
-          start: dt.date, end: dt.date) -> dict[str, list[dict[str, Any]]]:
-    """Seed 004 queries: by payment id, by account number with the biller, or by pid, within a date range."""
+          pbs_customer: str | None = None, start: dt.date, end: dt.date) -> dict[str, list[dict[str, Any]]]:
+    """Seed 004 queries: by payment id, by account number with the biller, by pid, or by PBS customer
+    number (payment lines and agreements), within a date range."""
     lo, _ = local_day_bounds(start)
     _, hi = local_day_bounds(end)
     tables: list[tuple[str, Any, Any]] = []
@@ -92,6 +94,9 @@ def audit(session: Session, *, payment_id: int | None = None, account: str | Non
     if pid is not None:
         tables += [("check_payments_history", CheckPaymentHistory, CheckPaymentHistory.pid == pid),
                    ("payment_accounts_history", PaymentAccountHistory, PaymentAccountHistory.pid == pid)]
+    if pbs_customer is not None:
+        tables += [("ocr_line_history", OcrLineHistory, OcrLineHistory.customer_number == pbs_customer),
+                   ("pbs_agreement_history", PbsAgreementHistory, PbsAgreementHistory.customer_number == pbs_customer)]
     out: dict[str, list[dict[str, Any]]] = {}
     for name, model, cond in tables:
         rows = session.scalars(select(model).where(and_(cond, model.time_stamp >= lo, model.time_stamp < hi))

@@ -13,16 +13,18 @@ is staged in the same unit of work.
 from __future__ import annotations
 
 import datetime as dt
+import gzip
+import zlib
 from collections import Counter as Tally
 from collections import defaultdict
 from dataclasses import dataclass, field
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, cast
 
 from sqlalchemy import and_, bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
 from daemon.models.ach import AccountStatus, AuditOp, CheckPayment, CheckStatus, PaymentAccount
-from formats.errors import Issue, Severity
+from formats.errors import FormatError, Issue, Severity
 from formats.nacha import AchReader, Entry, ValidationPolicy
 from formats.nacha.codes import DEBIT_CODES
 from formats.nacha.records.batch_header import BatchHeader
@@ -43,7 +45,7 @@ from handlers.ach.store import (
 )
 from handlers.base import FileContext, Handler, HandlerResult, Rejected
 
-OPTIONS = {"policy", "partner", "ack"}
+OPTIONS = {"policy", "partner", "ack", "gunzip"}
 #: which account fields a change code corrects (seed 001 "NOC Returns")
 CHANGES_ACCOUNT = frozenset({"C01", "C03", "C06", "C07"})
 CHANGES_ROUTING = frozenset({"C02", "C03", "C07"})
@@ -333,6 +335,21 @@ def _old_info(code: str, acct: dict[str, Any]) -> str:
     return raw.strip()
 
 
+class _Gunzip:
+    """A gzip-compressed return file read as its content (route option ``gunzip = true``);
+    corrupt or truncated gzip data is a format error of the file, never a crash."""
+
+    def __init__(self, raw: BinaryIO) -> None:
+        self._gz = gzip.GzipFile(fileobj=raw, mode="rb")
+
+    def read(self, size: int = -1) -> bytes:
+        try:
+            return self._gz.read(size)
+        except (OSError, EOFError, zlib.error) as exc:
+            raise FormatError.single("compressed", f"gzip data is corrupt: {exc}", line=1,
+                                     record="(gzip)") from None
+
+
 class AchReturnsHandler(Handler):
     name = "ach.returns"
     accepts = ("*.ach", "*.txt", "*.ret", "*")
@@ -354,6 +371,8 @@ class AchReturnsHandler(Handler):
                 policy_of(self.options["policy"])
             except ValueError as exc:
                 problems.append(f"policy: {exc}")
+        if not isinstance(self.options.get("gunzip", False), bool):
+            problems.append("gunzip must be true or false")
         if self._ack_enabled(conf) and conf.ack.target not in self.settings.outbound:
             problems.append(f"ack target {conf.ack.target!r} is not an outbound target")
         if conf.ack.xslt is not None and not self.settings.path(conf.ack.xslt).is_file():
@@ -388,7 +407,10 @@ class AchReturnsHandler(Handler):
             # Matching touches random pages of a large table and its indexes: a bigger page cache for
             # this connection (the default 2 MB thrashes) is the difference between seconds and minutes.
             s.connection().exec_driver_sql(f"PRAGMA cache_size = -{conf.sqlite_cache_mb * 1024}")
-        reader = AchReader(stream, self.policy(conf))
+        gzipped = bool(self.options.get("gunzip")) and stream.read(2) == b"\x1f\x8b"
+        stream.seek(0)
+        source = cast(BinaryIO, _Gunzip(stream)) if gzipped else stream
+        reader = AchReader(source, self.policy(conf))
         header: FileHeader | None = None
         candidates = payees
         batches: list[BatchInfo] = []
@@ -433,7 +455,7 @@ class AchReturnsHandler(Handler):
         return HandlerResult(counts=counts, totals=totals,
                              summary={"log_id": log_id, "payees": sorted({b.payee for b in batches}),
                                       "ack": ack_name},
-                             warnings=[e.issue() for e in applier.exceptions[:100]])
+                             warnings=[*reader.warnings, *(e.issue() for e in applier.exceptions)][:100])
 
     # -- matching -----------------------------------------------------------------------------
     @staticmethod

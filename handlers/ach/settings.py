@@ -11,10 +11,12 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from formats.nacha.routing import is_valid
+from handlers.ach.windows import SAME_DAY_LIMIT, Window
 
 
 class _Model(BaseModel):
@@ -52,6 +54,34 @@ def _digits(value: str, lengths: tuple[int, ...], what: str) -> str:
     return v
 
 
+def _time_zone(v: str) -> str:
+    try:
+        ZoneInfo(v)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"unknown time zone {v!r}") from None
+    return v
+
+
+def _unique_windows(v: tuple[WindowSetting, ...]) -> tuple[WindowSetting, ...]:
+    if len({w.name for w in v}) != len(v) or len({w.cutoff for w in v}) != len(v):
+        raise ValueError("window names and cut-offs must be unique")
+    return v
+
+
+class WindowSetting(_Model):
+    """One submission window of the payee's bank (handlers.ach.windows): cut-off in ``window_timezone``."""
+
+    name: str = Field(min_length=1, max_length=20)
+    cutoff: dt.time
+    same_day: bool = False
+    #: intended settlement time of a same-day window (``SDHHMM`` company descriptive date); default the cut-off
+    settlement: dt.time | None = None
+
+    def window(self) -> Window:
+        return Window(self.name, self.cutoff.replace(tzinfo=None), self.same_day,
+                      self.settlement.replace(tzinfo=None) if self.settlement else None)
+
+
 class PayeeSettings(_Model):
     gateway: Literal["ach", "checkfree"] = "ach"
     immediate_destination: str = ""
@@ -79,6 +109,18 @@ class PayeeSettings(_Model):
     risk_limits: tuple[RiskLimit, ...] = ()
     #: e-mail recipients for suspended batches and return exceptions
     recipients: tuple[str, ...] = ()
+    #: the bank's submission windows; none keeps the seed 001 effective-date rule (no same-day)
+    windows: tuple[WindowSetting, ...] = ()
+    #: IANA time zone of the windows' cut-offs (the Federal Reserve's: Eastern)
+    window_timezone: str = "America/New_York"
+    #: largest same-day entry in cents; a same-day payment above it goes next-day (reported)
+    same_day_limit: int = Field(default=SAME_DAY_LIMIT, ge=0)
+
+    _zone = field_validator("window_timezone")(lambda v: _time_zone(v))
+    _unique = field_validator("windows")(lambda v: _unique_windows(v))
+
+    def submission_windows(self) -> tuple[Window, ...]:
+        return tuple(w.window() for w in self.windows)
 
     @field_validator("immediate_destination", "odfi")
     @classmethod
@@ -122,6 +164,17 @@ class PayeeSettings(_Model):
                 self.immediate_origin_name.strip().upper())
 
 
+class _WindowPart(_Model):
+    """The window keys of a payee override, validated as :class:`PayeeSettings` validates them."""
+
+    windows: tuple[WindowSetting, ...] = ()
+    window_timezone: str = "America/New_York"
+    same_day_limit: int = Field(default=SAME_DAY_LIMIT, ge=0)
+
+    _zone = field_validator("window_timezone")(lambda v: _time_zone(v))
+    _unique = field_validator("windows")(lambda v: _unique_windows(v))
+
+
 class AckSettings(_Model):
     """Seed 002 transmission acknowledgment after a return file is loaded."""
 
@@ -150,6 +203,20 @@ class AchSettings(_Model):
     @classmethod
     def _policy(cls, v: str | dict[str, bool]) -> str | dict[str, bool]:
         policy_of(v)
+        return v
+
+    @field_validator("payees")
+    @classmethod
+    def _payee_windows(cls, v: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+        """Window settings in an override are checked at check-config, not first at check-submit."""
+        keys = ("windows", "window_timezone", "same_day_limit")
+        for name, over in v.items():
+            part = {k: over[k] for k in keys if k in over}
+            if part:
+                try:
+                    _WindowPart(**part)
+                except ValueError as exc:
+                    raise ValueError(f"payee {name}: {exc}") from None
         return v
 
     @field_validator("partner_policies")

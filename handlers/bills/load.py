@@ -4,7 +4,8 @@ The reader streams; bills go to the database in batches of plain INSERTs (no
 ORM objects kept), so memory stays flat for files of any size. One bad bill
 rejects the whole file: parsing continues to collect every problem, inserting
 stops, and the pipeline rolls back. A file without bills is a no-op that can
-tell ``noop_recipients``.
+tell ``noop_recipients``. The users' notification addresses a file carries
+(``userEmail``) fill ``bill_users`` in the same transaction, for ``bills.notify``.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from typing import Any, BinaryIO
 
 from sqlalchemy import insert, select
 
-from daemon.models.bills import AuditEvent, BillLineItem, encode_bill_data
+from daemon.models.bills import AuditEvent, BillLineItem, BillUser, encode_bill_data
 from daemon.models.bills import Bill as BillRow
 from formats.bills import Bill, BillReader
 from formats.errors import FormatError, Issue
@@ -60,10 +61,13 @@ class BillLoadHandler(Handler):
         reader = BillReader(stream)
         batch: list[Bill] = []
         loaded = items = amount = 0
+        addresses: dict[str, tuple[str, ...]] = {}
         for bill in reader:
             if reader.error_count:
                 continue  # the file is rejected; keep reading only to report every problem
             batch.append(bill)
+            if bill.user_id is not None and bill.user_emails:
+                addresses[bill.user_id] = bill.user_emails
             if len(batch) >= batch_size:
                 items += self._insert(ctx, batch, status, compress)
                 loaded += len(batch)
@@ -74,13 +78,15 @@ class BillLoadHandler(Handler):
             loaded += len(batch)
             amount += sum(b.amount_due for b in batch)
         reader.issues.raise_if_errors("bill file")
+        users = _store_addresses(ctx, addresses)
         source = reader.header.source if reader.header else None
         if loaded == 0:
             self._noop(ctx, noop_recipients)
         ctx.session.add(AuditEvent(created_at=ctx.now, job_name=ctx.job_name, event_type="bills_loaded",
                                    actor="spoolgate", object_type="spool_file", object_id=str(ctx.file.id),
                                    detail={"file": ctx.file.original_name, "bills": loaded, "status": status}))
-        return HandlerResult(counts={"bills": loaded, "line_items": items}, totals={"amount_due": amount},
+        counts = {"bills": loaded, "line_items": items, **({"user_addresses": users} if users else {})}
+        return HandlerResult(counts=counts, totals={"amount_due": amount},
                              summary={"status": status, "compressed": compress, "source": source},
                              warnings=list(reader.issues.warnings))
 
@@ -125,3 +131,21 @@ class BillLoadHandler(Handler):
         ctx.unit.notify(list(recipients), subject, body, lane="immediate", kind="bills-noop",
                         ref=f"spool_file:{ctx.file.id}")
 
+
+
+def _store_addresses(ctx: FileContext, addresses: dict[str, tuple[str, ...]]) -> int:
+    """The file's addresses replace each named user's; users not yet known are added (notify on)."""
+    s = ctx.session
+    ids = sorted(addresses)
+    for i in range(0, len(ids), 500):
+        part = ids[i:i + 500]
+        known = {u.user_id: u for u in s.scalars(select(BillUser).where(BillUser.user_id.in_(part)))}
+        for user_id in part:
+            emails = list(addresses[user_id])
+            user = known.get(user_id)
+            if user is None:
+                user = BillUser(user_id=user_id, notify=True)
+                s.add(user)
+            user.email, user.emails, user.emails_file_id = emails[0], emails, ctx.file.id
+        s.flush()
+    return len(ids)

@@ -4,8 +4,9 @@ New = PUBLISHED and not yet notified. The messages (bulk lane), the per-user
 ``bill_notices`` and the bills' ``notified_run`` commit together: a failed run
 leaves everything pending for the next run, a successful one never repeats.
 The template depends on how many accounts a user has new bills for: one, few
-(up to ``few_accounts_max``) or many. Users without an address are recorded
-(notice without message) and not retried.
+(up to ``few_accounts_max``) or many. The message goes to every address of the
+user (``bill_users``, filled by bill files that carry ``userEmail``). Users
+without an address are recorded (notice without message) and not retried.
 """
 
 from __future__ import annotations
@@ -79,10 +80,10 @@ class BillNotifyJob(Job):
                 accounts = sorted(news.accounts.values(), key=lambda a: (a.account, a.currency))
                 template = self.template(len(accounts))
                 notification_id = None
-                if user is not None and user.email and user.notify:
+                if user is not None and user.addresses and user.notify:
                     subject, body = render(template, user_id=news.user_id, user_name=user.name or news.user_id,
                                            accounts=[a.view() for a in accounts], bills=len(news.bill_ids))
-                    n = uow.notify([user.email], subject, body, lane="bulk", kind="bill-notify",
+                    n = uow.notify(user.addresses, subject, body, lane="bulk", kind="bill-notify",
                                    ref=f"job_run:{ctx.run_id}")
                     assert n is not None
                     s.flush()

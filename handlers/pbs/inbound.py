@@ -3,17 +3,24 @@
 - 0602 payments → one ``ocr_header`` per section and one ``ocr_line`` (status
   new) per payment;
 - 0603 mandates → ``pbs_0603_result`` rows, and the agreements updated in the
-  same transaction;
+  same transaction. Events apply in the order of the deliveries' own creation
+  dates and numbers, not of arrival: an event from a delivery older than the one
+  that last decided an agreement is recorded as ``superseded`` and changes
+  nothing. A full list (section 0210, EIK: 0219) ends the creditor's active
+  agreements it does not name ("not in full list"), unless a newer delivery
+  changed them;
 - PBCNET40/41 receipts → the ``pbs_delivery`` we sent is confirmed, or marked
   and an operator alert queued when Nets accepted another number of invoices.
 
-A delivery whose BS002 delivery number was loaded before is rejected whole. Any
+Payment lines and agreements get seed 004 history rows. A delivery whose BS002
+delivery number was loaded before is rejected whole. Any
 error rolls the file back and sends it to error/ (the ``pbs.alerts`` job mails
 the alert group about it).
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from typing import Any, BinaryIO
 
@@ -21,6 +28,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from daemon.models.ach import AuditOp
 from daemon.models.pbs import (
     AgreementStatus,
     DeliveryState,
@@ -33,7 +41,14 @@ from daemon.models.pbs import (
 )
 from formats.errors import Issue
 from formats.pbs import GUIDE_EXAMPLES, STRICT, FileKind, Policy, classify, parse_receipt
-from formats.pbs.codes import DELIVERY_0602, DELIVERY_0603, MandateEventKind
+from formats.pbs.codes import (
+    DELIVERY_0602,
+    DELIVERY_0603,
+    EIK_AGREEMENT,
+    SECTION_ACTIVE,
+    SECTION_EIK_ACTIVE,
+    MandateEventKind,
+)
 from formats.pbs.delivery import (
     DeliveryEnd,
     DeliveryReader,
@@ -45,6 +60,7 @@ from formats.pbs.delivery import (
     SlipInfo,
 )
 from formats.pbs.receipts import HEAD_BYTES, Receipt, receipt_warnings
+from handlers.ach.audit import Actor, audit_ids, audit_where
 from handlers.base import FileContext, Handler, HandlerResult, Rejected
 from handlers.pbs.settings import pbs_settings
 
@@ -52,6 +68,8 @@ OPTIONS = {"policy", "keep_control_lists"}
 POLICIES: dict[str, Policy] = {"strict": STRICT, "guide_examples": GUIDE_EXAMPLES}
 #: flush loaded rows in batches so memory stays bounded on large deliveries
 FLUSH_EVERY = 500
+NOT_IN_FULL_LIST = "not in full list"
+FULL_LISTS = (SECTION_ACTIVE, SECTION_EIK_ACTIVE)
 
 
 class PbsInboundHandler(Handler):
@@ -75,7 +93,8 @@ class PbsInboundHandler(Handler):
         head = stream.read(HEAD_BYTES)
         stream.seek(0)
         kind = classify(head)
-        if kind in (FileKind.DELIVERY_0602, FileKind.DELIVERY_0603, FileKind.DELIVERY_OTHER):
+        if kind in (FileKind.DELIVERY_0602, FileKind.DELIVERY_0603, FileKind.DELIVERY_0601,
+                    FileKind.DELIVERY_OTHER):
             return _Loader(ctx, self.policy).load(stream)
         if kind.is_receipt:
             return _receipt(ctx, parse_receipt(stream))
@@ -101,6 +120,14 @@ class _Loader:
         self.counts: dict[str, int] = {}
         self.totals: dict[str, int] = {}
         self.pending = 0
+        self.actor = Actor.for_file(ctx)
+        self.section_pbs = ""
+        #: (agreement number, customer number) named by the full lists of this delivery, per PBS number
+        self.listed: dict[str, set[tuple[str, str]]] = {}
+        #: agreement id → (audit operation, reason) waiting for its history row
+        self.audit_pending: dict[int, tuple[AuditOp, str]] = {}
+        #: agreements a change section (0212) of this delivery decided: its full list does not end them
+        self.changed_here: set[int] = set()
 
     def _count(self, key: str, n: int = 1) -> None:
         self.counts[key] = self.counts.get(key, 0) + n
@@ -128,11 +155,10 @@ class _Loader:
             elif isinstance(event, SlipInfo):
                 self._slip_info(event)
             elif isinstance(event, SectionEnd):
-                if self.header is not None:
-                    self.header.control_amount = event.amount
-                self.header = None
+                self._section_end(event)
             elif isinstance(event, DeliveryEnd):
                 pass
+        self._flush_audit()
         assert self.delivery is not None
         self.delivery.warnings = len(reader.warnings)
         return HandlerResult(counts=self.counts, totals=self.totals, warnings=reader.warnings,
@@ -159,9 +185,22 @@ class _Loader:
             raise _duplicate(start, "another file just now") from None
         self._count("deliveries")
 
+    @property
+    def as_of(self) -> tuple[dt.date, str]:
+        """This delivery's place in Nets' sequence: its creation date, then its number."""
+        assert self.delivery is not None
+        return (self.delivery.created or self.ctx.now.date(), self.delivery.delivery_number)
+
+    def _older(self, agreement: PbsAgreement) -> bool:
+        """True when a newer delivery already decided the agreement (this one arrived late)."""
+        if agreement.as_of_date is None:
+            return False
+        return self.as_of < (agreement.as_of_date, agreement.as_of_delivery or "")
+
     def _section(self, sec: SectionStart) -> None:
         assert self.delivery is not None
         self.section = sec.section
+        self.section_pbs = sec.pbs_number
         self._count(f"section_{sec.section}")
         if self.delivery.delivery_type != DELIVERY_0602:
             return
@@ -170,6 +209,54 @@ class _Loader:
                                 pbs_number=sec.pbs_number, debtor_group=sec.debtor_group, created=sec.date)
         self.s.add(self.header)
         self.s.flush()
+
+    def _section_end(self, end: SectionEnd) -> None:
+        if self.header is not None:
+            self.header.control_amount = end.amount
+            self.s.flush()
+            audit_where(self.s, OcrLine, OcrLine.header_id == self.header.id, AuditOp.CREATE, self.actor,
+                        "loaded from 0602")
+        self.header = None
+        if self.section in FULL_LISTS and self.delivery is not None \
+                and self.delivery.delivery_type == DELIVERY_0603:
+            self._end_unlisted(self.section, self.section_pbs)
+
+    def _end_unlisted(self, section: str, pbs_number: str) -> None:
+        """Seed 003 full list: the creditor's active agreements it does not name have ended."""
+        listed = self.listed.get(pbs_number, set())
+        eik = PbsAgreement.agreement_number == EIK_AGREEMENT
+        query = select(PbsAgreement).where(PbsAgreement.pbs_number == pbs_number,
+                                           PbsAgreement.status == AgreementStatus.ACTIVE,
+                                           eik if section == SECTION_EIK_ACTIVE else ~eik)
+        day, number = self.as_of
+        for agreement in list(self.s.scalars(query)):
+            if (agreement.agreement_number, agreement.customer_number) in listed or self._older(agreement) \
+                    or agreement.id in self.changed_here:
+                continue
+            self._audit_soon(agreement)
+            agreement.status = AgreementStatus.CANCELLED
+            agreement.cancel_reason = NOT_IN_FULL_LIST
+            agreement.end_date = day
+            agreement.updated_at = self.ctx.now
+            agreement.as_of_date, agreement.as_of_delivery = day, number
+            self.audit_pending[agreement.id] = (AuditOp.UPDATE, f"0603 {section}: {NOT_IN_FULL_LIST}")
+            self._count("agreements_not_in_full_list")
+
+    def _audit_soon(self, agreement: PbsAgreement) -> None:
+        """An agreement changed twice in one delivery: write the first change's row before the second."""
+        if agreement.id in self.audit_pending:
+            self._flush_audit()
+
+    def _flush_audit(self) -> None:
+        if not self.audit_pending:
+            return
+        self.s.flush()
+        groups: dict[tuple[AuditOp, str], list[int]] = {}
+        for agreement_id, key in self.audit_pending.items():
+            groups.setdefault(key, []).append(agreement_id)
+        for (op, reason), ids in groups.items():
+            audit_ids(self.s, PbsAgreement, ids, op, self.actor, reason)
+        self.audit_pending.clear()
 
     def _payment(self, p: Payment) -> None:
         assert self.header is not None
@@ -197,33 +284,51 @@ class _Loader:
         return row
 
     def _mandate(self, e: MandateEvent) -> None:
+        if self.section in FULL_LISTS:
+            self.listed.setdefault(e.pbs_number, set()).add((e.agreement_number, e.customer_number))
         agreement = self.s.scalar(select(PbsAgreement).where(
             PbsAgreement.pbs_number == e.pbs_number, PbsAgreement.agreement_number == e.agreement_number,
             PbsAgreement.customer_number == e.customer_number))
+        kind = e.kind
+        status = "applied"
         if agreement is None:
             agreement = PbsAgreement(pbs_number=e.pbs_number, agreement_number=e.agreement_number,
                                      customer_number=e.customer_number, debtor_group=e.debtor_group)
             self.s.add(agreement)
             self._count("agreements_new")
-        kind = e.kind
-        agreement.debtor_group = e.debtor_group
-        agreement.updated_at = self.ctx.now
-        if kind.is_cancellation:
-            agreement.status = AgreementStatus.CANCELLED
-            agreement.cancel_reason = str(kind)
-            agreement.end_date = e.end_date
-            self._count("agreements_cancelled")
+            op = AuditOp.CREATE
         else:
-            agreement.status = AgreementStatus.ACTIVE
-            agreement.cancel_reason = None
-            agreement.start_date = e.start_date or agreement.start_date
-            agreement.end_date = e.end_date
-            self._count("agreements_active" if kind is MandateEventKind.ACTIVE else "agreements_subscribed")
+            op = AuditOp.UPDATE
+            self._audit_soon(agreement)
+        if op is AuditOp.UPDATE and self._older(agreement):
+            status = "superseded"
+            self._count("agreements_superseded")
+        else:
+            before = _state(agreement)
+            agreement.debtor_group = e.debtor_group
+            if kind.is_cancellation:
+                agreement.status = AgreementStatus.CANCELLED
+                agreement.cancel_reason = str(kind)
+                agreement.end_date = e.end_date
+                self._count("agreements_cancelled")
+            else:
+                agreement.status = AgreementStatus.ACTIVE
+                agreement.cancel_reason = None
+                agreement.start_date = e.start_date or agreement.start_date
+                agreement.end_date = e.end_date
+                self._count("agreements_active" if kind is MandateEventKind.ACTIVE else "agreements_subscribed")
+            agreement.as_of_date, agreement.as_of_delivery = self.as_of
+            if op is AuditOp.CREATE or _state(agreement) != before:
+                agreement.updated_at = self.ctx.now
+                self.s.flush()
+                self.audit_pending[agreement.id] = (op, f"0603 {self.section} {e.transaction_code} {kind}")
         self.s.flush()
+        if self.section not in FULL_LISTS and status == "applied":
+            self.changed_here.add(agreement.id)
         self._result(line_no=e.line, transaction_code=e.transaction_code, kind=str(kind), pbs_number=e.pbs_number,
                      debtor_group=e.debtor_group, customer_number=e.customer_number,
                      agreement_number=e.agreement_number, start_date=e.start_date, end_date=e.end_date,
-                     status="applied", agreement_id=agreement.id)
+                     status=status, agreement_id=agreement.id)
 
     def _slip_info(self, info: SlipInfo) -> None:
         self._result(line_no=info.line, transaction_code=info.transaction_code, kind="slip_info",
@@ -231,6 +336,10 @@ class _Loader:
                      customer_number=info.customer_number, card_type=info.card_type,
                      payment_id=info.payment_id, amount=info.amount, start_date=info.due_date,
                      reference=info.reference.strip(), status="recorded")
+
+
+def _state(a: PbsAgreement) -> tuple[Any, ...]:
+    return (a.debtor_group, a.status, a.start_date, a.end_date, a.cancel_reason)
 
 
 def _duplicate(start: DeliveryStart, where: str) -> Rejected:

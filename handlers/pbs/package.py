@@ -111,10 +111,11 @@ class PackageJob(Job):
             delivery_id=delivery.id, created=ctx.now, data_supplier_cvr=conf.data_supplier_cvr,
             system_code=conf.system_code, agreement_number=conf.agreement_number,
             payment_type=conf.payment_type, test_mode=conf.test_mode, document_archive=delivery.zip_name)
-        xml = invoice_xml.build(header, [_xml_invoice(inv, name) for inv, _d, _p, name in found])
+        records = [_xml_invoice(inv, name) for inv, _d, _p, name in found]
+        xml = invoice_xml.build(header, records)
         invoice_xml.validate(xml, xsd=xsd, template_checks=xsd is None)
-        docs = [(inv, path if path is not None else _generate(s, inv, doc, archive / name, ctx), name)
-                for inv, doc, path, name in found]
+        docs = [(inv, path if path is not None else _generate(s, inv, rec, doc, archive / name, ctx), name)
+                for (inv, doc, path, name), rec in zip(found, records, strict=True)]
         scratch = Path(tempfile.mkdtemp(prefix="pbs-package-", dir=ctx.settings.path(conf.temp_dir)
                                         if conf.temp_dir else None))
         try:
@@ -153,9 +154,10 @@ def _archived(s: Session, inv: Invoice) -> tuple[PbsDocument | None, Path | None
         return doc, None
 
 
-def _generate(s: Session, inv: Invoice, doc: PbsDocument | None, path: Path, ctx: JobContext) -> Path:
-    """Render the invoice's PDF and store it in the document archive."""
-    data = invoice_pdf(inv)
+def _generate(s: Session, inv: Invoice, record: invoice_xml.Invoice, doc: PbsDocument | None, path: Path,
+              ctx: JobContext) -> Path:
+    """Render the invoice's PDF from its XML record and store it in the document archive."""
+    data = invoice_pdf(record)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     with open(tmp, "wb") as fh:
         fh.write(data)

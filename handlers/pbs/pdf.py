@@ -1,62 +1,73 @@
-"""A small, valid one-page PDF for an invoice that has none in the document archive.
+"""The invoice PDF for an invoice that has none in the document archive.
 
-Written by hand (a few objects and an exact cross-reference table) so no PDF
-library is needed; the text is the invoice's key facts in Helvetica.
+One A4 page per invoice with the fields of its XML invoice record (so the PDF
+and the XML Nets receives never disagree), drawn with fpdf2 in DejaVu Sans,
+shipped with the package (``fonts/``, licence beside it): Danish letters and
+any name the debtor has print as written, with no system fonts needed.
 """
 
 from __future__ import annotations
 
-from daemon.models.pbs import Invoice
+import datetime as dt
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+
+from fpdf import FPDF
+
+from formats.pbs.invoice_xml import Invoice
+
+FONT = "DejaVuSans"
+FONT_FILE = "fonts/DejaVuSans.ttf"
 
 
-def _escape(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("(", "\\(").replace(")", "\\)")
+@lru_cache(maxsize=1)
+def font_path() -> Path:
+    return Path(str(resources.files("handlers.pbs").joinpath(FONT_FILE)))
 
 
-def _kroner(ore: int) -> str:
+def kroner(ore: int) -> str:
     sign = "-" if ore < 0 else ""
     kr, o = divmod(abs(ore), 100)
     return f"{sign}{kr:,}".replace(",", ".") + f",{o:02d} DKK"
 
 
-def render(lines: list[str]) -> bytes:
-    """A one-page A4 PDF showing ``lines`` (latin-1 text)."""
-    ops = ["BT", "/F1 12 Tf", "14 TL", "56 780 Td"]
-    for line in lines:
-        ops.append(f"({_escape(line)}) Tj T*")
-    ops.append("ET")
-    stream = "\n".join(ops).encode("latin-1", errors="replace")
-    objects = [
-        b"<< /Type /Catalog /Pages 2 0 R >>",
-        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
-        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Resources << /Font << /F1 4 0 R >> >> "
-        b"/Contents 5 0 R >>",
-        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding /WinAnsiEncoding >>",
-        b"<< /Length " + str(len(stream)).encode() + b" >>\nstream\n" + stream + b"\nendstream",
-    ]
-    out = bytearray(b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n")
-    offsets = []
-    for i, body in enumerate(objects, 1):
-        offsets.append(len(out))
-        out += f"{i} 0 obj\n".encode() + body + b"\nendobj\n"
-    xref = len(out)
-    out += f"xref\n0 {len(objects) + 1}\n".encode() + b"0000000000 65535 f \n"
-    for off in offsets:
-        out += f"{off:010d} 00000 n \n".encode()
-    out += (f"trailer\n<< /Size {len(objects) + 1} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n").encode()
-    return bytes(out)
+def fields(inv: Invoice) -> list[tuple[str, str]]:
+    """(label, value) rows: the XML invoice's fields, in its order."""
+    rows = [("Fakturanummer / Invoice", inv.invoice_number), ("Kundenummer / Customer", inv.customer_number),
+            ("Fakturadato / Invoice date", f"{inv.invoice_date:%d-%m-%Y}"),
+            ("Forfaldsdato / Due date", f"{inv.due_date:%d-%m-%Y}"), ("Beløb / Amount due", kroner(inv.amount))]
+    if inv.mandate_number:
+        rows.append(("Aftalenummer / Mandate", inv.mandate_number))
+    if inv.payment_id:
+        rows.append(("Betalings-id / Payment id", inv.payment_id))
+    return rows
+
+
+def address(inv: Invoice) -> list[str]:
+    d = inv.debtor
+    if d is None:
+        return []
+    town = " ".join(x for x in (d.post_code, d.city) if x)
+    return [d.name, *d.address_lines, *([town] if town else []), *([d.country] if d.country else [])]
 
 
 def invoice_pdf(inv: Invoice) -> bytes:
-    lines = [
-        f"Faktura / Invoice {inv.invoice_number}",
-        "",
-        f"Kundenummer / Customer: {inv.customer_number}",
-        f"Fakturadato / Invoice date: {inv.invoice_date:%d-%m-%Y}",
-        f"Forfaldsdato / Due date: {inv.due_date:%d-%m-%Y}",
-        f"Belob / Amount due: {_kroner(inv.outstanding)}",
-    ]
-    if inv.debtor_name:
-        lines += ["", inv.debtor_name, *(str(x) for x in (inv.debtor_address or ()))]
-    lines += ["", "Betales via Betalingsservice."]
-    return render(lines)
+    pdf = FPDF(format="A4", unit="mm")
+    pdf.set_creation_date(dt.datetime.combine(inv.invoice_date, dt.time(), dt.UTC))
+    pdf.set_title(f"Faktura {inv.invoice_number}")
+    pdf.add_font(FONT, fname=str(font_path()))
+    pdf.add_page()
+    pdf.set_font(FONT, size=16)
+    pdf.cell(text=f"Faktura {inv.invoice_number}", new_x="LMARGIN", new_y="NEXT")
+    pdf.ln(4)
+    pdf.set_font(FONT, size=11)
+    for line in address(inv):
+        pdf.cell(text=line, new_x="LMARGIN", new_y="NEXT")
+    pdf.ln(6)
+    for label, value in fields(inv):
+        pdf.cell(w=70, text=label)
+        pdf.cell(text=value, new_x="LMARGIN", new_y="NEXT")
+    pdf.ln(6)
+    pdf.cell(text="Betales via Betalingsservice.", new_x="LMARGIN", new_y="NEXT")
+    return bytes(pdf.output())

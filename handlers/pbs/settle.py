@@ -1,27 +1,50 @@
 """``pbs.settle`` (seed 003's PBS Invoice Settle Engine): OCR lines → invoice payments.
 
-Lines ``new`` or ``error`` are matched to the outstanding invoice whose number
-is the payment reference. A completed payment is booked on the invoice (up to
-its outstanding amount; the initial payment for the full amount) and the line
-is settled; money above the outstanding amount is recorded as surplus for the
-reallocation engine. No match → the line is ``error`` with the reason and is
-tried again next run. Rejections and cancellations moved no money (ignored);
-a charge-back needs a person (review). Booking dates are Danish bank days.
+Lines ``new`` or ``error`` are matched to the invoice whose number is the
+payment reference. A completed payment is booked on the invoice (up to its
+outstanding amount); money above it, or a payment for an invoice already paid,
+is surplus on the customer's account with the invoice number recorded, for the
+reallocation engine. No invoice → the line is ``error`` with the reason and is
+tried again next run. Rejections and cancellations moved no money (ignored).
+
+A charge-back (0239 automatic, 0299 slip) reverses what settle did for the
+payment it takes back: the invoice is outstanding again, the payment line is
+``charged_back``, and an operator alert is queued. A charge-back of a payment
+never received is an ``exception`` with the reason (alerted, not retried).
+Every line changed gets a seed 004 history row. Booking dates are Danish bank days.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass, field
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from daemon.calendars import Calendar, calendar
+from daemon.models.ach import AuditOp
 from daemon.models.pbs import Invoice, InvoicePayment, LineStatus, OcrLine, PaymentSurplus
+from daemon.unit import UnitOfWork
 from formats.pbs.codes import PaymentKind
+from handlers.ach.audit import Actor, audit_ids
 from handlers.jobs import Job, JobContext, JobResult
+from handlers.pbs.settings import pbs_settings
 
 OPTIONS = {"batch"}
+SURPLUS_OPEN = "open"
+SURPLUS_REVERSED = "reversed"
+
+
+@dataclass
+class _Batch:
+    """What one unit of work changed: history rows and alerts are written per batch."""
+
+    changed: dict[str, list[int]] = field(default_factory=dict)
+    alerts: list[str] = field(default_factory=list)
+
+    def mark(self, outcome: str, line: OcrLine) -> None:
+        self.changed.setdefault(outcome, []).append(line.id)
 
 
 class SettleJob(Job):
@@ -34,6 +57,7 @@ class SettleJob(Job):
     def run(self, ctx: JobContext) -> JobResult:
         batch = int(self.options.get("batch", 500))
         cal = calendar("dk-bank")
+        actor = Actor.for_job(self, ctx)
         counts: dict[str, int] = {}
         last_id = 0
         while True:
@@ -51,11 +75,13 @@ class SettleJob(Job):
                     if not ctx.db.is_sqlite:
                         inv_query = inv_query.with_for_update()
                     invoices = {i.invoice_number: i for i in s.scalars(inv_query)}
+                done = _Batch()
                 for line in lines:
-                    outcome = _settle(s, line, invoices, ctx, cal, self.audit_job_name)
+                    outcome = _settle(s, line, invoices, ctx, cal, self.audit_job_name, done)
                     counts[outcome] = counts.get(outcome, 0) + 1
-                    if outcome == "settled":
+                    if outcome in ("settled", "surplus"):
                         counts["amount"] = counts.get("amount", 0) + line.total_amount
+                _record(uow, done, actor, ctx)
             if len(lines) < batch:
                 break
             last_id = lines[-1].id
@@ -64,24 +90,40 @@ class SettleJob(Job):
         return JobResult(counts=counts, message=", ".join(f"{k} {v}" for k, v in sorted(counts.items())))
 
 
+def _record(uow: UnitOfWork, done: _Batch, actor: Actor, ctx: JobContext) -> None:
+    s = uow.session
+    s.flush()
+    for outcome, ids in done.changed.items():
+        audit_ids(s, OcrLine, ids, AuditOp.UPDATE, actor, f"pbs.settle: {outcome}")
+    if done.alerts:
+        recipients = pbs_settings(ctx.settings).alert_group(ctx.settings)
+        n = len(done.alerts)
+        uow.notify(list(recipients), f"PBS alert: {n} charge-back(s) to look at",
+                   "\n".join(done.alerts) + "\n", kind="pbs.chargeback", ref=f"job_run:{ctx.run_id}")
+
+
 def _booking_day(line: OcrLine, cal: Calendar, today: dt.date) -> dt.date:
     day = line.booking_date or line.payment_date or today
     return cal.next_business_day(day, include=True)
 
 
 def _settle(s: Session, line: OcrLine, invoices: dict[str, Invoice], ctx: JobContext, cal: Calendar,
-            job_name: str) -> str:
+            job_name: str, done: _Batch) -> str:
     line.attempts += 1
+    outcome = _decide(s, line, invoices, ctx, cal, job_name, done)
+    done.mark(outcome, line)
+    return outcome
+
+
+def _decide(s: Session, line: OcrLine, invoices: dict[str, Invoice], ctx: JobContext, cal: Calendar,
+            job_name: str, done: _Batch) -> str:
     kind = line.kind
     if kind in (PaymentKind.REJECTED, PaymentKind.CANCELLED) or (kind == PaymentKind.COMPLETED
                                                                   and line.total_amount == 0):
         line.status, line.status_reason = LineStatus.IGNORED, f"{kind}: no money moved"
         return "ignored"
     if kind == PaymentKind.CHARGED_BACK or line.total_amount < 0:
-        line.status = LineStatus.REVIEW
-        line.status_reason = (f"{kind} of {-line.total_amount} øre for reference {line.payment_reference!r}: "
-                              "reverse the invoice payment by hand")
-        return "review"
+        return _charge_back(s, line, invoices, ctx, cal, job_name, done)
     ref = line.payment_reference.strip()
     invoice = invoices.get(ref)
     if invoice is None:
@@ -90,22 +132,82 @@ def _settle(s: Session, line: OcrLine, invoices: dict[str, Invoice], ctx: JobCon
                               f"{line.customer_number}" if ref else "payment reference is empty")
         return "error"
     outstanding = invoice.outstanding
+    line.invoice_id = invoice.id
+    line.settled_at = ctx.now
+    line.status = LineStatus.SETTLED
     if outstanding <= 0:
-        line.status = LineStatus.ERROR
-        line.status_reason = f"invoice {ref} has nothing outstanding ({outstanding} øre)"
-        line.invoice_id = invoice.id
-        return "error"
+        _surplus(s, line, invoice, line.total_amount, ctx)
+        line.status_reason = (f"invoice {ref} already paid: {line.total_amount} øre recorded as surplus "
+                              "on the customer's account")
+        return "surplus"
     paid = min(line.total_amount, outstanding)
     s.add(InvoicePayment(invoice_id=invoice.id, ocr_line_id=line.id, amount=paid, paid_on=line.payment_date,
                          booked_on=_booking_day(line, cal, ctx.today), job_name=job_name, created_at=ctx.now))
     invoice.paid_amount += paid
     surplus = line.total_amount - paid
     if surplus > 0:
-        s.add(PaymentSurplus(ocr_line_id=line.id, invoice_id=invoice.id, customer_number=line.customer_number,
-                             amount=surplus, created_at=ctx.now))
-    line.status = LineStatus.SETTLED
+        _surplus(s, line, invoice, surplus, ctx)
     line.status_reason = f"overpaid by {surplus} øre: surplus recorded" if surplus > 0 else (
         f"partly paid: {outstanding - paid} øre still outstanding" if paid < outstanding else None)
-    line.invoice_id = invoice.id
-    line.settled_at = ctx.now
     return "settled"
+
+
+def _surplus(s: Session, line: OcrLine, invoice: Invoice, amount: int, ctx: JobContext) -> None:
+    s.add(PaymentSurplus(ocr_line_id=line.id, invoice_id=invoice.id, invoice_number=invoice.invoice_number,
+                         customer_number=line.customer_number, amount=amount, status=SURPLUS_OPEN,
+                         created_at=ctx.now))
+
+
+def _original(s: Session, line: OcrLine, amount: int, ctx: JobContext) -> OcrLine | None:
+    """The settled payment a charge-back takes back: same reference and customer, the same amount first."""
+    query = (select(OcrLine).where(OcrLine.payment_reference == line.payment_reference,
+                                   OcrLine.customer_number == line.customer_number,
+                                   OcrLine.status == LineStatus.SETTLED, OcrLine.total_amount > 0,
+                                   OcrLine.id != line.id).order_by(OcrLine.id))
+    if not ctx.db.is_sqlite:
+        query = query.with_for_update()
+    candidates = list(s.scalars(query))
+    same = [c for c in candidates if c.total_amount == amount]
+    return same[0] if same else (candidates[0] if candidates else None)
+
+
+def _charge_back(s: Session, line: OcrLine, invoices: dict[str, Invoice], ctx: JobContext, cal: Calendar,
+                 job_name: str, done: _Batch) -> str:
+    amount = -line.total_amount if line.total_amount < 0 else line.paid_amount
+    ref = line.payment_reference.strip()
+    orig = _original(s, line, amount, ctx)
+    what = f"charge-back ({line.transaction_code}) of {amount} øre for invoice {ref!r}"
+    if orig is None or amount > orig.total_amount:
+        line.status = LineStatus.EXCEPTION
+        line.status_reason = (f"{what}: no payment for it was received" if orig is None else
+                              f"{what}: more than the {orig.total_amount} øre payment it takes back (line {orig.id})")
+        line.invoice_id = invoices[ref].id if ref in invoices else None
+        done.alerts.append(f"exception: {line.status_reason} (ocr_line {line.id})")
+        return "exception"
+    booked = s.scalar(select(InvoicePayment).where(InvoicePayment.ocr_line_id == orig.id))
+    invoice = s.get(Invoice, orig.invoice_id) if orig.invoice_id is not None else None
+    from_invoice = min(amount, booked.amount) if booked is not None else 0
+    rest = amount - from_invoice
+    if invoice is not None and from_invoice:
+        invoice.paid_amount -= from_invoice
+        s.add(InvoicePayment(invoice_id=invoice.id, ocr_line_id=line.id, amount=-from_invoice,
+                             paid_on=line.payment_date, booked_on=_booking_day(line, cal, ctx.today),
+                             job_name=job_name, created_at=ctx.now))
+    if rest:
+        surplus = s.scalar(select(PaymentSurplus).where(PaymentSurplus.ocr_line_id == orig.id))
+        if surplus is not None:
+            if rest >= surplus.amount:
+                surplus.status = SURPLUS_REVERSED
+            else:
+                surplus.amount -= rest
+    orig.status = LineStatus.CHARGED_BACK
+    orig.status_reason = f"charged back by ocr_line {line.id} ({amount} øre)"
+    done.mark("charged_back", orig)
+    line.status = LineStatus.SETTLED
+    line.reverses_line_id = orig.id
+    line.invoice_id = orig.invoice_id
+    line.settled_at = ctx.now
+    outstanding = invoice.outstanding if invoice is not None else None
+    line.status_reason = f"{what} reverses ocr_line {orig.id}: invoice outstanding again ({outstanding} øre)"
+    done.alerts.append(f"charged back: {line.status_reason}")
+    return "charged_back"

@@ -1,10 +1,13 @@
 """Fuzz target for the NACHA reader: mutated files must never raise anything but FormatError.
 
-Run for 10 minutes (as CI would)::
+Run for 10 minutes (as a nightly job would)::
 
     .venv/bin/python -m tests.fuzz.fuzz_nacha --minutes 10
 
-Seeds are every file of ``tests/data/corpus/ach`` plus generated PPD/CTX/WEB files.
+``make test`` runs a short fixed budget (``tests/fuzz/test_fuzz_budget.py``: a
+fixed seed and number of inputs). Seeds are built inside the repository:
+generated PPD/CCD/WEB/TEL/CTX files, return and NOC files (dishonored and
+contested returns among them) and one gzip-compressed file.
 Each iteration applies 1-8 random mutations (byte flips, digit/blank/letter
 substitutions, inserted/deleted bytes, duplicated/dropped/swapped lines, line
 ending changes, truncation) and checks, under every policy preset:
@@ -25,25 +28,23 @@ import sys
 import time
 import traceback
 from pathlib import Path
+from typing import Any
 
 from formats.errors import FormatError
 from formats.nacha import PRESETS, AchReader, dumps, parse, read, validate
-
-CORPUS = Path(__file__).resolve().parents[1] / "data" / "corpus" / "ach"
 
 
 def seeds() -> list[bytes]:
     import gzip
 
-    out = []
-    for p in sorted(CORPUS.rglob("*")):
-        if p.is_file() and p.suffix in (".ach", ".txt", ".expected"):
-            out.append(p.read_bytes())
-        elif p.name.endswith(".gz"):
-            out.append(gzip.decompress(p.read_bytes())[:200_000])
     from tests.formats.nacha.builders import sample_file
+    from tests.formats.nacha.test_bank_quirks import CONTESTED, DISHONORED, HEAD, TAIL
 
-    out.extend(sample_file(seed) for seed in range(5))
+    out = [sample_file(seed) for seed in range(5)]
+    out += [HEAD + CONTESTED + TAIL, HEAD + DISHONORED + TAIL, gzip.compress(out[0])]
+    out += [HEAD + b"799R1409140060000000124010109100001Deceased per SSA" + b" " * 28 + b"091000017611242\n" + TAIL,
+            HEAD.replace(b"WEB", b"COR") + b"798C01091000010000001      09100001" + b"1918171614".ljust(29)
+            + b" " * 15 + b"091000017611242\n" + TAIL]
     return out
 
 
@@ -107,31 +108,38 @@ def check(data: bytes) -> None:
         assert parse(again, policy) == parsed
 
 
-def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--minutes", type=float, default=10.0)
-    ap.add_argument("--seed", type=int, default=None)
-    args = ap.parse_args()
-    seed = args.seed if args.seed is not None else random.randrange(2**32)
+def run(inputs: int | None, seed: int, *, minutes: float | None = None, out: Any = sys.stdout,
+        crashers: Path | None = None) -> tuple[int, int]:
+    """Fuzz ``inputs`` mutated inputs (or for ``minutes``); returns (inputs tried, findings)."""
     rng = random.Random(seed)
     corpus = seeds()
-    deadline = time.monotonic() + args.minutes * 60
+    deadline = time.monotonic() + minutes * 60 if minutes is not None else None
     n = findings = 0
-    crashers = Path(__file__).resolve().parent / "crashers"
-    while time.monotonic() < deadline:
+    while (inputs is None or n < inputs) and (deadline is None or time.monotonic() < deadline):
         data = mutate(rng.choice(corpus), rng)
         n += 1
         try:
             check(data)
         except Exception:
             findings += 1
-            print(f"FINDING #{findings} at iteration {n}:\n{traceback.format_exc()}", flush=True)
-            if crashers.is_dir():
+            print(f"FINDING #{findings} at iteration {n}:\n{traceback.format_exc()}", file=out, flush=True)
+            if crashers is not None and crashers.is_dir():
                 (crashers / f"crash-{seed}-{n}.ach").write_bytes(data)
             if findings >= 20:
                 break
-    print(f"fuzz_nacha: seed {seed}, {n} inputs x {len(PRESETS)} policies in {args.minutes} min, "
-          f"{findings} findings")
+    return n, findings
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--minutes", type=float, default=10.0)
+    ap.add_argument("--inputs", type=int, default=None, help="stop after this many inputs instead")
+    ap.add_argument("--seed", type=int, default=None)
+    args = ap.parse_args()
+    seed = args.seed if args.seed is not None else random.randrange(2**32)
+    n, findings = run(args.inputs, seed, minutes=None if args.inputs else args.minutes,
+                      crashers=Path(__file__).resolve().parent / "crashers")
+    print(f"fuzz_nacha: seed {seed}, {n} inputs x {len(PRESETS)} policies, {findings} findings")
     return 1 if findings else 0
 
 

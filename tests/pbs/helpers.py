@@ -14,7 +14,9 @@ from daemon.db import Database
 from daemon.models.pbs import Invoice
 from daemon.pipeline import Outcome, Pipeline
 from daemon.scheduler import RunSummary, Scheduler
-from tests.corpus import PBS as CORPUS  # noqa: F401  (re-exported for the tests)
+from tests.formats.pbs.helpers import CORPUS
+
+__all__ = ["CORPUS", "PbsEnv", "invoice", "pbs_config"]
 
 
 def pbs_config(root: Path, db_url: str, *, policy: str = "guide_examples", pbs: dict[str, Any] | None = None,

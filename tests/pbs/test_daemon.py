@@ -57,3 +57,63 @@ def test_daemon_loads_0602_and_0603_and_mails_an_alert_for_a_bad_file(tmp_path: 
             assert s.query(PbsAlert).count() == 1
     finally:
         db.dispose()
+
+
+def test_daemon_charge_back_full_list_and_audit(tmp_path: Path, db_url: str, capsys) -> None:
+    """Payments, a charge-back and a full list through the real daemon; ``spoolgate audit`` shows the history."""
+    import datetime as dt
+    import json
+
+    from daemon.cli import main
+    from daemon.models.pbs import Invoice
+    from tests.pbs.helpers import PbsEnv, invoice
+
+    cfg = pbs_config(tmp_path, db_url, policy="strict",
+                     jobs={"pbs-settle": {"kind": "pbs.settle", "every": "1 s"}})
+    config = write_config(tmp_path / "spoolgate.toml", cfg)
+    env = PbsEnv(tmp_path, cfg)
+    env.add_invoices(invoice("INV-1", 10000), invoice("INV-2", 700, paid=700))
+    inbox, processed = env.channel.inbox, env.channel.processed
+    d = DaemonProcess(config)
+    try:
+        d.wait_ready()
+        day = dt.date(2024, 3, 1)
+
+        def drop(name: str, data: bytes, n: int) -> None:
+            tmp = inbox / f".{name}.tmp"
+            tmp.write_bytes(data)
+            tmp.rename(inbox / name)
+            wait_for(lambda: len(files_in(processed)) == n, timeout=30, what=f"{name} processed")
+
+        drop("M0603a.BS1", build_0603([mandate_event("7001", "1"), mandate_event("7002", "2")], created=day,
+                                      delivery_number="0000000001"), 1)
+        drop("M0602a.BS1", build_0602([automatic_payment("7001", "INV-1", 10000),
+                                       automatic_payment("7002", "INV-2", 700)], delivery_number="0000000002"), 2)
+        wait_for(lambda: env.count(OcrLine, OcrLine.status == "settled") == 2, timeout=30, what="settled")
+        drop("M0602b.BS1", build_0602([automatic_payment("7001", "INV-1", 10000, code="0239")],
+                                      delivery_number="0000000003"), 3)
+        drop("M0603b.BS1", build_0603([mandate_event("7002", "2", code="0230")], created=day + dt.timedelta(days=30),
+                                      delivery_number="0000000004"), 4)
+        wait_for(lambda: env.count(OcrLine, OcrLine.status == "charged_back") == 1, timeout=30, what="charge-back")
+    finally:
+        assert d.terminate() == 0, d.log()
+    try:
+        [inv1] = env.rows(Invoice, Invoice.invoice_number == "INV-1")
+        assert inv1.outstanding == 10000
+        agreements = {a.customer_number: a for a in env.rows(PbsAgreement)}
+        assert (agreements["7001"].status, agreements["7001"].cancel_reason) == ("cancelled", "not in full list")
+        assert agreements["7002"].status == "active"
+        capsys.readouterr()
+        assert main(["--config", str(config), "audit", "--pbs-customer", "7001", "--from", "2000-01-01",
+                     "--to", "2100-12-31", "--json"]) == 0
+        out = json.loads(capsys.readouterr().out)
+        lines = [(r["transaction_code"], r["status"], r["audit_operation"]) for r in out["ocr_line_history"]]
+        assert lines[:3] == [("0236", "new", 1001), ("0236", "settled", 1002), ("0239", "new", 1001)], lines
+        assert sorted(lines[3:]) == [("0236", "charged_back", 1002), ("0239", "settled", 1002)]  # one run
+        assert [(r["status"], r["audit_reason"]) for r in out["pbs_agreement_history"]] == [
+            ("active", "0603 0212 0231 subscribed"), ("cancelled", "0603 0210: not in full list")]
+        assert main(["--config", str(config), "audit", "--pbs-customer", "7001", "--from", "2000-01-01",
+                     "--to", "2100-12-31"]) == 0
+        assert "ocr_line_history: 5 row(s)" in capsys.readouterr().out
+    finally:
+        env.close()

@@ -275,3 +275,16 @@ def test_delivery_receipt_without_its_count_is_not_taken_as_a_match(pbs_env):
     d = env.rows(PbsDelivery)[0]
     assert d.state == "mismatch" and "no readable LEVERANCE" in d.problem
     assert env.count(Notification) == 1
+
+
+def test_delivery_without_line_breaks_loads_with_a_tolerance_warning(pbs_env):
+    env = pbs_env(policy="strict")
+    data = build_0602([automatic_payment(f"{n:04d}", f"INV{n}", 100 + n) for n in range(1, 61)], envelope=True)
+    flat = b"".join(line.ljust(128).encode("cp1252") for line in data.decode("cp1252").splitlines())
+    out = env.drop("D0602flat.BS1", flat)
+    assert out.state == "done", out.reason
+    assert out.counts["ocr_lines"] == 60 and env.count(OcrLine) == 60
+    assert env.processed("D0602flat.BS1")
+    [row] = env.rows(SpoolFile)
+    assert [w["code"] for w in row.summary["warnings"]] == ["no_line_breaks"]
+    assert env.rows(PbsReceivedDelivery)[0].warnings == 1

@@ -10,6 +10,7 @@ import uuid
 import zipfile
 from pathlib import Path
 
+import pypdf
 from lxml import etree
 
 from daemon.mailer import Mailer
@@ -41,8 +42,8 @@ def test_package_writes_validated_xml_and_pdf_zip_per_chunk(pbs_env, tmp_path):
     archived.mkdir(parents=True)
     own_pdf = b"%PDF-1.4\n% the archive's own copy\n%%EOF\n"
     (archived / "own.pdf").write_bytes(own_pdf)
-    env.add_invoices(invoice("1001", 10000, vat=2000), invoice("1002", 5000, paid=1000, debtor_name="Jens Hansen",
-                                                                   debtor_address=["Vej 1"], post_code="8000",
+    env.add_invoices(invoice("1001", 10000, vat=2000), invoice("1002", 5000, paid=1000, debtor_name="Søren Ærø Åsgård",
+                                                                   debtor_address=["Østre Allé 1"], post_code="8000",
                                                                    city="Aarhus", mandate_number="000000011"),
                      invoice("1003", 700),
                      invoice("2001", 100, print_type=7), invoice("2002", 100, closed=False),
@@ -77,7 +78,14 @@ def test_package_writes_validated_xml_and_pdf_zip_per_chunk(pbs_env, tmp_path):
         names = zf.namelist()
         assert names == ["invoice_1001.pdf", "invoice_1002.pdf"]
         pdf = zf.read("invoice_1002.pdf")
-    assert pdf.startswith(b"%PDF-1.4") and pdf.rstrip().endswith(b"%%EOF") and b"1002" in pdf
+    reader = pypdf.PdfReader(io.BytesIO(pdf))
+    assert len(reader.pages) == 1
+    text = reader.pages[0].extract_text()
+    for value in ("Faktura 1002", "Søren Ærø Åsgård", "Østre Allé 1", "8000 Aarhus", "Beløb / Amount due",
+                  "40,00 DKK", "000000011", "01-02-2024", "700012"):
+        assert value in text, (value, text)
+    xml_invoice = doc.find("d:Invoices/d:Invoice[d:InvoiceNumber='1002']", ns)
+    assert xml_invoice is not None and xml_invoice.findtext("d:Debtor/d:Name", namespaces=ns) == "Søren Ærø Åsgård"
     with zipfile.ZipFile(files[deliveries[1].zip_name]) as zf:
         assert zf.read("own.pdf") == own_pdf  # taken from the archive, not generated
     assert {p.name for p in archived.iterdir()} == {"own.pdf", "invoice_1001.pdf", "invoice_1002.pdf"}
@@ -119,12 +127,13 @@ def test_settle_matches_books_surplus_and_errors(pbs_env):
     assert env.drop("M602.BS1", data).state == "done"
     run = env.job("pbs-settle")
     assert run.outcome == "success", run.message
-    assert run.counts == {"settled": 3, "error": 1, "ignored": 1, "review": 1, "amount": 10000 + 6000 + 500}
+    assert run.counts == {"settled": 3, "error": 1, "ignored": 1, "exception": 1, "amount": 10000 + 6000 + 500}
     lines = {ln.customer_number: ln for ln in env.rows(OcrLine)}
     assert lines["7001"].status == "settled" and lines["7001"].status_reason is None
     assert lines["7002"].status == "settled" and "overpaid by 1000" in lines["7002"].status_reason
     assert lines["7003"].status == "error" and "'INV-4'" in lines["7003"].status_reason
-    assert lines["7004"].status == "ignored" and lines["7005"].status == "review"
+    assert lines["7004"].status == "ignored" and lines["7005"].status == "exception"
+    assert "no payment for it was received" in lines["7005"].status_reason
     assert lines["7006"].status == "settled" and "400 øre still outstanding" in lines["7006"].status_reason
     inv = {i.invoice_number: i for i in env.rows(Invoice)}
     assert (inv["INV-1"].paid_amount, inv["INV-2"].paid_amount, inv["INV-3"].paid_amount,

@@ -17,7 +17,7 @@ FIELDS: tuple[Field, ...] = (
     Field("addenda_type_code", 2, 3, Kind.ID, required=True, const="99"),
     Field("contested_return_code", 4, 6, Kind.ID, required=True),
     Field("original_trace_number", 7, 21, Kind.N, required=True),
-    Field("date_original_entry_returned", 22, 27, Kind.N, required=True, note="YYMMDD"),
+    Field("date_original_entry_returned", 22, 27, Kind.N, note="YYMMDD; blank only under a tolerant policy"),
     Field("original_rdfi_identification", 28, 35, Kind.N, required=True),
     Field("original_settlement_date", 36, 38, Kind.AN, note="Julian day"),
     Field("return_trace_number", 39, 53, Kind.N, required=True),
@@ -49,10 +49,15 @@ class Addenda99Contested:
     dishonored_return_settlement_date: str = ""
 
 
+#: date fields banks leave blank on contested returns (``blank_date`` issues)
+DATE_FIELDS = ("date_original_entry_returned", "original_settlement_date", "return_settlement_date",
+               "dishonored_return_settlement_date")
+
+
 def check(line: str, *, lineno: int | None = None, allow_special_characters: bool = False,
           custom_codes: bool = False) -> list[Issue]:
     from formats.nacha.codes import CONTESTED_CODES
-    from formats.nacha.rules import check_date, check_julian
+    from formats.nacha.rules import blank_dates, check_date, check_julian
 
     issues = field_issues(FIELDS, line, lineno=lineno, record=NAME,
                           allow_special_characters=allow_special_characters)
@@ -63,8 +68,9 @@ def check(line: str, *, lineno: int | None = None, allow_special_characters: boo
         issues.append(f.issue("bad_code", "not a contested dishonored return code", code, line=lineno,
                               record=NAME, expected="R71-R77"))
     d = field(FIELDS, "date_original_entry_returned")
-    if d.name not in bad:
+    if d.name not in bad and line[d.start - 1:d.end].strip():
         issues.extend(check_date(d, line[d.start - 1:d.end], lineno, NAME))
+    issues.extend(blank_dates(FIELDS, DATE_FIELDS, line, lineno, NAME))
     for name in ("original_settlement_date", "return_settlement_date",
                  "dishonored_return_settlement_date"):
         s = field(FIELDS, name)

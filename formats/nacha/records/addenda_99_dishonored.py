@@ -47,7 +47,7 @@ class Addenda99Dishonored:
 def check(line: str, *, lineno: int | None = None, allow_special_characters: bool = False,
           custom_codes: bool = False) -> list[Issue]:
     from formats.nacha.codes import DISHONORED_CODES
-    from formats.nacha.rules import check_julian
+    from formats.nacha.rules import blank_dates, check_julian
 
     issues = field_issues(FIELDS, line, lineno=lineno, record=NAME,
                           allow_special_characters=allow_special_characters)
@@ -58,6 +58,7 @@ def check(line: str, *, lineno: int | None = None, allow_special_characters: boo
                               record=NAME, expected="R61, R62, R67-R70"))
     s = field(FIELDS, "return_settlement_date")
     issues.extend(check_julian(s, line[s.start - 1:s.end], lineno, NAME))
+    issues.extend(blank_dates(FIELDS, ("return_settlement_date",), line, lineno, NAME))
     return issues
 
 

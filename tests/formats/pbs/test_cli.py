@@ -86,3 +86,28 @@ def test_missing_argument_is_usage(capsys):
     with pytest.raises(SystemExit) as info:
         main(["pbs", "validate"])
     assert info.value.code == EXIT_USAGE
+
+
+def test_our_own_0601_is_valid_and_a_broken_one_is_not(tmp_path, capsys):
+    import datetime as dt
+
+    from formats.pbs.d0601 import Collection, CollectionSection, Delivery0601, write_0601
+
+    section = CollectionSection("01234567", "00001", "BILLER", dt.date(2024, 1, 2), "1234", "0012345678",
+                                "Faktura", (Collection("77", "000000001", dt.date(2024, 2, 1), 15000, "INV1"),
+                                            Collection("78", "000000002", dt.date(2024, 2, 1), -500, "INV2")))
+    data = write_0601(Delivery0601("12345678", "BS1", "0000000042", dt.date(2024, 1, 2), (section,)))
+    f = tmp_path / "D0601.BS1"
+    f.write_bytes(data)
+    code, report = run_json(capsys, str(f))
+    assert code == EXIT_OK and report["ok"] and report["delivery_type"] == "0601"
+    assert report["counts"] == {"sections": 1, "collections": 2}
+    assert report["amounts"] == {"collected": 15000, "paid_out": 500, "net": 14500}
+    assert main(["pbs", "validate", str(f)]) == EXIT_OK
+    assert "valid 0601 delivery 0000000042, 1 sections, 2 collections, net 14500 øre" in capsys.readouterr().out
+    lines = data.decode("cp1252").splitlines()
+    lines[-2] = lines[-2][:31] + "00000000009" + lines[-2][42:]
+    f.write_bytes(("\r\n".join(lines) + "\r\n").encode("cp1252"))
+    code, report = run_json(capsys, str(f))
+    assert code == EXIT_FAILURE and report["errors"][0]["field"] == "count_042"
+    assert "not one this reader accepts" not in json.dumps(report)

@@ -1,4 +1,4 @@
-"""0601 write → read round trips and control checks."""
+"""0601 write → read round trips and control checks; every 0601 written here passes ``spoolgate pbs validate``."""
 
 from __future__ import annotations
 
@@ -10,7 +10,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from formats.errors import FormatError
-from formats.pbs.d0601 import Collection, CollectionSection, Delivery0601, read_0601, write_0601
+from formats.pbs.d0601 import Collection, CollectionSection, Delivery0601, read_0601
+from tests.formats.pbs.helpers import write_0601
 
 
 def delivery(*collections: Collection) -> Delivery0601:
