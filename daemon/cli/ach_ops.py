@@ -24,7 +24,8 @@ def register(sub: Any) -> None:
                      help="JSON: {payees: [...], accounts: [...], payments: [...]}; each payment has an external_id")
     imp.set_defaults(func=cmd_import)
 
-    aud = sub.add_parser("audit", help="the audit history of a payment, an account number, a payment account or a PBS customer",
+    aud = sub.add_parser("audit", help="the audit history of a payment, an account number, a payment account "
+                                       "or a PBS customer",
                          description="The audit history (seed 004) of one payment, payer account, payment "
                                      "account or PBS customer between two dates.")
     who = aud.add_mutually_exclusive_group(required=True)
