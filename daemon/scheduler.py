@@ -197,7 +197,9 @@ class Scheduler:
                 s.add(_job_notification(name, run_id, job_conf, result, started))
         log.info("job %s run=%d trigger=%s outcome=%s counts=%s duration=%.3fs%s", name, run_id, trigger,
                  result.outcome, result.counts, time.monotonic() - t0,
-                 f" message={result.message!r}" if result.message else "")
+                 f" message={result.message!r}" if result.message else "",
+                 extra={"job": name, "run_id": run_id, "trigger": trigger, "outcome": result.outcome,
+                        "counts": result.counts, "duration": round(time.monotonic() - t0, 6)})
         if self.on_run:
             self.on_run(summary)
         return summary

@@ -27,9 +27,95 @@ def mask(value: str, keep: int = 4) -> str:
     return "*" * (len(stripped) - keep) + stripped[-keep:]
 
 
+#: field names that hold account numbers (formats' field tables, ledger columns, SQL parameters)
+ACCOUNT_FIELDS = ("account_number", "dfi_account_number", "check_account_number", "payer_account_number",
+                  "payment_account_number", "account", "iban", "customer_number", "debtor_account", "bank_account")
+#: field names that hold a person's or company's name from a payment record
+NAME_FIELDS = ("account_holder_name", "account_name", "individual_name", "receiving_company_name", "payer_name",
+               "debtor_name", "payer")
+#: field names whose unquoted numeric value is a count, an amount or an id, never an account number
+NUMBER_FIELDS = ("records", "count", "counts", "entries", "batches", "lines", "items", "files", "bytes", "size",
+                 "id", "file_id", "run", "run_id", "attempt", "attempts", "duration", "total", "debit", "credit",
+                 "amount", "received", "returned_amount", "submitted", "returns", "nocs", "ocr_lines", "trace",
+                 "trace_number", "txn_number", "log_id", "ledger_id")
+
+_KEY = r"[A-Za-z_][A-Za-z0-9_]*"
+#: ``key=value``, ``key: value``, ``'key': 'value'``, ``"key": "value"`` (also ``key__12`` SQL parameter names)
+_KEYED = re.compile(rf"""(?P<q>['"]?)(?P<key>{_KEY})(?P=q)(?P<sep>\s*[=:]\s*)"""
+                    rf"""(?P<val>'[^'\n]*'|"[^"\n]*"|[^\s,;(){{}}\[\]'"]+)""")
+_SQL_PARAMS = re.compile(r"\[parameters: [^\n]*\]")
+_DIGITS = re.compile(r"\d+")
+
+
+def _base_key(key: str) -> str:
+    """``account_number__998`` and ``account_number_1`` (SQL bind names) are ``account_number``."""
+    return re.sub(r"_+\d+$", "", key.lower())
+
+
+def _is_date_like(run: str) -> bool:
+    """YYYYMMDD, YYYYMMDDHHMM or YYYYMMDDHHMMSS with a real calendar date: dates in file names stay readable."""
+    import datetime as dt
+
+    if len(run) not in (8, 12, 14) or not run.startswith(("19", "20")):
+        return False
+    try:
+        dt.datetime.strptime(run, "%Y%m%d%H%M%S"[: {8: 6, 12: 10, 14: 14}[len(run)]])
+    except ValueError:
+        return False
+    return True
+
+
+def _mask_value(key: str, value: str) -> str:
+    quote = value[0] if value[:1] in ("'", '"') and value[-1:] == value[:1] and len(value) > 1 else ""
+    inner = value[1:-1] if quote else value
+    masked = mask(inner) if key in ACCOUNT_FIELDS else ("***" if inner else inner)
+    return f"{quote}{masked}{quote}"
+
+
+def mask_sensitive(text: str, min_digits: int = 8) -> str:
+    """Mask what may identify an account or a payer in free text (log lines, tracebacks, reports).
+
+    Values of fields known to be account numbers or names are masked whatever their form; SQL
+    parameter dumps are dropped. Elsewhere, a run of ``min_digits`` or more digits is masked unless it
+    is a calendar date/timestamp or the unquoted number of a count, amount or id field: account
+    numbers are strings, counts are numbers.
+    """
+    text = _SQL_PARAMS.sub("[parameters: hidden]", text)
+    keep: list[tuple[int, int]] = []
+
+    def keyed(m: re.Match[str]) -> str:
+        key = _base_key(m.group("key"))
+        val = m.group("val")
+        if key in ACCOUNT_FIELDS or key in NAME_FIELDS:
+            return m.group(0)[: m.start("val") - m.start(0)] + _mask_value(key, val)
+        # a count field, or ``'entries': 12345678`` in a printed dict: numbers, where accounts are strings
+        if (key in NUMBER_FIELDS and val.replace(".", "", 1).isdigit()) or (m.group("q") and val.isdigit()):
+            keep.append((m.start("val"), m.end("val")))
+        return m.group(0)
+
+    text = _KEYED.sub(lambda m: keyed(m) if _base_key(m.group("key")) in ACCOUNT_FIELDS + NAME_FIELDS
+                      else m.group(0), text)
+    for m in _KEYED.finditer(text):
+        keyed(m)
+
+    def digits(m: re.Match[str]) -> str:
+        run = m.group(0)
+        if len(run) < min_digits or _is_date_like(run):
+            return run
+        if any(a <= m.start() and m.end() <= b for a, b in keep):
+            return run
+        start, end = m.start(), m.end()
+        if (text[max(0, start - 2):start - 1].isdigit() and text[start - 1:start] == ".") \
+                or (text[end:end + 1] == "." and text[end + 1:end + 2].isdigit()):
+            return run  # an amount or a duration: 12345678.90
+        return mask(run)
+
+    return _DIGITS.sub(digits, text)
+
+
 def mask_digit_runs(text: str, min_digits: int = 6) -> str:
-    """Mask every run of ``min_digits`` or more digits: account numbers hide in free text
-    (log lines, tracebacks quoting data) where no field tells us what they are."""
+    """Mask every run of ``min_digits`` or more digits (error reports' tracebacks, where nothing is known
+    about the text); log lines use :func:`mask_sensitive`, which keeps dates and counts readable."""
     return re.sub(rf"\d{{{min_digits},}}", lambda m: mask(m.group(0)), text)
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import json
 import logging
 import re
@@ -23,35 +22,19 @@ from daemon.cli import (
     EXIT_SOFTWARE,
     EXIT_USAGE,
 )
-from formats.errors import mask_digit_runs
+from daemon.logfmt import JsonFormatter, MaskingFormatter, escape_unsafe, journald_stderr
 
 if TYPE_CHECKING:
     from daemon.config import Settings
     from daemon.db import Database
 
 
-#: digit runs this long may be account numbers; masked in every log line and traceback
-LOG_MASK_DIGITS = 8
-
-
-class MaskingFormatter(logging.Formatter):
-    def format(self, record: logging.LogRecord) -> str:
-        return mask_digit_runs(super().format(record), LOG_MASK_DIGITS)
-
-
-class JsonFormatter(logging.Formatter):
-    def format(self, record: logging.LogRecord) -> str:
-        out = {"time": dt.datetime.fromtimestamp(record.created, dt.UTC).isoformat(), "level": record.levelname,
-               "logger": record.name, "message": record.getMessage()}
-        if record.exc_info:
-            out["exception"] = self.formatException(record.exc_info)
-        return mask_digit_runs(json.dumps(out), LOG_MASK_DIGITS)
-
-
-def setup_logging(level: str, as_json: bool = False) -> None:
+def setup_logging(level: str, as_json: bool = False, *, prefix: bool | None = None) -> None:
+    """Masked one-line records on stderr; journald priority prefixes when stderr is the journal."""
+    prefix = journald_stderr() if prefix is None else prefix
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(JsonFormatter() if as_json else
-                         MaskingFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.setFormatter(JsonFormatter(prefix=prefix) if as_json else
+                         MaskingFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s", prefix=prefix))
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
@@ -314,7 +297,7 @@ def cmd_status(args: argparse.Namespace) -> int:
     if out["last_errors"]:
         print("last errors:")
         for e in out["last_errors"]:
-            print(f"  #{e['id']} {e['channel']}/{e['file']}: {e['reason']}")
+            print(escape_unsafe(f"  #{e['id']} {e['channel']}/{e['file']}: {e['reason']}"))
     return EXIT_OK
 
 
@@ -347,7 +330,7 @@ def cmd_errors(args: argparse.Namespace) -> int:
         for i in items:
             where = f" line {i['line']}" if i["line"] else ""
             where += f" {i['field']}" if i["field"] else ""
-            print(f"#{i['id']} {i['channel']}/{i['file']}:{where} {i['reason']}  ({i['path']})")
+            print(escape_unsafe(f"#{i['id']} {i['channel']}/{i['file']}:{where} {i['reason']}  ({i['path']})"))
         if not items:
             print("no files in error")
     return EXIT_OK
