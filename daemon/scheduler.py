@@ -108,7 +108,10 @@ class Scheduler:
                     s.rollback()
 
     def tick(self) -> list[RunSummary]:
-        """Run every enabled job that is due (one pass)."""
+        """Check late-file expectations, then run every enabled job that is due (one pass)."""
+        from daemon import expectations
+
+        expectations.evaluate(self.db, self.settings, self.clock(), identity=self.identity)
         out = []
         for name, job in list(self.settings.jobs.items()):
             if not job.enabled:

@@ -429,7 +429,7 @@ class Daemon:
         self.periodic = [Periodic("recovery", self, self._recover_pass, max(self.settings.scan_interval_s, 5.0))]
         if not self.db.is_sqlite:
             self.periodic.append(Periodic("leases", self, self.pipeline.renew_leases, self.settings.lease_s / 3))
-        if self.run_jobs and self.settings.jobs:
+        if self.run_jobs and (self.settings.jobs or any(ch.expectations for ch in self.settings.channels.values())):
             self.periodic.append(Periodic("scheduler", self, self.scheduler.tick, 1.0))
         self.periodic.append(Periodic("mailer", self, self.mailer.send_pending, 1.0))
         self.pipeline.defer_sync = True
@@ -529,7 +529,13 @@ class Daemon:
             self.metrics.job_success.labels(r.job).set(time.time())
 
     def _refresh_metrics(self) -> None:
+        from daemon import expectations
+        from daemon.db import utcnow
+
         self.metrics.refresh(self.settings, self.db)
+        with self.db.transaction() as s:
+            for st in expectations.status(s, self.settings, utcnow()):
+                self.metrics.late.labels(st.channel, st.name).set(1 if st.is_late else 0)
 
     def update_gauges(self) -> None:
         self.metrics.queue_depth.set(self.work.qsize())
