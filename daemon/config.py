@@ -230,6 +230,43 @@ class Smtp(Model):
     alert_recipients: tuple[str, ...] = ()
 
 
+def _hhmm(v: str) -> str:
+    if not re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d", v):
+        raise ValueError(f"time {v!r} is not HH:MM")
+    return v
+
+
+class Settlement(Model):
+    """Settlement positions per business day (daemon.settlement, seed 002)."""
+
+    #: business days and cut-offs are read in this time zone
+    timezone: str = "UTC"
+    #: an ACH file written after its payee's cut-off is "held over" to the next business day
+    cutoff: str = "23:59"
+    #: per-payee cut-offs (payee name -> HH:MM), e.g. a payee whose bank takes files until 14:30
+    payee_cutoffs: dict[str, str] = Field(default_factory=dict)
+
+    @field_validator("cutoff")
+    @classmethod
+    def _cutoff(cls, v: str) -> str:
+        return _hhmm(v)
+
+    @field_validator("payee_cutoffs")
+    @classmethod
+    def _payee_cutoffs(cls, v: dict[str, str]) -> dict[str, str]:
+        for payee, t in v.items():
+            try:
+                _hhmm(t)
+            except ValueError as exc:
+                raise ValueError(f"payee {payee}: {exc}") from None
+        return v
+
+    @field_validator("timezone")
+    @classmethod
+    def _tz(cls, v: str) -> str:
+        return Expectation._tz(v)
+
+
 class Metrics(Model):
     enabled: bool = False
     host: str = "127.0.0.1"
@@ -273,6 +310,7 @@ class Settings(BaseSettings):
     jobs: dict[str, Job] = Field(default_factory=dict)
     smtp: Smtp = Smtp()
     metrics: Metrics = Metrics()
+    settlement: Settlement = Settlement()
 
     #: channel sections, validated by the channel's own model (handlers.registry.SECTIONS)
     ach: dict[str, Any] = Field(default_factory=dict)
