@@ -23,6 +23,7 @@ from daemon.config import Job as JobConfig
 from daemon.config import Settings
 from daemon.db import Database, utcnow
 from daemon.models.core import JobRun, JobState, Notification
+from formats.errors import mask_sensitive
 from handlers.jobs import JobContext, JobResult
 from handlers.registry import job_class
 
@@ -183,7 +184,8 @@ class Scheduler:
             result = job.run(ctx)
         except Exception as exc:
             log.exception("job %s run %d failed", name, run_id)
-            result = JobResult(outcome="failure", message=f"{type(exc).__name__}: {exc}")
+            # stored, mailed and printed: never with account numbers or SQL parameters in it
+            result = JobResult(outcome="failure", message=mask_sensitive(f"{type(exc).__name__}: {exc}", 8))
         finally:
             stop.set()
             extender.join(timeout=5)

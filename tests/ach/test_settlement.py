@@ -145,3 +145,38 @@ def test_report_settlement_cli_text_json_csv(tmp_path: Path, db_url: str) -> Non
     assert bad.returncode == 2 and "Traceback" not in bad.stderr
 
 
+
+
+def test_committed_but_undelivered_file_is_ready_not_sent(tmp_path: Path, db_url: str) -> None:
+    """The window between the commit and the rename into place (or a crash in it): ready to be sent."""
+    from daemon.models.ach import CheckPayment, PaymentPayee
+    from daemon.unit import UnitOfWork
+
+    env = _env(tmp_path, db_url)
+    try:
+        env.import_(import_doc(TODAY))
+        with env.db.transaction() as s:
+            pays = [(p.payment_id, p.amount) for p in s.scalars(
+                select(CheckPayment).join(PaymentPayee, PaymentPayee.payee_id == CheckPayment.payee_id)
+                .where(PaymentPayee.name == "UTILCO", CheckPayment.amount > 0).order_by(CheckPayment.payment_id))]
+        uow = UnitOfWork(env.db, env.settings, source="test")
+        try:
+            with uow.outbound("ach_out", "ppd_ready.ach") as out:
+                out.write(b"staged\n")
+                for pid, amount in pays[:2]:
+                    out.item("payment", pid, amount)
+            uow.commit()  # committed; deliver() has not run
+        except BaseException:
+            uow.rollback()
+            raise
+        with env.db.transaction() as s:
+            (util,) = settlement.positions(s, utcnow().date(), env.settings)
+        assert (util.ready.count, util.ready.debit, util.sent.count, util.net) == \
+            (2, pays[0][1] + pays[1][1], 0, 0)
+        uow.deliver()
+        with env.db.transaction() as s:
+            (util,) = settlement.positions(s, utcnow().date(), env.settings)
+        assert (util.sent.count, util.sent.debit, util.ready.count) == (2, pays[0][1] + pays[1][1], 0)
+        assert util.net == util.sent.debit
+    finally:
+        env.db.dispose()

@@ -137,3 +137,27 @@ def test_daemon_json_log_one_line_per_record_with_a_hostile_name(tmp_path, sqlit
     hostile = next(r for f, r in files.items() if "payments_20261130" in f)  # processed or refused: escaped
     assert "\\u2028INFO forged\\u202e.txt" in hostile["file"] and hostile["channel"] == "drop"
     assert not any(r["message"].startswith("forged") for r in lines)
+
+
+def test_a_database_error_never_logs_its_parameters():
+    """A real driver error quotes the statement's parameters: neither formatter lets them through."""
+    import sys
+
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.exc import IntegrityError
+
+    engine = create_engine("sqlite://")
+    with engine.begin() as c:
+        c.execute(text("CREATE TABLE t (account_number TEXT UNIQUE, account_holder_name TEXT)"))
+        c.execute(text("INSERT INTO t VALUES ('DE44-5001-0517-33998', 'Jens Hansen')"))
+    try:
+        with engine.begin() as c:
+            c.execute(text("INSERT INTO t VALUES (:account_number, :account_holder_name)"),
+                      [{"account_number": "DE44-5001-0517-33998", "account_holder_name": "Jens Hansen"}])
+    except IntegrityError as exc:
+        assert "Jens Hansen" in str(exc)  # the raw error does carry them
+        rec = logging.LogRecord("spoolgate.pipeline", logging.ERROR, __file__, 1, "file %s: failed: %s",
+                                ("x.ach", exc), sys.exc_info())
+    engine.dispose()
+    for line in (MaskingFormatter("%(message)s").format(rec), JsonFormatter().format(rec)):
+        assert "Jens" not in line and "5001-0517" not in line and "[parameters: hidden]" in line
