@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import json
 import logging
+import subprocess
+import sys
 
 from daemon.cli.core import JsonFormatter, MaskingFormatter
 from formats.errors import mask_digit_runs
-from tests.support import DaemonProcess, archive_config, files_in, wait_for, write_config
+from tests.support import REPO, DaemonProcess, archive_config, files_in, wait_for, write_config
 
 ACCOUNT = "123456789012345678901"  # longer than any fixed cap, to show the whole run is masked
 
@@ -127,9 +129,16 @@ def test_daemon_json_log_one_line_per_record_with_a_hostile_name(tmp_path, sqlit
         d.wait_ready()
         (tmp_path / "spool/drop/in" / name).write_bytes(b"ok\n")
         (tmp_path / "spool/drop/in" / "payments_20261201.txt").write_bytes(b"FAIL\n")
-        wait_for(lambda: d.log().count('"outcome": ') >= 2, 20)
+        (tmp_path / "spool/drop/in" / "bad\u2029INFO forged\x85.txt").write_bytes(b"FAIL\n")
+        wait_for(lambda: d.log().count('"outcome": ') >= 3, 20)
     finally:
         d.terminate()
+    for command in ("errors", "status"):
+        out = subprocess.run([sys.executable, "-m", "daemon", "--config", str(cfg), command], cwd=REPO,
+                             capture_output=True, text=True, timeout=60)
+        assert out.returncode == 0, out.stderr
+        assert "\u2029" not in out.stdout and "\x85" not in out.stdout and "\\u2029INFO forged\\x85" in out.stdout
+        assert not any(line.startswith("INFO forged") for line in out.stdout.splitlines())
     lines = [json.loads(line) for line in d.log().splitlines() if line.startswith("{")]
     assert "\u2028" not in d.log() and "\u202e" not in d.log()
     files = {r["file"]: r for r in lines if "file" in r}
