@@ -68,6 +68,8 @@ class Metrics:
         self.mail_depth = Gauge("spoolgate_mail_queue_depth", "Messages waiting to be sent", ["lane"], registry=r)
         self.mail_oldest = Gauge("spoolgate_mail_oldest_pending_seconds", "Age of the oldest unsent message",
                                  registry=r)
+        self.mail = Counter("spoolgate_mail_messages", "Send attempts by outcome (sent, retry, refused)",
+                            ["outcome"], registry=r)
         self.mail_failed = Gauge("spoolgate_mail_failed_messages", "Messages the mail server refused for good",
                                  registry=r)
         self.outbound = Counter("spoolgate_outbound_files", "Outbound files by delivery outcome",

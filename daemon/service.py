@@ -407,6 +407,7 @@ class Daemon:
         self.identity = self.pipeline.identity
         self.scheduler = Scheduler(settings, db, identity=self.identity, on_run=self._job_done)
         self.mailer = Mailer(settings.smtp, db, identity=self.identity)
+        self.mailer.on_outcome = lambda outcome, n: self.metrics.mail.labels(outcome).inc(n)
         self.run_jobs = run_jobs
         self.counts: dict[str, int] = {}
         self._count_lock = threading.Lock()

@@ -171,6 +171,8 @@ def test_running_daemon_mails_sets_the_metric_and_clears(tmp_path, db_url, smtp_
         mails = smtp_server.wait_for(2, timeout=30)
         assert "ARRIVED" in mails[1].message["Subject"]
         wait_for(lambda: late_metric() == "0.0", 20, what="late metric cleared")
+        wait_for(lambda: 'spoolgate_mail_messages_total{outcome="sent"} 2.0' in
+                 urllib.request.urlopen(url, timeout=5).read().decode(), 20, what="mail counter")
     finally:
         d.terminate()
     assert "expected file daily" in d.log() and "late file daily arrived" in d.log()
