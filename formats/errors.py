@@ -44,6 +44,8 @@ _KEY = r"[A-Za-z_][A-Za-z0-9_]*"
 _KEYED = re.compile(rf"""(?P<q>['"]?)(?P<key>{_KEY})(?P=q)(?P<sep>\s*[=:]\s*)"""
                     rf"""(?P<val>'[^'\n]*'|"[^"\n]*"|[^\s,;(){{}}\[\]'"]+)""")
 _SQL_PARAMS = re.compile(r"\[parameters: [^\n]*\]")
+#: a NACHA trace number (ODFI routing prefix + sequence, 15 digits) named as such, e.g. ``return_trace_0910...``
+_TRACE = re.compile(r"(?i)trace(?:_?n(?:o|umber))?[_\- =:#]?(\d{15})(?!\d)")
 _DIGITS = re.compile(r"\d+")
 
 
@@ -97,6 +99,7 @@ def mask_sensitive(text: str, min_digits: int = 8) -> str:
                       else m.group(0), text)
     for m in _KEYED.finditer(text):
         keyed(m)
+    keep.extend((m.start(1), m.end(1)) for m in _TRACE.finditer(text))
 
     def digits(m: re.Match[str]) -> str:
         run = m.group(0)

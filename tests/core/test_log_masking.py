@@ -67,6 +67,9 @@ def test_dates_counts_and_amounts_stay_readable_accounts_and_names_do_not():
     # an SQL parameter dump never reaches a log line
     assert mask_sensitive("[SQL: INSERT] [parameters: ('Jens Hansen', 'DE44')]", 8) == \
         "[SQL: INSERT] [parameters: hidden]"
+    # a trace number named as such stays readable in a file name; the same digits elsewhere do not
+    assert mask_sensitive("returns_trace_091000019999999.ach acct_091000019999999.ach", 8) == \
+        "returns_trace_091000019999999.ach acct_***********9999.ach"
     # not a date (month 13): still masked, like any long run no field explains
     assert mask_sensitive("x 20261330", 8) == "x ****1330"
 
