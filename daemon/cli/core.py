@@ -281,6 +281,14 @@ def cmd_status(args: argparse.Namespace) -> int:
                 out["last_errors"].append({"id": r.id, "channel": r.channel, "file": r.original_name,
                                            "reason": (r.error or {}).get("reason"), "path": r.final_path,
                                            "time": r.finished_at.isoformat() if r.finished_at else None})
+            from daemon import expectations
+            from daemon.db import utcnow
+
+            out["expectations"] = [
+                {"channel": e.channel, "name": e.name, "pattern": e.pattern, "day": e.day.isoformat(),
+                 "due_at": e.due_at.isoformat(), "state": e.state, "file": e.file_name,
+                 "arrived_at": e.arrived_at.isoformat() if e.arrived_at else None}
+                for e in expectations.status(s, settings, utcnow())]
     finally:
         db.dispose()
     if args.json:
@@ -294,6 +302,13 @@ def cmd_status(args: argparse.Namespace) -> int:
                 print(f"  {role:<6} {f['files']:>7} file(s)  oldest {f['oldest_age_s']:>8.1f}s  {f['path']}")
         if "ledger" in folders:
             print("  ledger " + " ".join(f"{k}={v}" for k, v in sorted(folders["ledger"].items())))
+    if out.get("expectations"):
+        print("expected files:")
+        for x in out["expectations"]:
+            mark = "LATE" if x["state"] == "late" else x["state"]
+            got = f"  {x['file']} at {x['arrived_at']}" if x["file"] else ""
+            print(escape_unsafe(f"  {mark:<12} {x['channel']}/{x['name']} ({x['pattern']}) for {x['day']}, "
+                                f"due {x['due_at']}{got}"))
     if out["last_errors"]:
         print("last errors:")
         for e in out["last_errors"]:

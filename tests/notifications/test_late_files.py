@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import re
 import socket
 import subprocess
@@ -166,11 +167,18 @@ def test_running_daemon_mails_sets_the_metric_and_clears(tmp_path, db_url, smtp_
         (mail,) = smtp_server.wait_for(1, timeout=30)
         assert mail.message["Subject"].startswith("[spoolgate] LATE: daily on channel drop")
         wait_for(lambda: late_metric() == "1.0", 20, what="late metric")
+        status = subprocess.run([sys.executable, "-m", "daemon", "--config", str(tmp_path / "spoolgate.toml"),
+                                 "status"], cwd=REPO, capture_output=True, text=True, timeout=60)
+        assert status.returncode == 0 and "LATE         drop/daily (daily_*.txt)" in status.stdout, status.stdout
         (tmp_path / "spool/drop/in/daily_20261130.txt").write_bytes(b"here\n")
         wait_for(lambda: files_in(tmp_path / "spool/drop/processed"), 20)
         mails = smtp_server.wait_for(2, timeout=30)
         assert "ARRIVED" in mails[1].message["Subject"]
         wait_for(lambda: late_metric() == "0.0", 20, what="late metric cleared")
+        status = subprocess.run([sys.executable, "-m", "daemon", "--config", str(tmp_path / "spoolgate.toml"),
+                                 "status", "--json"], cwd=REPO, capture_output=True, text=True, timeout=60)
+        (shown,) = json.loads(status.stdout)["expectations"]
+        assert (shown["state"], shown["file"]) == ("arrived_late", "daily_20261130.txt")
         wait_for(lambda: 'spoolgate_mail_messages_total{outcome="sent"} 2.0' in
                  urllib.request.urlopen(url, timeout=5).read().decode(), 20, what="mail counter")
     finally:
