@@ -24,7 +24,7 @@ help: ## list the targets
 setup: $(VENV)/.installed ## create the virtualenv and install spoolgate with its test tools
 
 .PHONY: system-deps
-system-deps: ## install the system programs the tests run for real (sshd, gpg) if missing
+system-deps: ## install the system programs the tests run for real (sshd, gpg, promtool) if missing
 	bash scripts/install-system-deps.sh
 
 .PHONY: run

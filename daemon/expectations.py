@@ -79,12 +79,19 @@ def current_day(e: Expectation, now: dt.datetime) -> dt.date:
     return day
 
 
-def arrival(s: Session, channel: str, e: Expectation, start: dt.datetime,
-            end: dt.datetime) -> SpoolFile | None:
+@dataclass(frozen=True, slots=True)
+class Arrival:
+    file_id: int
+    name: str
+    claimed_at: dt.datetime
+
+
+def arrival(s: Session, channel: str, e: Expectation, start: dt.datetime, end: dt.datetime) -> Arrival | None:
     """The first file of ``channel`` matching the expectation claimed in [start, end]."""
-    rows = s.scalars(select(SpoolFile).where(SpoolFile.channel == channel, SpoolFile.claimed_at >= start,
-                                             SpoolFile.claimed_at <= end).order_by(SpoolFile.claimed_at))
-    return next((r for r in rows if e.matches(r.original_name)), None)
+    rows = s.execute(select(SpoolFile.id, SpoolFile.original_name, SpoolFile.claimed_at)
+                     .where(SpoolFile.channel == channel, SpoolFile.claimed_at >= start, SpoolFile.claimed_at <= end)
+                     .order_by(SpoolFile.claimed_at, SpoolFile.id))
+    return next((Arrival(i, n, t) for i, n, t in rows if e.matches(n)), None)
 
 
 def _recipients(settings: Settings, ch: Channel, e: Expectation) -> list[str]:
@@ -133,15 +140,22 @@ def _evaluate_one(db: Database, settings: Settings, cname: str, ch: Channel, e: 
                 known = s.scalar(select(ExpectationEvent.id).where(
                     ExpectationEvent.channel == cname, ExpectationEvent.expectation == e.name,
                     ExpectationEvent.day == day))
-                if known is not None or arrival(s, cname, e, start, due) is not None:
+                if known is not None:
                     continue
+                got = arrival(s, cname, e, start, due)
                 ev = ExpectationEvent(channel=cname, expectation=e.name, day=day, due_at=due, alerted_at=now,
-                                      alerted_by=identity or None, state=ExpectationState.LATE)
+                                      alerted_by=identity or None,
+                                      state=ExpectationState.LATE if got is None else ExpectationState.MET,
+                                      arrived_at=got.claimed_at if got else None, file_id=got.file_id if got else None,
+                                      file_name=got.name[:255] if got else None)
                 s.add(ev)
                 s.flush()  # the unique key decides which daemon alerts
-                _notify(s, settings, ch, cname, e, "late_file", ev)
+                if got is None:
+                    _notify(s, settings, ch, cname, e, "late_file", ev)
         except IntegrityError:
             continue
+        if got is not None:
+            continue  # in time: recorded, so later ticks need not look again
         log.warning("channel %s: expected file %s (%s) did not arrive by %s %s (+%d min grace) on %s",
                     cname, e.name, e.pattern, e.by, e.timezone, e.grace_min, day,
                     extra={"channel": cname, "expectation": e.name, "outcome": "late"})
@@ -158,17 +172,17 @@ def _evaluate_one(db: Database, settings: Settings, cname: str, ch: Channel, e: 
             res = s.execute(update(ExpectationEvent).where(ExpectationEvent.id == ev.id,
                                                            ExpectationEvent.state == ExpectationState.LATE)
                             .values(state=ExpectationState.ARRIVED_LATE, arrived_at=got.claimed_at,
-                                    file_id=got.id, file_name=got.original_name[:255]))
+                                    file_id=got.file_id, file_name=got.name[:255]))
             if not res.rowcount:  # type: ignore[attr-defined]
                 continue  # another daemon cleared it
-            _notify(s, settings, ch, cname, e, "late_file_arrived", ev, file=got.original_name,
+            _notify(s, settings, ch, cname, e, "late_file_arrived", ev, file=got.name,
                     arrived_at=got.claimed_at.isoformat(timespec="seconds"))
             log.info("channel %s: late file %s arrived: %s at %s; alert for %s cleared", cname, e.name,
-                     got.original_name, got.claimed_at.isoformat(timespec="seconds"), ev.day,
-                     extra={"channel": cname, "expectation": e.name, "file": got.original_name,
-                            "file_id": got.id, "outcome": "arrived_late"})
+                     got.name, got.claimed_at.isoformat(timespec="seconds"), ev.day,
+                     extra={"channel": cname, "expectation": e.name, "file": got.name,
+                            "file_id": got.file_id, "outcome": "arrived_late"})
             out.append(ExpectationStatus(cname, e.name, e.pattern, ev.day, ev.due_at, ExpectationState.ARRIVED_LATE,
-                                         got.claimed_at, got.original_name, ev.alerted_at))
+                                         got.claimed_at, got.name, ev.alerted_at))
     return out
 
 
@@ -189,10 +203,10 @@ def status(session: Session, settings: Settings, now: dt.datetime) -> list[Expec
                     ExpectationEvent.state == ExpectationState.LATE).order_by(ExpectationEvent.day.desc()).limit(1))
             if ev is not None:
                 out.append(ExpectationStatus(cname, e.name, e.pattern, ev.day, ev.due_at, ev.state, ev.arrived_at,
-                                             ev.file_name, ev.alerted_at))
+                                             ev.file_name, None if ev.state == ExpectationState.MET else ev.alerted_at))
                 continue
             got = arrival(session, cname, e, start, due)
             state = "met" if got is not None else ("waiting" if now < due else str(ExpectationState.LATE))
             out.append(ExpectationStatus(cname, e.name, e.pattern, day, due, state,
-                                         got.claimed_at if got else None, got.original_name if got else None))
+                                         got.claimed_at if got else None, got.name if got else None))
     return out

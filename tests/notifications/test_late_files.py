@@ -95,7 +95,11 @@ def test_missed_deadline_alerts_once_across_daemons_and_clears_on_arrival(tmp_pa
         tuesday = MONDAY + dt.timedelta(days=1)
         _arrive(db, "RET20261201.ach", _at(tuesday, 14, 0))
         assert expectations.evaluate(db, settings, _at(tuesday, 16, 0)) == []
-        assert _status(db, settings, _at(tuesday, 16, 0)).state == "met"
+        st = _status(db, settings, _at(tuesday, 16, 0))
+        assert (st.state, st.file_name, st.alerted_at) == ("met", "RET20261201.ach", None)
+        with db.transaction() as s:  # recorded once, so later ticks need not look for the file again
+            assert s.scalar(select(ExpectationEvent.state).where(ExpectationEvent.day == tuesday)) == "met"
+        assert len(_alerts(db)) == 2
     finally:
         db.dispose()
 
