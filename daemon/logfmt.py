@@ -26,9 +26,12 @@ FIELDS = ("channel", "file", "file_id", "handler", "outcome", "counts", "totals"
           "job", "run_id", "trigger", "expectation")
 
 #: C0 controls (but tab), DEL, C1 controls, Unicode line/paragraph separators, bidi embeddings,
-#: overrides and isolates, and the other characters str.splitlines() breaks on
-_UNSAFE = re.compile("[\x00-\x08\x0a-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
-_UNSAFE_KEEP_NL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+#: overrides and isolates, the other characters str.splitlines() breaks on, and lone surrogates (a name
+#: that was not UTF-8, decoded with surrogateescape)
+_UNSAFE = re.compile("[\x00-\x08\x0a-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069"
+                     "\ud800-\udfff]")
+_UNSAFE_KEEP_NL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e"
+                             "\u2066-\u2069\ud800-\udfff]")
 
 #: syslog priorities (sd-daemon(3)) by logging level
 _PRIORITY = {logging.CRITICAL: 2, logging.ERROR: 3, logging.WARNING: 4, logging.INFO: 6, logging.DEBUG: 7}

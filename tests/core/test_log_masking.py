@@ -88,6 +88,13 @@ def test_unicode_line_breaks_controls_and_bidi_are_escaped_in_both_formatters():
     line = JsonFormatter().format(rec)
     assert len(line.splitlines()) == 1 and "\u2028" not in line and "\u202e" not in line
     assert json.loads(line)["file"] == escape_unsafe(HOSTILE)
+    # a name that was not UTF-8 (surrogateescape) is written as escapes: the line stays valid UTF-8
+    not_utf8 = b"pay\xff\xfe.txt".decode("utf-8", "surrogateescape")
+    rec = logging.LogRecord("x", logging.INFO, __file__, 1, "file %s", (not_utf8,), None)
+    rec.file = not_utf8
+    for out in (MaskingFormatter("%(message)s").format(rec), JsonFormatter().format(rec)):
+        out.encode("utf-8")
+        assert "pay\\udcff\\udcfe.txt" in out.replace("\\\\", "\\")
 
 
 def test_json_lines_carry_structured_keys_and_journald_priorities():
