@@ -7,6 +7,7 @@ Values of sensitive fields are masked before they are stored in an issue.
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
@@ -40,13 +41,16 @@ NUMBER_FIELDS = ("records", "count", "counts", "entries", "batches", "lines", "i
                  "trace_number", "txn_number", "log_id", "ledger_id")
 
 _KEY = r"[A-Za-z_][A-Za-z0-9_]*"
-#: ``key=value``, ``key: value``, ``'key': 'value'``, ``"key": "value"`` (also ``key__12`` SQL parameter names)
-_KEYED = re.compile(rf"""(?P<q>['"]?)(?P<key>{_KEY})(?P=q)(?P<sep>\s*[=:]\s*)"""
-                    rf"""(?P<val>'[^'\n]*'|"[^"\n]*"|[^\s,;(){{}}\[\]'"]+)""")
+_SENSITIVE = "|".join(sorted(ACCOUNT_FIELDS + NAME_FIELDS, key=len, reverse=True))
+#: a sensitive field with its value: ``key=value``, ``key: value``, ``'key': 'value'``, ``"key": "value"``
+#: (also ``account_number__998``, SQL bind parameter names)
+_SENSITIVE_KEYED = re.compile(rf"""(?i)(?<![A-Za-z0-9])(?P<q>['"]?)(?P<key>(?:{_SENSITIVE})(?:_+\d+)?)(?P=q)"""
+                              rf"""(?P<sep>\s*[=:]\s*)(?P<val>'[^'\n]*'|"[^"\n]*"|[^\s,;(){{}}\[\]'"]+)""")
+#: what precedes a number that is a field's value: ``key=``, ``key: ``, ``'key': ``
+_KEY_BEFORE = re.compile(rf"""(?P<q>['"]?)(?P<key>{_KEY})(?P=q)\s*[=:]\s*$""")
 _SQL_PARAMS = re.compile(r"\[parameters: [^\n]*\]")
 #: a NACHA trace number (ODFI routing prefix + sequence, 15 digits) named as such, e.g. ``return_trace_0910...``
-_TRACE = re.compile(r"(?i)trace(?:_?n(?:o|umber))?[_\- =:#]?(\d{15})(?!\d)")
-_DIGITS = re.compile(r"\d+")
+_TRACE_BEFORE = re.compile(r"(?i)trace(?:_?n(?:o|umber))?[_\- =:#]?$")
 
 
 def _base_key(key: str) -> str:
@@ -56,8 +60,6 @@ def _base_key(key: str) -> str:
 
 def _is_date_like(run: str) -> bool:
     """YYYYMMDD, YYYYMMDDHHMM or YYYYMMDDHHMMSS with a real calendar date: dates in file names stay readable."""
-    import datetime as dt
-
     if len(run) not in (8, 12, 14) or not run.startswith(("19", "20")):
         return False
     try:
@@ -67,11 +69,12 @@ def _is_date_like(run: str) -> bool:
     return True
 
 
-def _mask_value(key: str, value: str) -> str:
+def _mask_value(m: re.Match[str]) -> str:
+    key, value = _base_key(m.group("key")), m.group("val")
     quote = value[0] if value[:1] in ("'", '"') and value[-1:] == value[:1] and len(value) > 1 else ""
     inner = value[1:-1] if quote else value
     masked = mask(inner) if key in ACCOUNT_FIELDS else ("***" if inner else inner)
-    return f"{quote}{masked}{quote}"
+    return f"{m.group(0)[: m.start('val') - m.start(0)]}{quote}{masked}{quote}"
 
 
 def mask_sensitive(text: str, min_digits: int = 8) -> str:
@@ -79,41 +82,31 @@ def mask_sensitive(text: str, min_digits: int = 8) -> str:
 
     Values of fields known to be account numbers or names are masked whatever their form; SQL
     parameter dumps are dropped. Elsewhere, a run of ``min_digits`` or more digits is masked unless it
-    is a calendar date/timestamp or the unquoted number of a count, amount or id field: account
-    numbers are strings, counts are numbers.
+    is a calendar date/timestamp, a trace number named as such, an amount (``12345678.90``) or the
+    unquoted number of a field (``records=12345678``, ``'entries': 123456789``): account numbers are
+    strings, counts are numbers.
     """
-    text = _SQL_PARAMS.sub("[parameters: hidden]", text)
-    keep: list[tuple[int, int]] = []
-
-    def keyed(m: re.Match[str]) -> str:
-        key = _base_key(m.group("key"))
-        val = m.group("val")
-        if key in ACCOUNT_FIELDS or key in NAME_FIELDS:
-            return m.group(0)[: m.start("val") - m.start(0)] + _mask_value(key, val)
-        # a count field, or ``'entries': 12345678`` in a printed dict: numbers, where accounts are strings
-        if (key in NUMBER_FIELDS and val.replace(".", "", 1).isdigit()) or (m.group("q") and val.isdigit()):
-            keep.append((m.start("val"), m.end("val")))
-        return m.group(0)
-
-    text = _KEYED.sub(lambda m: keyed(m) if _base_key(m.group("key")) in ACCOUNT_FIELDS + NAME_FIELDS
-                      else m.group(0), text)
-    for m in _KEYED.finditer(text):
-        keyed(m)
-    keep.extend((m.start(1), m.end(1)) for m in _TRACE.finditer(text))
+    if "[parameters: " in text:
+        text = _SQL_PARAMS.sub("[parameters: hidden]", text)
+    text = _SENSITIVE_KEYED.sub(_mask_value, text)
 
     def digits(m: re.Match[str]) -> str:
         run = m.group(0)
-        if len(run) < min_digits or _is_date_like(run):
-            return run
-        if any(a <= m.start() and m.end() <= b for a, b in keep):
+        if _is_date_like(run):
             return run
         start, end = m.start(), m.end()
-        if (text[max(0, start - 2):start - 1].isdigit() and text[start - 1:start] == ".") \
+        before = text[max(0, start - 48):start]
+        if (before[-2:-1].isdigit() and before[-1:] == ".") \
                 or (text[end:end + 1] == "." and text[end + 1:end + 2].isdigit()):
             return run  # an amount or a duration: 12345678.90
+        if len(run) == 15 and _TRACE_BEFORE.search(before):
+            return run
+        k = _KEY_BEFORE.search(before)
+        if k is not None and (k.group("q") or _base_key(k.group("key")) in NUMBER_FIELDS):
+            return run
         return mask(run)
 
-    return _DIGITS.sub(digits, text)
+    return re.sub(rf"(?<!\d)\d{{{min_digits},}}(?!\d)", digits, text)
 
 
 def mask_digit_runs(text: str, min_digits: int = 6) -> str:
