@@ -841,6 +841,7 @@ def _report_from(exc: BaseException) -> dict[str, Any]:
     if isinstance(exc, FormatError) and exc.warnings:
         report["warnings"] = [w.to_dict() for w in exc.warnings[:100]]
     if code == "handler_exception":
+        report["reason"] = _mask_digits(reason)  # a driver's or library's text may quote data
         tb = traceback.format_exception(type(exc), exc, exc.__traceback__, limit=8)
         report["traceback"] = _mask_digits("".join(tb))
     return report
