@@ -318,15 +318,19 @@ class Pipeline:
                 with attempt:
                     result = self._apply(file_id, ch, work_path)
         except LeaseLost as exc:
-            log.warning("file %s: %s", snap.name, exc)
+            log.warning("file %s: %s", snap.name, exc,
+                        extra={"channel": snap.channel, "file": snap.name, "file_id": file_id, "outcome": "released"})
             return Outcome(file_id, snap.channel, snap.name, "released", reason=str(exc))
         except (Rejected, FormatError, fsops.UnsafeName) as exc:
             return self._fail(file_id, ch, _report_from(exc))
         except Exception as exc:
             if is_transient(exc) or isinstance(exc, RetryLater):
-                log.error("file %s: still failing after retries, left claimed in %s: %s", snap.name, ch.work, exc)
+                log.error("file %s: still failing after retries, left claimed in %s: %s", snap.name, ch.work, exc,
+                          extra={"channel": snap.channel, "file": snap.name, "file_id": file_id, "code": "transient"})
                 raise Transient(str(exc)) from exc
-            log.exception("file %s: handler failed", snap.name)
+            log.exception("file %s: handler failed", snap.name,
+                          extra={"channel": snap.channel, "file": snap.name, "file_id": file_id,
+                                 "code": "handler_exception"})
             return self._fail(file_id, ch, _report_from(exc))
         if result.path is not None:
             self._file_away(file_id, ch, snap.work_name, result.path, None)
