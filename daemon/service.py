@@ -430,7 +430,8 @@ class Daemon:
         self.periodic = [Periodic("recovery", self, self._recover_pass, max(self.settings.scan_interval_s, 5.0))]
         if not self.db.is_sqlite:
             self.periodic.append(Periodic("leases", self, self.pipeline.renew_leases, self.settings.lease_s / 3))
-        if self.run_jobs and (self.settings.jobs or any(ch.expectations for ch in self.settings.channels.values())):
+        if self.run_jobs:
+            # always: a reload may add jobs or late-file expectations (a tick without either costs nothing)
             self.periodic.append(Periodic("scheduler", self, self.scheduler.tick, 1.0))
         self.periodic.append(Periodic("mailer", self, self.mailer.send_pending, 1.0))
         self.pipeline.defer_sync = True

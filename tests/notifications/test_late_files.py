@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
+import signal
 import socket
 import subprocess
 import sys
@@ -155,7 +156,7 @@ def test_running_daemon_mails_sets_the_metric_and_clears(tmp_path, db_url, smtp_
     port = _free_port()
     today = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")[dt.datetime.now(UTC).weekday()]
     rule = {"name": "daily", "pattern": "daily_*.txt", "by": "00:00", "timezone": "UTC", "weekdays": [today]}
-    cfg = archive_config(tmp_path, db_url, channel={"expectations": [rule], "alert_recipients": ["ops@example.com"]},
+    cfg = archive_config(tmp_path, db_url, channel={"alert_recipients": ["ops@example.com"]},
                          metrics={"enabled": True, "port": port},
                          smtp={"host": smtp_server.host, "port": smtp_server.port})
     d = DaemonProcess(write_config(tmp_path / "spoolgate.toml", cfg))
@@ -168,6 +169,10 @@ def test_running_daemon_mails_sets_the_metric_and_clears(tmp_path, db_url, smtp_
 
     try:
         d.wait_ready()
+        # the rule comes with a reload (a daemon started without jobs or rules)
+        cfg["channels"]["drop"]["expectations"] = [rule]
+        write_config(tmp_path / "spoolgate.toml", cfg)
+        d.proc.send_signal(signal.SIGHUP)
         (mail,) = smtp_server.wait_for(1, timeout=30)
         assert mail.message["Subject"].startswith("[spoolgate] LATE: daily on channel drop")
         wait_for(lambda: late_metric() == "1.0", 20, what="late metric")
