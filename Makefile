@@ -33,7 +33,7 @@ setup: $(VENV)/.installed-test ## create the virtualenv and install spoolgate wi
 setup-run: $(VENV)/.installed-run ## create the virtualenv and install spoolgate only (no test tools)
 
 .PHONY: system-deps
-system-deps: ## install the system programs the tests run for real (PostgreSQL, sshd, gpg...) if missing
+system-deps: ## install the system programs the tests run for real (PostgreSQL, sshd, gpg, promtool...) if missing
 	bash scripts/install-system-deps.sh
 
 .PHONY: run

@@ -78,6 +78,56 @@ class Route(Model):
         return fnmatch.fnmatchcase(name, self.pattern)
 
 
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+class Expectation(Model):
+    """"A file matching ``pattern`` arrives by ``by`` (``timezone``) on every business day of
+    ``calendar`` (or on ``weekdays``), ``grace_min`` minutes of grace" (daemon.expectations)."""
+
+    name: str = Field(pattern=r"^[A-Za-z0-9_.-]{1,64}$")
+    pattern: str
+    by: str
+    timezone: str = "UTC"
+    calendar: str = "us-fed"
+    #: instead of a calendar's business days: these weekdays (mon..sun), no holidays
+    weekdays: tuple[str, ...] = ()
+    grace_min: int = Field(default=0, ge=0, le=24 * 60)
+    #: default: the channel's alert_recipients, then smtp.alert_recipients
+    recipients: tuple[str, ...] = ()
+
+    @field_validator("by")
+    @classmethod
+    def _by(cls, v: str) -> str:
+        if not re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d", v):
+            raise ValueError(f"expectation deadline {v!r} is not HH:MM")
+        return v
+
+    @field_validator("timezone")
+    @classmethod
+    def _tz(cls, v: str) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(v)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {v!r}") from exc
+        return v
+
+    @field_validator("weekdays")
+    @classmethod
+    def _weekdays(cls, v: tuple[str, ...]) -> tuple[str, ...]:
+        bad = [d for d in v if d.lower() not in WEEKDAYS]
+        if bad:
+            raise ValueError(f"unknown weekday(s) {bad}: use {', '.join(WEEKDAYS)}")
+        return tuple(d.lower() for d in v)
+
+    def matches(self, name: str) -> bool:
+        if self.pattern.startswith("re:"):
+            return re.fullmatch(self.pattern[3:], name) is not None
+        return fnmatch.fnmatchcase(name, self.pattern)
+
+
 class Channel(Model):
     inbox: Path
     work: Path
@@ -98,6 +148,8 @@ class Channel(Model):
     #: e-mail an alert for every file filed to error/ (to these, or to smtp.alert_recipients)
     alert_on_error: bool = False
     alert_recipients: tuple[str, ...] = ()
+    #: files expected by a deadline on business days; a late one alerts once (daemon.expectations)
+    expectations: tuple[Expectation, ...] = ()
 
     @field_validator("signal_patterns")
     @classmethod
@@ -188,6 +240,43 @@ class Smtp(Model):
     alert_recipients: tuple[str, ...] = ()
 
 
+def _hhmm(v: str) -> str:
+    if not re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d", v):
+        raise ValueError(f"time {v!r} is not HH:MM")
+    return v
+
+
+class Settlement(Model):
+    """Settlement positions per business day (daemon.settlement, seed 002)."""
+
+    #: business days and cut-offs are read in this time zone
+    timezone: str = "UTC"
+    #: an ACH file written after its payee's cut-off is "held over" to the next business day
+    cutoff: str = "23:59"
+    #: per-payee cut-offs (payee name -> HH:MM), e.g. a payee whose bank takes files until 14:30
+    payee_cutoffs: dict[str, str] = Field(default_factory=dict)
+
+    @field_validator("cutoff")
+    @classmethod
+    def _cutoff(cls, v: str) -> str:
+        return _hhmm(v)
+
+    @field_validator("payee_cutoffs")
+    @classmethod
+    def _payee_cutoffs(cls, v: dict[str, str]) -> dict[str, str]:
+        for payee, t in v.items():
+            try:
+                _hhmm(t)
+            except ValueError as exc:
+                raise ValueError(f"payee {payee}: {exc}") from None
+        return v
+
+    @field_validator("timezone")
+    @classmethod
+    def _tz(cls, v: str) -> str:
+        return Expectation._tz(v)
+
+
 class Metrics(Model):
     enabled: bool = False
     host: str = "127.0.0.1"
@@ -241,6 +330,7 @@ class Settings(BaseSettings):
     jobs: dict[str, Job] = Field(default_factory=dict)
     smtp: Smtp = Smtp()
     metrics: Metrics = Metrics()
+    settlement: Settlement = Settlement()
 
     #: channel sections, validated by the channel's own model (handlers.registry.SECTIONS)
     ach: dict[str, Any] = Field(default_factory=dict)
@@ -407,6 +497,7 @@ def validate(settings: Settings, *, check_filesystem: bool = True) -> list[str]:
                 problems.append(f"{where}: pattern {r.pattern!r} matches only temporary, hidden or signal names")
         if not ch.routes:
             problems.append(f"channels.{cname}: no routes")
+        problems.extend(_expectation_problems(settings, cname, ch))
     for oname, o in settings.outbound.items():
         folder = o.folder.resolve()
         if folder in seen:
@@ -421,6 +512,33 @@ def validate(settings: Settings, *, check_filesystem: bool = True) -> list[str]:
     problems.extend(validate_sections(settings))
     if check_filesystem:
         problems.extend(_filesystem_problems(settings))
+    return problems
+
+
+def _expectation_problems(settings: Settings, cname: str, ch: Channel) -> list[str]:
+    problems: list[str] = []
+    seen: set[str] = set()
+    for i, e in enumerate(ch.expectations):
+        where = f"channels.{cname}.expectations[{i}]"
+        if e.name in seen:
+            problems.append(f"{where}: name {e.name!r} is used twice in this channel")
+        seen.add(e.name)
+        if e.pattern.startswith("re:"):
+            try:
+                re.compile(e.pattern[3:])
+            except re.error as exc:
+                problems.append(f"{where}: bad regular expression {e.pattern!r}: {exc}")
+                continue
+        elif not e.pattern or "/" in e.pattern:
+            problems.append(f"{where}: pattern {e.pattern!r} must be a non-empty file name pattern")
+        probe = e.pattern[3:] if e.pattern.startswith("re:") else e.pattern
+        if ch.is_denied(probe) or ch.is_signal_name(probe):
+            problems.append(f"{where}: pattern {e.pattern!r} matches only temporary, hidden or signal names")
+        if not e.weekdays and e.calendar not in ("us-fed", "dk-bank", "none"):
+            problems.append(f"{where}.calendar: unknown calendar {e.calendar!r}")
+        if not (e.recipients or ch.alert_recipients or settings.smtp.alert_recipients):
+            problems.append(f"{where}: no recipients (set recipients, the channel's alert_recipients or "
+                            "smtp.alert_recipients)")
     return problems
 
 

@@ -54,6 +54,8 @@ class Mailer:
         self.budget_s = budget_s
         self._down_until: dt.datetime | None = None
         self._pause_s = 0.0
+        #: told ``(outcome, n)``: sent, retry (a failed attempt, kept) or refused (failed for good); for metrics
+        self.on_outcome: Callable[[str, int], None] | None = None
 
     def _claim(self, lane: str, limit: int) -> list[int]:
         now = self.clock()
@@ -184,6 +186,7 @@ class Mailer:
                     s.execute(update(Notification).where(Notification.id == nid).values(
                         state="sent", sent_at=self.clock(), attempts=Notification.attempts + 1, last_error=None))
                 sent += 1
+                self._count("sent", 1)
         finally:
             try:
                 conn.quit()
@@ -200,8 +203,13 @@ class Mailer:
         self._pause()
         self._release(untried, None)
 
+    def _count(self, outcome: str, n: int) -> None:
+        if self.on_outcome is not None and n:
+            self.on_outcome(outcome, n)
+
     def _fail(self, nid: int, error: str) -> None:
         log.error("notification %d refused by the SMTP server, not retried: %s", nid, error)
+        self._count("refused", 1)
         with self.db.transaction() as s:
             s.execute(update(Notification).where(Notification.id == nid, Notification.state == "sending")
                       .values(state="failed", attempts=Notification.attempts + 1, last_error=error[:2000]))
@@ -212,6 +220,7 @@ class Mailer:
             return
         if error is not None:
             log.warning("notifications %s not sent: %s", ids, error)
+            self._count("retry", len(ids))
         with self.db.transaction() as s:
             for nid in ids:
                 n = s.get(Notification, nid)

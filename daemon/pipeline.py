@@ -44,7 +44,7 @@ from daemon.crashpoints import crashpoint
 from daemon.db import Database, is_transient, utcnow
 from daemon.models.core import TERMINAL_STATES, FileState, SpoolFile
 from daemon.unit import UnitOfWork
-from formats.errors import FormatError, Issue, mask_digit_runs
+from formats.errors import FormatError, Issue, mask_sensitive
 from handlers.base import FileContext, FileInfo, Handler, HandlerResult, Rejected, RetryLater
 from handlers.registry import handler_class
 from spool import fsops
@@ -91,6 +91,8 @@ class Outcome:
     path: Path | None = None
     counts: dict[str, int] = field(default_factory=dict)
     duration_s: float = 0.0
+    #: the error report's code (``ErrorCode``) when the file went to error/
+    code: str | None = None
 
 
 class _StopWhen(stop_base):
@@ -281,7 +283,10 @@ class Pipeline:
         outcome.duration_s = time.monotonic() - started
         log.info("file %s channel=%s id=%d handler=%s outcome=%s counts=%s duration=%.3fs%s",
                  outcome.name, outcome.channel, outcome.file_id, outcome.handler, outcome.state,
-                 outcome.counts, outcome.duration_s, f" reason={outcome.reason!r}" if outcome.reason else "")
+                 outcome.counts, outcome.duration_s, f" reason={outcome.reason!r}" if outcome.reason else "",
+                 extra={"channel": outcome.channel, "file": outcome.name, "file_id": outcome.file_id,
+                        "handler": outcome.handler, "outcome": str(outcome.state), "counts": outcome.counts,
+                        "duration": round(outcome.duration_s, 6), "code": outcome.code, "reason": outcome.reason})
         if self.on_outcome:
             self.on_outcome(outcome)
         return outcome
@@ -313,15 +318,19 @@ class Pipeline:
                 with attempt:
                     result = self._apply(file_id, ch, work_path)
         except LeaseLost as exc:
-            log.warning("file %s: %s", snap.name, exc)
+            log.warning("file %s: %s", snap.name, exc,
+                        extra={"channel": snap.channel, "file": snap.name, "file_id": file_id, "outcome": "released"})
             return Outcome(file_id, snap.channel, snap.name, "released", reason=str(exc))
         except (Rejected, FormatError, fsops.UnsafeName) as exc:
             return self._fail(file_id, ch, _report_from(exc))
         except Exception as exc:
             if is_transient(exc) or isinstance(exc, RetryLater):
-                log.error("file %s: still failing after retries, left claimed in %s: %s", snap.name, ch.work, exc)
+                log.error("file %s: still failing after retries, left claimed in %s: %s", snap.name, ch.work, exc,
+                          extra={"channel": snap.channel, "file": snap.name, "file_id": file_id, "code": "transient"})
                 raise Transient(str(exc)) from exc
-            log.exception("file %s: handler failed", snap.name)
+            log.exception("file %s: handler failed", snap.name,
+                          extra={"channel": snap.channel, "file": snap.name, "file_id": file_id,
+                                 "code": "handler_exception"})
             return self._fail(file_id, ch, _report_from(exc))
         if result.path is not None:
             self._file_away(file_id, ch, snap.work_name, result.path, None)
@@ -431,7 +440,7 @@ class Pipeline:
                 name, channel = row.original_name, row.channel
         self._file_error(file_id, ch, report)
         return Outcome(file_id, channel, name, FileState.ERROR, handler=report.get("handler"),
-                       reason=report.get("reason"))
+                       reason=report.get("reason"), code=report.get("code"))
 
     def _file_error(self, file_id: int, ch: Channel, report: dict[str, Any]) -> None:
         for attempt in self._retrying(f"file {file_id} error"):
@@ -867,11 +876,12 @@ def _report_from(exc: BaseException) -> dict[str, Any]:
     if isinstance(exc, FormatError) and exc.warnings:
         report["warnings"] = [w.to_dict() for w in exc.warnings[:100]]
     if code == "handler_exception":
+        report["reason"] = _mask_digits(reason)  # a driver's or library's text may quote data
         tb = traceback.format_exception(type(exc), exc, exc.__traceback__, limit=8)
         report["traceback"] = _mask_digits("".join(tb))
     return report
 
 
 def _mask_digits(text: str) -> str:
-    """Tracebacks may quote data; mask long digit runs (account numbers) in them."""
-    return mask_digit_runs(text, 6)
+    """Tracebacks may quote data: mask account numbers, names and long digit runs (not dates) in them."""
+    return mask_sensitive(text, 6)

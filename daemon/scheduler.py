@@ -23,6 +23,7 @@ from daemon.config import Job as JobConfig
 from daemon.config import Settings
 from daemon.db import Database, utcnow
 from daemon.models.core import JobRun, JobState, Notification
+from formats.errors import mask_sensitive
 from handlers.jobs import JobContext, JobResult
 from handlers.registry import job_class
 
@@ -112,7 +113,10 @@ class Scheduler:
                     s.rollback()
 
     def tick(self) -> list[RunSummary]:
-        """Run every enabled job that is due (one pass)."""
+        """Check late-file expectations, then run every enabled job that is due (one pass)."""
+        from daemon import expectations
+
+        expectations.evaluate(self.db, self.settings, self.clock(), identity=self.identity)
         out = []
         for name, job in list(self.settings.jobs.items()):
             if not job.enabled:
@@ -198,7 +202,9 @@ class Scheduler:
                 s.add(note)
         log.info("job %s run=%d trigger=%s outcome=%s counts=%s duration=%.3fs%s", name, run_id, trigger,
                  result.outcome, result.counts, time.monotonic() - t0,
-                 f" message={result.message!r}" if result.message else "")
+                 f" message={result.message!r}" if result.message else "",
+                 extra={"job": name, "run_id": run_id, "trigger": trigger, "outcome": result.outcome,
+                        "counts": result.counts, "duration": round(time.monotonic() - t0, 6)})
         if self.on_run:
             self.on_run(summary)
         return summary
@@ -213,7 +219,8 @@ class Scheduler:
             return job.run(ctx)
         except Exception as exc:
             log.exception("job %s run %d failed", name, run_id)
-            return JobResult(outcome="failure", message=f"{type(exc).__name__}: {exc}")
+            # stored, mailed and printed: never with account numbers or SQL parameters in it
+            return JobResult(outcome="failure", message=mask_sensitive(f"{type(exc).__name__}: {exc}", 8))
 
     def _dry_run(self, name: str, job_conf: JobConfig) -> RunSummary:
         """The job's work in units that roll back; no run, lock, schedule or e-mail is recorded."""

@@ -38,8 +38,11 @@ from daemon.mailer import Mailer
 from daemon.metrics import Metrics
 from daemon.pipeline import Outcome, Pipeline, Transient
 from daemon.scheduler import RunSummary, Scheduler
-from spool import fsops
+from spool import events, fsops
 from spool.intake import CompletenessTracker, Verdict
+
+#: how often gauges read from folders and the database are refreshed
+METRICS_REFRESH_S = 5.0
 
 log = logging.getLogger("spoolgate.daemon")
 
@@ -404,6 +407,7 @@ class Daemon:
         self.identity = self.pipeline.identity
         self.scheduler = Scheduler(settings, db, identity=self.identity, on_run=self._job_done)
         self.mailer = Mailer(settings.smtp, db, identity=self.identity)
+        self.mailer.on_outcome = lambda outcome, n: self.metrics.mail.labels(outcome).inc(n)
         self.run_jobs = run_jobs
         self.counts: dict[str, int] = {}
         self._count_lock = threading.Lock()
@@ -426,7 +430,8 @@ class Daemon:
         self.periodic = [Periodic("recovery", self, self._recover_pass, max(self.settings.scan_interval_s, 5.0))]
         if not self.db.is_sqlite:
             self.periodic.append(Periodic("leases", self, self.pipeline.renew_leases, self.settings.lease_s / 3))
-        if self.run_jobs and self.settings.jobs:
+        if self.run_jobs:
+            # always: a reload may add jobs or late-file expectations (a tick without either costs nothing)
             self.periodic.append(Periodic("scheduler", self, self.scheduler.tick, 1.0))
         self.periodic.append(Periodic("mailer", self, self.mailer.send_pending, 1.0))
         self.pipeline.defer_sync = True
@@ -434,6 +439,9 @@ class Daemon:
         for p in self.periodic:
             p.start()
         if self.settings.metrics.enabled:
+            events.subscribe(self.metrics.on_event)
+            self.periodic.append(Periodic("metrics", self, self._refresh_metrics, METRICS_REFRESH_S))
+            self.periodic[-1].start()
             self.metrics.serve(self.settings.metrics.host, self.settings.metrics.port)
 
     def stop(self, timeout: float | None = None) -> bool:
@@ -452,6 +460,7 @@ class Daemon:
         for t in [*self.workers, *self.periodic]:
             t.join(timeout=max(0.1, deadline - time.monotonic()))
             ok = ok and not t.is_alive()
+        events.unsubscribe(self.metrics.on_event)
         if ok:
             # Claimed but never started: hand back without counting an attempt.
             self.pipeline.release(self.work.take_files())
@@ -511,9 +520,24 @@ class Daemon:
                 self.last_errors = [*self.last_errors[-9:], f"{o.channel}/{o.name}: {o.reason}"]
         self.metrics.files.labels(o.channel, o.state).inc()
         self.metrics.duration.labels(o.channel).set(o.duration_s)
+        if o.state in ("done", "error", "duplicate"):
+            self.metrics.processing.labels(o.channel).observe(o.duration_s)
+        if o.state == "done":
+            self.metrics.channel_success.labels(o.channel).set(time.time())
 
     def _job_done(self, r: RunSummary) -> None:
         self.metrics.jobs.labels(r.job, r.outcome).inc()
+        if r.outcome != "failure":
+            self.metrics.job_success.labels(r.job).set(time.time())
+
+    def _refresh_metrics(self) -> None:
+        from daemon import expectations
+        from daemon.db import utcnow
+
+        self.metrics.refresh(self.settings, self.db)
+        with self.db.transaction() as s:
+            for st in expectations.status(s, self.settings, utcnow()):
+                self.metrics.late.labels(st.channel, st.name).set(1 if st.is_late else 0)
 
     def update_gauges(self) -> None:
         self.metrics.queue_depth.set(self.work.qsize())

@@ -17,6 +17,7 @@ from sqlalchemy import insert, update
 
 from daemon.db import Database, utcnow
 from daemon.models.core import Notification, OutboundFile, OutboundItem, OutboundState
+from spool import events
 from spool.outbound import Staged, StagingWriter, finalize
 
 if TYPE_CHECKING:
@@ -159,7 +160,9 @@ class UnitOfWork:
                 finalize(st)
             except Exception:
                 log.exception("outbound %s/%s: delivery failed; recovery will retry", st.folder, st.name)
+                events.emit("outbound", row.target, "failure")
                 continue
+            events.emit("outbound", row.target, "delivered")
             done.append(row)
         if done:
             with self.db.transaction() as s:
@@ -213,7 +216,9 @@ def deliver_pending(db: Database, *, min_age_s: float = 0.0) -> int:
             finalize(st)
         except Exception:
             log.exception("outbound %s/%s: recovery delivery failed", row.folder, row.name)
+            events.emit("outbound", row.target, "failure")
             continue
+        events.emit("outbound", row.target, "delivered")
         with db.transaction() as s:
             s.execute(update(OutboundFile).where(OutboundFile.id == row.id)
                       .values(state=OutboundState.DELIVERED, delivered_at=utcnow()))

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs the system programs the test suite runs for real and a fresh Debian 12
 # machine lacks: PostgreSQL's server programs (the suite starts its own throwaway
-# cluster with them), OpenSSH's sshd (SFTP tests) and GnuPG (PGP stages).
+# cluster with them), OpenSSH's sshd (SFTP tests), GnuPG (PGP stages) and promtool
+# (alert rules check).
 # Idempotent and quiet: does nothing when every program is already present.
 set -euo pipefail
 
@@ -13,6 +14,7 @@ declare -A NEEDS=(
   [gpg-agent]=gpg-agent
   [gpgconf]=gpgconf
   [systemd-analyze]=systemd
+  [promtool]=prometheus
 )
 
 have() {

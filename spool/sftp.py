@@ -37,7 +37,7 @@ import paramiko
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt, wait_random_exponential
 
-from spool import fsops
+from spool import events, fsops
 
 __all__ = [
     "DownloadReport",
@@ -497,12 +497,15 @@ class SftpStage:
             reraise=True,
         )
         try:
-            return retrying(counted), number
+            result = retrying(counted), number
         except _Attempt as exc:
+            events.emit("sftp", ep.name, operation, "failure")
             reason = exc.reason if exc.code in _PERMANENT or number == 1 else \
                 f"gave up after {number} attempts; last: {exc.reason}"
             raise TransferError(exc.code, reason, endpoint=ep.name, operation=operation,
                                 local_path=local, remote_path=remote, attempts=number) from exc
+        events.emit("sftp", ep.name, operation, "success")
+        return result
 
     # -- upload --------------------------------------------------------------
 

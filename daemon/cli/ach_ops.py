@@ -1,4 +1,4 @@
-"""ACH operator commands: ``import``, ``audit``, ``report daily``, ``release``.
+"""ACH operator commands: ``import``, ``audit``, ``report daily|settlement``, ``release``.
 
 Heavy imports happen inside the commands so ``spoolgate --help`` stays fast.
 """
@@ -49,6 +49,12 @@ def register(sub: Any) -> None:
     daily.add_argument("--payee", metavar="NAME", help="only this payee's reports")
     daily.add_argument("--json", action="store_true", help="print JSON instead of text")
     daily.set_defaults(func=cmd_report_daily)
+    settle = rsub.add_parser("settlement", help="settlement positions per payee/ODFI and PBS creditor for a day")
+    settle.add_argument("--date", required=True, help="YYYY-MM-DD (a day in [settlement] timezone)")
+    fmt = settle.add_mutually_exclusive_group()
+    fmt.add_argument("--json", action="store_true")
+    fmt.add_argument("--csv", action="store_true")
+    settle.set_defaults(func=cmd_report_settlement)
 
     rel = sub.add_parser("release", help="release a batch check-submit held back over a risk limit",
                          description="Release a batch that check-submit suspended over a risk limit; the next "
@@ -132,6 +138,27 @@ def cmd_audit(args: argparse.Namespace) -> int:
             state = r.get("status", r.get("account_status"))
             print(f"  {r['time_stamp']}  op={r['audit_operation']} id={_text(key)} status={_text(state)} "
                   f"job={_text(r['job_name'])}({r['job_id']}) {r['audit_reason'] or ''}")
+    return EXIT_OK
+
+
+def cmd_report_settlement(args: argparse.Namespace) -> int:
+    from daemon import settlement
+
+    day = _date(args.date)
+    if day is None:
+        return EXIT_USAGE
+    settings, db = _open(args)
+    try:
+        with db.transaction() as s:
+            ps = settlement.positions(s, day, settings)
+    finally:
+        db.dispose()
+    if args.json:
+        print(json.dumps({"date": day.isoformat(), "positions": [p.to_dict() for p in ps]}, indent=1))
+    elif args.csv:
+        sys.stdout.write(settlement.to_csv(ps))
+    else:
+        sys.stdout.write(settlement.to_text(day, ps))
     return EXIT_OK
 
 

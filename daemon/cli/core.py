@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import json
 import logging
 import re
@@ -23,35 +22,19 @@ from daemon.cli import (
     EXIT_SOFTWARE,
     EXIT_USAGE,
 )
-from formats.errors import mask_digit_runs
+from daemon.logfmt import JsonFormatter, MaskingFormatter, escape_unsafe, journald_stderr
 
 if TYPE_CHECKING:
     from daemon.config import Settings
     from daemon.db import Database
 
 
-#: digit runs this long may be account numbers; masked in every log line and traceback
-LOG_MASK_DIGITS = 8
-
-
-class MaskingFormatter(logging.Formatter):
-    def format(self, record: logging.LogRecord) -> str:
-        return mask_digit_runs(super().format(record), LOG_MASK_DIGITS)
-
-
-class JsonFormatter(logging.Formatter):
-    def format(self, record: logging.LogRecord) -> str:
-        out = {"time": dt.datetime.fromtimestamp(record.created, dt.UTC).isoformat(), "level": record.levelname,
-               "logger": record.name, "message": record.getMessage()}
-        if record.exc_info:
-            out["exception"] = self.formatException(record.exc_info)
-        return mask_digit_runs(json.dumps(out), LOG_MASK_DIGITS)
-
-
-def setup_logging(level: str, as_json: bool = False) -> None:
+def setup_logging(level: str, as_json: bool = False, *, prefix: bool | None = None) -> None:
+    """Masked one-line records on stderr; journald priority prefixes when stderr is the journal."""
+    prefix = journald_stderr() if prefix is None else prefix
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(JsonFormatter() if as_json else
-                         MaskingFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.setFormatter(JsonFormatter(prefix=prefix) if as_json else
+                         MaskingFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s", prefix=prefix))
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
@@ -373,6 +356,14 @@ def cmd_status(args: argparse.Namespace) -> int:
                 out["last_errors"].append({"id": r.id, "channel": r.channel, "file": r.original_name,
                                            "reason": (r.error or {}).get("reason"), "path": r.final_path,
                                            "time": r.finished_at.isoformat() if r.finished_at else None})
+            from daemon import expectations
+            from daemon.db import utcnow
+
+            out["expectations"] = [
+                {"channel": e.channel, "name": e.name, "pattern": e.pattern, "day": e.day.isoformat(),
+                 "due_at": e.due_at.isoformat(), "state": e.state, "file": e.file_name,
+                 "arrived_at": e.arrived_at.isoformat() if e.arrived_at else None}
+                for e in expectations.status(s, settings, utcnow())]
     finally:
         db.dispose()
     if args.json:
@@ -386,11 +377,18 @@ def cmd_status(args: argparse.Namespace) -> int:
                 print(f"  {role:<6} {f['files']:>7} file(s)  oldest {f['oldest_age_s']:>8.1f}s  {f['path']}")
         if "ledger" in folders:
             print("  ledger " + " ".join(f"{k}={v}" for k, v in sorted(folders["ledger"].items())))
+    if out.get("expectations"):
+        print("expected files:")
+        for x in out["expectations"]:
+            mark = "LATE" if x["state"] == "late" else x["state"]
+            got = f"  {x['file']} at {x['arrived_at']}" if x["file"] else ""
+            print(escape_unsafe(f"  {mark:<12} {x['channel']}/{x['name']} ({x['pattern']}) for {x['day']}, "
+                                f"due {x['due_at']}{got}"))
     if out["last_errors"]:
         print("last errors:")
         for e in out["last_errors"]:
             reason = e["reason"] or ("duplicate" if e["path"] and "/duplicates/" in e["path"] else None)
-            print(f"  #{e['id']} {e['channel']}/{e['file']}: {_text(reason)}")
+            print(escape_unsafe(f"  #{e['id']} {e['channel']}/{e['file']}: {_text(reason)}"))
     return EXIT_OK
 
 
@@ -444,7 +442,7 @@ def cmd_errors(args: argparse.Namespace) -> int:
     for i in items:
         where = f" line {i['line']}" if i["line"] else ""
         where += f" field {i['field']}" if i["field"] else ""
-        print(f"#{i['id']} {i['channel']}/{i['file']}:{where} {_text(i['reason'])}  ({i['path']})")
+        print(escape_unsafe(f"#{i['id']} {i['channel']}/{i['file']}:{where} {_text(i['reason'])}  ({i['path']})"))
     if not items:
         scope = f" on channel {args.channel}" if args.channel else ""
         print(f"no files in error{scope} (database {_safe_url(settings.database_url)})")

@@ -157,3 +157,23 @@ def test_connection_refused_is_retried_then_reported(tmp_path, sshd_server):
     assert "gave up after 3 attempts" in err.reason
     assert len(sleeps) == 2 and all(0 < s <= 0.2 for s in sleeps)
     assert err.to_dict()["local_path"].endswith("x.dat")
+
+
+def test_transfers_report_their_outcome_for_the_metrics(tmp_path, sshd_server):
+    from spool import events
+
+    seen: list[tuple[str, tuple[str, ...]]] = []
+
+    def listen(kind: str, labels: tuple[str, ...]) -> None:
+        seen.append((kind, labels))
+
+    events.subscribe(listen)
+    try:
+        ep, _base = _endpoint(sshd_server, tmp_path)
+        SftpStage(ep).upload(_payload(tmp_path, "ok.dat", 100))
+        dead, _ = _endpoint(sshd_server, tmp_path, port=free_port(), retry_max_attempts=2)
+        with pytest.raises(TransferError):
+            SftpStage(dead).upload(_payload(tmp_path, "nope.dat", 100))
+    finally:
+        events.unsubscribe(listen)
+    assert seen == [("sftp", ("test-sshd", "upload", "success")), ("sftp", ("test-sshd", "upload", "failure"))]
