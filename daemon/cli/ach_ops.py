@@ -49,11 +49,14 @@ def register(sub: Any) -> None:
     daily.add_argument("--payee", metavar="NAME", help="only this payee's reports")
     daily.add_argument("--json", action="store_true", help="print JSON instead of text")
     daily.set_defaults(func=cmd_report_daily)
-    settle = rsub.add_parser("settlement", help="settlement positions per payee/ODFI and PBS creditor for a day")
-    settle.add_argument("--date", required=True, help="YYYY-MM-DD (a day in [settlement] timezone)")
+    settle = rsub.add_parser("settlement", help="settlement positions per payee/ODFI and PBS creditor for a day",
+                             description="Sent, ready, held-over, returned and received amounts per ACH payee "
+                                         "and PBS creditor for one business day, and the net.")
+    settle.add_argument("--date", required=True, metavar="DATE",
+                        help="the business day, YYYY-MM-DD (a day in the [settlement] time zone)")
     fmt = settle.add_mutually_exclusive_group()
-    fmt.add_argument("--json", action="store_true")
-    fmt.add_argument("--csv", action="store_true")
+    fmt.add_argument("--json", action="store_true", help="print JSON instead of text")
+    fmt.add_argument("--csv", action="store_true", help="print CSV (one row per position) instead of text")
     settle.set_defaults(func=cmd_report_settlement)
 
     rel = sub.add_parser("release", help="release a batch check-submit held back over a risk limit",

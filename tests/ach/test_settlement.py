@@ -44,9 +44,11 @@ def _env(tmp_path: Path, db_url: str) -> Env:
 def _a_day_of_files(env: Env) -> None:
     doc = import_doc(TODAY)
     doc["payments"] += [
-        {"payee": "WATERCO", "payer_id": "gina", "pay_date": str(TODAY), "amount": 4321, "routing_transit": R1,
+        {"external_id": "S1", "payee": "WATERCO", "payer_id": "gina", "pay_date": str(TODAY), "amount": 4321,
+         "routing_transit": R1,
          "check_account_number": "700007", "account_name": "GINA G", "account_type": "checking"},
-        {"payee": "WATERCO", "payer_id": "hank", "pay_date": str(TODAY), "amount": 1999, "routing_transit": R2,
+        {"external_id": "S2", "payee": "WATERCO", "payer_id": "hank", "pay_date": str(TODAY), "amount": 1999,
+         "routing_transit": R2,
          "check_account_number": "800008", "account_name": "HANK H", "account_type": "checking"}]
     env.import_(doc)
     assert env.run("enroll", TODAY).outcome == "success"
