@@ -27,6 +27,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "daemon.cli.pbs",
     "daemon.cli.ach_ops",
     "daemon.cli.pgp",
+    "daemon.cli.web",
 )
 
 
