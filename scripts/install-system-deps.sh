@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs the system programs the test suite runs for real and a fresh Debian 12
-# machine lacks: OpenSSH's sshd (SFTP tests) and GnuPG (PGP stages).
+# machine lacks: OpenSSH's sshd (SFTP tests), GnuPG (PGP stages), and headless Chromium
+# with its driver (the web console's browser tests; never a downloaded browser).
 # Idempotent and quiet: does nothing when every program is already present.
 set -euo pipefail
 
@@ -12,6 +13,8 @@ declare -A NEEDS=(
   [gpg-agent]=gpg-agent
   [gpgconf]=gpgconf
   [systemd-analyze]=systemd
+  [/usr/bin/chromium]=chromium
+  [/usr/bin/chromedriver]=chromium-driver
 )
 
 have() {
