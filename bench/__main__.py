@@ -13,6 +13,7 @@ BENCHES = {
     "ach": ["bench/ach/bench.py"],
     "pbs": ["bench/pbs/bench_inbound.py"],
     "bills": ["bench/bills/measure.py"],
+    "web": ["-W", "ignore::DeprecationWarning", "-m", "bench.web.bench"],
 }
 
 names = sys.argv[1:] or list(BENCHES)

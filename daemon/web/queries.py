@@ -8,7 +8,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, literal_column, or_, select
 from sqlalchemy.orm import Session
 
 from daemon.config import Settings
@@ -26,6 +26,13 @@ ACCOUNT_FIELDS = frozenset({"check_account_number", "account_number", "payment_a
 NAME_FIELDS = frozenset({"account_name", "account_holder_name", "street"})
 #: outbound item kinds that are a check payment id
 PAYMENT_KINDS = ("payment", "check_payment", "prenote")
+
+
+def rare(s: Session, cond: Any) -> Any:
+    """After ANALYZE, SQLite's planner knows only that ``state`` has a handful of values (no value
+    counts) and scans the whole ledger for the few rows in error or in work; ``likelihood`` tells
+    it the term is selective so the state index serves it. PostgreSQL has value counts."""
+    return func.likelihood(cond, literal_column("0.001")) if s.get_bind().dialect.name == "sqlite" else cond
 
 
 def masked_text(text: Any) -> str:
@@ -72,9 +79,10 @@ def overview(s: Session, settings: Settings) -> dict[str, Any]:
     today = local_midnight()
     channels = []
     in_work = dict(s.execute(select(SpoolFile.channel, func.count()).where(
-        SpoolFile.state.in_([FileState.CLAIMED, FileState.PROCESSING])).group_by(SpoolFile.channel)).tuples().all())
+        rare(s, SpoolFile.state.in_([FileState.CLAIMED, FileState.PROCESSING]))).group_by(SpoolFile.channel)
+    ).tuples().all())
     in_error = dict(s.execute(select(SpoolFile.channel, func.count()).where(
-        SpoolFile.state == FileState.ERROR).group_by(SpoolFile.channel)).tuples().all())
+        rare(s, SpoolFile.state == FileState.ERROR)).group_by(SpoolFile.channel)).tuples().all())
     for name, ch in settings.channels.items():
         waiting, oldest = _inbox(ch.inbox)
         done_today = s.scalar(select(func.count()).select_from(SpoolFile).where(
@@ -135,6 +143,8 @@ def search_files(s: Session, settings: Settings, q: FileQuery) -> list[Any]:
         hi = local_midnight(dt.datetime.combine((q.end or dt.date(9999, 12, 30)) + dt.timedelta(days=1),
                                                 dt.time(12)).astimezone())
         stmt = stmt.where(SpoolFile.finished_at >= lo, SpoolFile.finished_at < hi)
+        # newest finished first: (channel, finished_at) gives them in order, no sort of the whole range
+        return list(s.execute(stmt.order_by(SpoolFile.finished_at.desc(), SpoolFile.id.desc()).limit(PAGE)).all())
     return list(s.execute(stmt.order_by(SpoolFile.id.desc()).limit(PAGE)).all())
 
 
@@ -206,7 +216,7 @@ def error_report(err: dict[str, Any] | None) -> dict[str, Any] | None:
 
 def errors(s: Session) -> list[Any]:
     return list(s.execute(select(*FILE_COLUMNS, SpoolFile.error, SpoolFile.final_path)
-                          .where(SpoolFile.state.in_([FileState.ERROR, FileState.DUPLICATE]))
+                          .where(rare(s, SpoolFile.state.in_([FileState.ERROR, FileState.DUPLICATE])))
                           .order_by(SpoolFile.id.desc()).limit(200)).all())
 
 
