@@ -4,7 +4,6 @@ and the real ``spoolgate web`` process on a free loopback port."""
 from __future__ import annotations
 
 import datetime as dt
-import os
 import socket
 import subprocess
 import sys
@@ -127,12 +126,12 @@ def console(db_url: str, tmp_path: Path) -> Iterator[Console]:
     finally:
         assert daemon.terminate() == 0, daemon.log()
     ids = _seed(db_url, root)
-    env = dict(os.environ)
-    for user, pw in PASSWORDS.items():
-        r = subprocess.run([sys.executable, "-m", "daemon", "--config", str(config), "users", "add", user,
-                            "--role", ROLES[user], "--password-stdin"], cwd=REPO, input=pw + "\n",
-                           capture_output=True, text=True, timeout=60, env=env)
-        assert r.returncode == 0, r.stderr
+    # one user through the CLI (``users add`` is tested here too), the others directly
+    r = subprocess.run([sys.executable, "-m", "daemon", "--config", str(config), "users", "add", "olga",
+                        "--role", ROLES["olga"], "--password-stdin"], cwd=REPO, input=PASSWORDS["olga"] + "\n",
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    _add_users(db_url, {u: ROLES[u] for u in ("vic", "aud")})
     port = free_port()
     log = tmp_path / "web.log"
     with log.open("wb") as fh:
@@ -148,6 +147,19 @@ def console(db_url: str, tmp_path: Path) -> Iterator[Console]:
     finally:
         proc.terminate()
         proc.wait(timeout=20)
+
+
+def _add_users(db_url: str, roles: dict[str, str]) -> None:
+    from daemon.db import Database
+    from daemon.web import auth
+
+    db = Database(db_url, pool=False)
+    try:
+        with db.transaction() as s:
+            for user, role in roles.items():
+                auth.add_user(s, user, PASSWORDS[user], role)
+    finally:
+        db.dispose()
 
 
 def _listening(port: int) -> bool:
