@@ -102,7 +102,7 @@ def release_batch(db: Database, batch_id: int, actor: Actor, reason: str) -> Act
             return ActionResult(False, msg)
         s.execute(update(SuspendedBatch).where(SuspendedBatch.id == batch.id).values(
             state=HoldState.RELEASED, released_at=utcnow(), released_by=actor.name[:80]))
-        msg = (f"batch {batch_id} released ({batch.entries} entries, debit {batch.debit_total} cents); "
+        msg = (f"batch {batch_id} released ({batch.entries} entries, debit {batch.debit_total / 100:,.2f}); "
                f"the next check-submit run submits it")
         record(s, actor, "release", target, why, detail=msg)
     return ActionResult(True, msg)

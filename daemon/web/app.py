@@ -33,6 +33,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from daemon import operator_actions as ops
 from daemon.config import Settings
 from daemon.db import Database, make_engine
+from daemon.models.ach import AuditOp, CheckStatus
 from daemon.models.console import Role
 from daemon.web import auth, queries
 from daemon.web.svg import timeline
@@ -89,6 +90,24 @@ def _fmt_ts(v: dt.datetime | None) -> str:
     return "" if v is None else v.astimezone().strftime("%Y-%m-%d %H:%M:%S")
 
 
+def _fmt_isots(v: str | None) -> str:
+    """History rows come as ISO strings (the seed 004 query's own form)."""
+    try:
+        return _fmt_ts(dt.datetime.fromisoformat(v)) if v else ""
+    except ValueError:
+        return str(v)
+
+
+def _fmt_code(enum: Any) -> Callable[[Any], str]:
+    """``7`` -> ``7 processed``: the number operators know from the reports, with its name."""
+    def fmt(v: Any) -> str:
+        try:
+            return f"{v} {enum(int(v)).name.lower().replace('_', ' ')}"
+        except (TypeError, ValueError):
+            return "" if v is None else str(v)
+    return fmt
+
+
 def _fmt_age(v: float | None) -> str:
     if v is None:
         return "-"
@@ -117,8 +136,9 @@ class Console:
         self.limiter = auth.LoginLimiter()
         self.env = Environment(loader=PackageLoader("daemon.web", "templates"),
                                autoescape=select_autoescape(default=True, default_for_string=True))
-        self.env.filters.update(ts=_fmt_ts, age=_fmt_age, money=_fmt_money, masktext=queries.masked_text,
-                                maskname=queries.mask_name)
+        self.env.filters.update(ts=_fmt_ts, isots=_fmt_isots, age=_fmt_age, money=_fmt_money,
+                                masktext=queries.masked_text, maskname=queries.mask_name,
+                                checkstatus=_fmt_code(CheckStatus), auditop=_fmt_code(AuditOp))
         self.css = resources.files("daemon.web").joinpath("templates/console.css").read_text()
 
     def user_for(self, token: str | None) -> auth.User | None:

@@ -154,6 +154,9 @@ class LoginLimiter:
     def failed(self, *keys: str) -> None:
         now = time.monotonic()
         with self._lock:
+            if len(self._fails) > 10000:  # many made-up names: forget the ones whose window has passed
+                for k in [k for k, q in self._fails.items() if not q or now - q[-1] > self.window_s]:
+                    del self._fails[k]
             for k in keys:
                 self._recent(k, now).append(now)
 
