@@ -51,6 +51,7 @@ def _password(args: argparse.Namespace) -> str | None:
 
 def cmd_users(args: argparse.Namespace) -> int:
     from sqlalchemy import select
+    from sqlalchemy.exc import SQLAlchemyError
 
     from daemon.cli.core import _db, _load_or_exit
     from daemon.models.console import ConsoleUser
@@ -78,6 +79,10 @@ def cmd_users(args: argparse.Namespace) -> int:
     except auth.UserError as exc:
         print(f"spoolgate users: {exc}", file=sys.stderr)
         return EXIT_FAILURE
+    except SQLAlchemyError as exc:
+        print(f"spoolgate users: database unavailable or schema not current (`spoolgate db upgrade`): "
+              f"{str(exc).splitlines()[0]}", file=sys.stderr)
+        return EXIT_DB_UNAVAILABLE
     finally:
         db.dispose()
     print(f"user {args.name}: {args.users_command} done")

@@ -32,11 +32,12 @@ CHROMEDRIVER = "/usr/bin/chromedriver"
 
 
 @pytest.fixture
-def browser(tmp_path: Path) -> Iterator[WebDriver]:
+def browser(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[WebDriver]:
     for exe in (CHROMIUM, CHROMEDRIVER):
         if not shutil.which(exe):
             pytest.fail(f"{exe} is missing: run scripts/install-system-deps.sh (Debian packages chromium, "
                         f"chromium-driver)")
+    monkeypatch.setenv("SE_OFFLINE", "true")  # both paths are given: Selenium must never fetch a browser
     opts = webdriver.ChromeOptions()
     opts.binary_location = CHROMIUM
     profile = tmp_path / "chromium-profile"
@@ -157,6 +158,7 @@ def test_operator_console_in_chromium(console: Console, browser: WebDriver, tmp_
     _wait(d, "#timeline svg")
     bars = d.find_elements(By.CSS_SELECTOR, "#timeline svg rect[data-outcome]")
     assert len(bars) == 5 and sum(b.get_attribute("data-outcome") == "failure" for b in bars) == 1
+    assert len({b.get_attribute("y") for b in bars}) == 2  # the two overlapping runs are stacked
     shot("jobs")
 
     # both actions on the audit page, with who and why

@@ -45,3 +45,16 @@ def test_web_binds_loopback_by_default() -> None:
     from daemon.cli import build_parser
 
     assert build_parser().parse_args(["web"]).host == "127.0.0.1"
+
+
+def test_users_on_an_old_schema_is_one_line_not_a_traceback(tmp_path: Path) -> None:
+    from daemon.db import make_engine
+    from tests.support import archive_config, write_config
+
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    make_engine(url, pool=False).dispose()
+    config = write_config(tmp_path / "spoolgate.toml", archive_config(tmp_path, url))
+    r = subprocess.run([sys.executable, "-m", "daemon", "--config", str(config), "users", "add", "x", "--role",
+                        "viewer", "--password-stdin"], input="long-enough-password\n", capture_output=True,
+                       text=True, timeout=60, cwd=REPO)
+    assert r.returncode == 69 and "Traceback" not in r.stderr and "db upgrade" in r.stderr, r.stderr
