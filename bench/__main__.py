@@ -14,6 +14,7 @@ BENCHES = {
     "pbs": ["bench/pbs/bench_inbound.py"],
     "bills": ["bench/bills/measure.py"],
     "logs": ["-m", "bench.logs.bench"],
+    "web": ["-W", "ignore::DeprecationWarning", "-m", "bench.web.bench"],
 }
 
 names = sys.argv[1:] or list(BENCHES)

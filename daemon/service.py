@@ -34,6 +34,8 @@ from watchdog.observers.polling import PollingObserver
 
 from daemon.config import Completeness, Settings
 from daemon.db import Database
+from daemon.heartbeat import INTERVAL_S as HEARTBEAT_S
+from daemon.heartbeat import HeartbeatWriter
 from daemon.mailer import Mailer
 from daemon.metrics import Metrics
 from daemon.pipeline import Outcome, Pipeline, Transient
@@ -434,6 +436,8 @@ class Daemon:
             # always: a reload may add jobs or late-file expectations (a tick without either costs nothing)
             self.periodic.append(Periodic("scheduler", self, self.scheduler.tick, 1.0))
         self.periodic.append(Periodic("mailer", self, self.mailer.send_pending, 1.0))
+        self.periodic.append(Periodic("heartbeat", self, HeartbeatWriter(self.db, self.identity, self.status_text),
+                                      HEARTBEAT_S))
         self.pipeline.defer_sync = True
         self.periodic.append(Periodic("syncer", self, fsops.sync_dirty, 0.2))
         for p in self.periodic:

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Installs the system programs the test suite runs for real and a fresh Debian 12
 # machine lacks: PostgreSQL's server programs (the suite starts its own throwaway
-# cluster with them), OpenSSH's sshd (SFTP tests), GnuPG (PGP stages) and promtool
-# (alert rules check).
+# cluster with them), OpenSSH's sshd (SFTP tests), GnuPG (PGP stages), promtool
+# (alert rules check) and headless Chromium with its driver (the web console's browser
+# tests; never a downloaded browser).
 # Idempotent and quiet: does nothing when every program is already present.
 set -euo pipefail
 
@@ -15,6 +16,8 @@ declare -A NEEDS=(
   [gpgconf]=gpgconf
   [systemd-analyze]=systemd
   [promtool]=prometheus
+  [/usr/bin/chromium]=chromium
+  [/usr/bin/chromedriver]=chromium-driver
 )
 
 have() {

@@ -40,6 +40,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "daemon.cli.ach_ops",
     "daemon.cli.pgp",
     "daemon.cli.share",
+    "daemon.cli.web",
 )
 
 

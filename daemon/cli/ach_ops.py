@@ -63,7 +63,8 @@ def register(sub: Any) -> None:
                          description="Release a batch that check-submit suspended over a risk limit; the next "
                                      "check-submit run submits it.")
     rel.add_argument("batch", type=int, metavar="BATCH", help="the suspended batch's number")
-    rel.add_argument("--by", default=None, metavar="NAME", help="operator name recorded with the release")
+    rel.add_argument("--by", default=None, metavar="NAME", help="who releases it (default: the Unix user)")
+    rel.add_argument("--reason", default="no reason given (cli)", metavar="TEXT", help="why; recorded with the release")
     rel.set_defaults(func=cmd_release)
 
 
@@ -205,26 +206,16 @@ def cmd_report_daily(args: argparse.Namespace) -> int:
 
 
 def cmd_release(args: argparse.Namespace) -> int:
-    from sqlalchemy import update
-
-    from daemon.db import utcnow
-    from daemon.models.ach import HoldState, SuspendedBatch
+    from daemon import operator_actions as ops
+    from daemon.cli.core import cli_actor
 
     _settings, db = _open(args)
     try:
-        with db.transaction() as s:
-            batch = s.get(SuspendedBatch, args.batch, with_for_update=True)
-            if batch is None:
-                print(f"spoolgate release: no suspended batch {args.batch}", file=sys.stderr)
-                return EXIT_FAILURE
-            if batch.state != HoldState.SUSPENDED:
-                print(f"spoolgate release: batch {args.batch} is {batch.state}, not suspended", file=sys.stderr)
-                return EXIT_FAILURE
-            s.execute(update(SuspendedBatch).where(SuspendedBatch.id == batch.id).values(
-                state=HoldState.RELEASED, released_at=utcnow(), released_by=args.by))
-            entries, debit = batch.entries, batch.debit_total
+        res = ops.release_batch(db, args.batch, cli_actor(args), args.reason)
     finally:
         db.dispose()
-    print(f"batch {args.batch} released ({entries} entries, debit {debit} cents); the next check-submit run "
-          f"submits it")
+    if not res.ok:
+        print(f"spoolgate release: {res.message}", file=sys.stderr)
+        return EXIT_FAILURE
+    print(res.message)
     return EXIT_OK

@@ -261,8 +261,10 @@ def cmd_run(args: argparse.Namespace) -> int:
                     raise ConfigError("; ".join(problems))
                 daemon.reload(new)
                 log.info("configuration reloaded")
+                _record_reload(db, "ok", None)
             except ConfigError as exc:
                 log.error("reload refused, keeping the running configuration: %s", exc)
+                _record_reload(db, "refused", str(exc))
             notify.ready(daemon.status_text())
             continue
         if stop.is_set():
@@ -289,6 +291,29 @@ def cmd_run(args: argparse.Namespace) -> int:
     return exit_code
 
 
+def _record_reload(db: Database, outcome: str, detail: str | None) -> None:
+    """SIGHUP does not say who sent it: the action is recorded as the daemon's own."""
+    from daemon import operator_actions as ops
+
+    try:
+        ops.record_alone(db, ops.Actor(f"daemon:{ops.unix_user()}", "signal"), "reload", "config",
+                         "SIGHUP received", outcome=outcome, detail=detail)
+    except Exception as exc:
+        logging.getLogger("spoolgate").warning("could not record the reload: %s", exc)
+
+
+def cli_actor(args: argparse.Namespace) -> Any:
+    from daemon.operator_actions import Actor, unix_user
+
+    return Actor(args.by or unix_user(), "cli")
+
+
+def add_actor_args(p: argparse.ArgumentParser) -> None:
+    """``--by`` / ``--reason`` of every operator action (recorded in operator_actions)."""
+    p.add_argument("--by", default=None, metavar="NAME", help="who acts (default: the Unix user)")
+    p.add_argument("--reason", default="no reason given (cli)", metavar="TEXT", help="why; recorded with the action")
+
+
 def _schema_current(db: Database) -> bool:
     return _schema_state(db) == "current"
 
@@ -302,10 +327,17 @@ def _schema_state(db: Database) -> str:
 
     script = ScriptDirectory.from_config(alembic_config(db.engine))
     with db.engine.connect() as conn:
-        current = set(MigrationContext.configure(conn).get_current_heads())
-    if current == set(script.get_heads()):
-        return "current"
-    return "old" if current else "empty"
+        current = tuple(MigrationContext.configure(conn).get_current_heads())
+    if not current:
+        return "empty"
+    # Not a comparison of head sets: a revision another one depends on (0002_ach under 0003_console)
+    # leaves the version table once the dependent is applied. Current means `upgrade heads` has nothing to do.
+    return "old" if current_upgrades(script, current) else "current"
+
+
+def current_upgrades(script: Any, current: tuple[str, ...]) -> list[Any]:
+    """The steps ``alembic upgrade heads`` would run from ``current`` (alembic's own computation)."""
+    return list(script._upgrade_revs("heads", current))
 
 
 # -- status / errors / ledger -------------------------------------------------------------------------
@@ -458,6 +490,7 @@ def _matches(item: dict[str, Any], ref: str) -> bool:
 
 
 def cmd_retry(args: argparse.Namespace) -> int:
+    from daemon import operator_actions as ops
     from daemon.cli import Fail
     from daemon.pipeline import Pipeline
 
@@ -474,6 +507,8 @@ def cmd_retry(args: argparse.Namespace) -> int:
         for ref in args.files or ["*"]:
             hits = items if ref == "*" else [i for i in items if _matches(i, ref)]
             if not hits:
+                ops.record_alone(db, cli_actor(args), "retry", f"file:{ref}", ops.clean_reason(args.reason),
+                                 outcome="refused", detail="no file in error matches")
                 raise Fail(EXIT_FAILURE, f"retry: no file in error matches {ref} (see `spoolgate errors`)")
             chosen.extend(h for h in hits if h not in chosen)
         moved: list[str] = []
@@ -483,6 +518,11 @@ def cmd_retry(args: argparse.Namespace) -> int:
                 moved.extend(pipe.retry(str(item["id"])))
             except FileExistsError as exc:
                 print(f"spoolgate: retry: #{item['id']} {item['channel']}/{item['file']}: {exc}", file=sys.stderr)
+        target = (f"channel:{args.channel}" if args.channel else "file:all") if args.all else \
+            ",".join(f"file:{i['id']}" for i in chosen)
+        ops.record_alone(db, cli_actor(args), "retry", target, ops.clean_reason(args.reason),
+                         outcome="ok" if moved and len(moved) == len(chosen) else "failed",
+                         detail="; ".join(moved)[:4000] or "nothing retried")
     finally:
         db.dispose()
     for m in moved:
@@ -594,15 +634,25 @@ def cmd_jobs(args: argparse.Namespace) -> int:
             if not settings.jobs:
                 print("no jobs configured")
             return EXIT_OK
+        from daemon import operator_actions as ops
+
+        def note(outcome: str, detail: str) -> None:
+            if not args.dry_run:  # a dry run records nothing, not even who asked for it
+                ops.record_alone(db, cli_actor(args), "job-run", f"job:{args.name}", ops.clean_reason(args.reason),
+                                 outcome=outcome, detail=detail)
+
         try:
             r = sched.run(args.name, trigger="manual", dry_run=args.dry_run)
         except KeyError as exc:
             known = ", ".join(sorted(settings.jobs)) or "none"
+            note("refused", "unknown job")
             raise Fail(EXIT_USAGE, f"jobs run: {exc.args[0]} (configured: {known})") from None
         except JobBusy as exc:
+            note("refused", str(exc))
             raise Fail(EXIT_FAILURE, f"jobs run: {exc}") from None
         except JobCannotDryRun as exc:
             raise Fail(EXIT_USAGE, f"jobs run: {exc}") from None
+        note("ok" if r.outcome != "failure" else "failed", f"run {r.run_id}: {r.outcome}")
         print(json.dumps({"job": r.job, "run_id": r.run_id, "outcome": r.outcome, "counts": r.counts,
                           "message": r.message, "dry_run": args.dry_run}))
         return EXIT_OK if r.outcome != "failure" else EXIT_FAILURE
@@ -684,6 +734,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
                    help="a file as `errors` lists it: #ID, ID, NAME, CHANNEL/NAME or its path in error/")
     p.add_argument("--all", action="store_true", help="every file that `errors` lists")
     p.add_argument("--channel", metavar="CHANNEL", help="with --all: only this channel's files")
+    add_actor_args(p)
     p.set_defaults(func=cmd_retry)
 
     p = sub.add_parser("process", help="show what the daemon would do with FILE, without changing anything",
@@ -723,4 +774,5 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     jr.add_argument("name", metavar="NAME", help="the job's name, as in [jobs.NAME]")
     jr.add_argument("--dry-run", action="store_true",
                     help="do the work in transactions that are rolled back and record no run")
+    add_actor_args(jr)
     jr.set_defaults(func=cmd_jobs)

@@ -142,6 +142,8 @@ class CheckPaymentHistory(_CheckPaymentColumns, _AuditColumns, Base):
         Index("nuk_check_payments_history_2", "payment_id", "time_stamp"),
         Index("nuk_check_payments_history_3", "pid", "time_stamp"),
         Index("nuk_check_payments_history_4", "payer_account_number", "time_stamp"),
+        #: the console's "payments this file changed" (job_id is the spool file id for file changes)
+        Index("ix_check_payments_history_job_id", "job_id"),
     )
 
     history_id: Mapped[BigId]

@@ -36,6 +36,8 @@ class SpoolFile(Base):
         Index("ix_spool_files_state", "state"),
         Index("ix_spool_files_sha256", "channel", "sha256"),
         Index("ix_spool_files_original_name", "original_name"),
+        #: the console's per-channel "done today" / "last file" and date-range searches
+        Index("ix_spool_files_channel_finished", "channel", "finished_at"),
     )
 
     id: Mapped[BigId]
@@ -73,7 +75,9 @@ class OutboundFile(Base):
 
     __tablename__ = "outbound_files"
     __table_args__ = (UniqueConstraint("folder", "name", name="uq_outbound_files_folder_name"),
-                      Index("ix_outbound_files_state", "state"))
+                      Index("ix_outbound_files_state", "state"),
+                      #: the console's file story: what a file produced
+                      Index("ix_outbound_files_source", "source"))
 
     id: Mapped[BigId]
     target: Mapped[str] = mapped_column(String(64))

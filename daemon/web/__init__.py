@@ -1,0 +1,1 @@
+"""The operator web console (``spoolgate web``): server-rendered pages over the daemon's database."""
