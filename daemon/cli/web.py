@@ -14,7 +14,7 @@ def register(sub: Any) -> None:
     web = sub.add_parser("web", help="serve the operator web console (binds 127.0.0.1 by default)")
     web.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1; TLS belongs "
                      "to a reverse proxy in front)")
-    web.add_argument("--port", type=int, default=8470)
+    web.add_argument("--port", type=int, default=8470, metavar="PORT", help="TCP port to listen on (default 8470)")
     web.add_argument("--forwarded-allow-ips", default="127.0.0.1",
                      help="proxies trusted for X-Forwarded-Proto/For (cookies are Secure under https)")
     web.set_defaults(func=cmd_web)
@@ -23,17 +23,18 @@ def register(sub: Any) -> None:
     usub = users.add_subparsers(dest="users_command", metavar="ACTION")
     usub.required = True
     add = usub.add_parser("add", help="add a user (the password is asked twice, or read from stdin)")
-    add.add_argument("name")
-    add.add_argument("--role", required=True, choices=["viewer", "operator", "auditor"])
+    add.add_argument("name", metavar="NAME", help="the user's login name")
+    add.add_argument("--role", required=True, choices=["viewer", "operator", "auditor"],
+                     help="viewer reads; operator also retries, releases and runs jobs; auditor reads and exports")
     add.add_argument("--password-stdin", action="store_true", help="read the password from the first stdin line")
     add.set_defaults(func=cmd_users)
     pw = usub.add_parser("passwd", help="set a new password (ends the user's sessions); --role changes the role")
-    pw.add_argument("name")
-    pw.add_argument("--role", choices=["viewer", "operator", "auditor"])
-    pw.add_argument("--password-stdin", action="store_true")
+    pw.add_argument("name", metavar="NAME", help="the user's login name")
+    pw.add_argument("--role", choices=["viewer", "operator", "auditor"], help="also give the user this role")
+    pw.add_argument("--password-stdin", action="store_true", help="read the password from the first stdin line")
     pw.set_defaults(func=cmd_users)
     rm = usub.add_parser("remove", help="remove a user and end their sessions")
-    rm.add_argument("name")
+    rm.add_argument("name", metavar="NAME", help="the user's login name")
     rm.set_defaults(func=cmd_users)
     ls = usub.add_parser("list", help="users and roles")
     ls.set_defaults(func=cmd_users)
