@@ -33,7 +33,8 @@ def test_daemon_check_submit_uses_the_window_open_now(tmp_path: Path, db_url: st
     doc = {"payees": [{"name": "UTILCO", "settings": payee_settings("UTILITY CO", "1111111111",
                                                                    windows=WINDOW_CONFIG)}],
            "accounts": [],
-           "payments": [{"payee": "UTILCO", "payer_id": "alice", "pay_date": str(due), "amount": 4200,
+           "payments": [{"external_id": "W2", "payee": "UTILCO", "payer_id": "alice", "pay_date": str(due),
+                         "amount": 4200,
                          "same_day": True, "routing_transit": R1, "check_account_number": "100001",
                          "account_name": "ALICE A", "account_type": "checking"}]}
     (tmp_path / "import.json").write_text(json.dumps(doc))
