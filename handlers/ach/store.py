@@ -123,7 +123,7 @@ def driver_many(session: Session, sql: str, rows: Sequence_[tuple[Any, ...]]) ->
         session.connection().exec_driver_sql(_sql(session, sql), list(rows))
 
 
-#: rows per ``UPDATE ... FROM unnest(...)`` on PostgreSQL
+#: rows per ``unnest(...)`` statement on PostgreSQL
 PG_ROWS = 10_000
 
 
@@ -132,23 +132,29 @@ def _is_sqlite(session: Session) -> bool:
 
 
 def bulk_insert(session: Session, table: str, columns: Sequence_[str], rows: Sequence_[tuple[Any, ...]]) -> None:
-    """Insert many rows: ``executemany`` on SQLite, ``COPY ... FROM STDIN`` on PostgreSQL (no SQL to
-    parse per row or per chunk; measured 5-10x faster than multi-row ``VALUES`` there)."""
+    """Insert many rows: ``executemany`` on SQLite; on PostgreSQL ``INSERT ... SELECT FROM
+    unnest(arrays)``, one statement of one parameter per column for 10,000 rows (a multi-row
+    ``VALUES`` has a placeholder per value, parsed again for every chunk)."""
     if not rows:
         return
     if _is_sqlite(session):
         one = f"({', '.join('?' * len(columns))})"
         driver_many(session, f"INSERT INTO {table} ({', '.join(columns)}) VALUES {one}", rows)
         return
-    copy_rows(session, table, columns, rows)
+    sql = f"INSERT INTO {table} ({', '.join(columns)}) SELECT * FROM unnest({_arrays(session, table, columns)})"
+    conn = session.connection()
+    for i in range(0, len(rows), PG_ROWS):
+        conn.exec_driver_sql(sql, tuple(list(col) for col in zip(*rows[i:i + PG_ROWS], strict=True)))
 
 
-def copy_rows(session: Session, table: str, columns: Sequence_[str], rows: Iterable[Sequence_[Any]]) -> None:
-    """PostgreSQL ``COPY`` into ``table`` on the session's connection (so in its transaction)."""
-    raw: Any = session.connection().connection.driver_connection
-    with raw.cursor() as cur, cur.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
-        for r in rows:
-            copy.write_row(r)
+def _arrays(session: Session, table: str, columns: Sequence_[str]) -> str:
+    """``CAST(%s AS type[])`` per column, the types from the table's model (a list of ``None`` or of
+    naive datetimes has no array type of its own)."""
+    from daemon.db import Base
+
+    dialect = session.get_bind().dialect
+    t = Base.metadata.tables[table]
+    return ", ".join(f"CAST(%s AS {t.c[n].type.compile(dialect=dialect)}[])" for n in columns)
 
 
 def key_filter(session: Session, column: str, keys: Sequence_[Any]) -> tuple[str, tuple[Any, ...]]:
@@ -172,12 +178,8 @@ def bulk_update(session: Session, table: str, key: str, columns: Sequence_[str],
         sets = ", ".join(f"{c} = ?" for c in columns)
         driver_many(session, f"UPDATE {table} SET {sets} WHERE {key} = ?", [(*r[1:], r[0]) for r in rows])
         return
-    from daemon.db import Base
-
-    dialect = session.get_bind().dialect
-    t = Base.metadata.tables[table]
     names = (key, *columns)
-    arrays = ", ".join(f"CAST(%s AS {t.c[n].type.compile(dialect=dialect)}[])" for n in names)
+    arrays = _arrays(session, table, names)
     sets = ", ".join(f"{c} = v.{c}" for c in columns)
     sql = (f"UPDATE {table} AS t SET {sets} FROM unnest({arrays}) AS v({', '.join(names)}) "
            f"WHERE t.{key} = v.{key}")
