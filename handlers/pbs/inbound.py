@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 from daemon.models.pbs import (
     AgreementStatus,
     DeliveryState,
+    LineStatus,
     OcrHeader,
     OcrLine,
     Pbs0603Result,
@@ -46,12 +47,16 @@ from formats.pbs.delivery import (
 )
 from formats.pbs.receipts import HEAD_BYTES, Receipt, receipt_warnings
 from handlers.base import FileContext, Handler, HandlerResult, Rejected
+from handlers.bulk import insert_dicts
 from handlers.pbs.settings import pbs_settings
+from handlers.stats import analyze_if_stale
 
 OPTIONS = {"policy", "keep_control_lists"}
 POLICIES: dict[str, Policy] = {"strict": STRICT, "guide_examples": GUIDE_EXAMPLES}
 #: flush loaded rows in batches so memory stays bounded on large deliveries
 FLUSH_EVERY = 500
+#: a delivery this large changes ocr_line enough to refresh its planner statistics
+BULK_LINES = 10_000
 
 
 class PbsInboundHandler(Handler):
@@ -101,6 +106,7 @@ class _Loader:
         self.counts: dict[str, int] = {}
         self.totals: dict[str, int] = {}
         self.pending = 0
+        self.lines: list[dict[str, Any]] = []
 
     def _count(self, key: str, n: int = 1) -> None:
         self.counts[key] = self.counts.get(key, 0) + n
@@ -111,8 +117,15 @@ class _Loader:
     def _added(self) -> None:
         self.pending += 1
         if self.pending >= FLUSH_EVERY:
-            self.s.flush()
-            self.pending = 0
+            self._flush()
+
+    def _flush(self) -> None:
+        """OCR lines in bulk (no ORM object per line, no ids read back)."""
+        self.s.flush()
+        if self.lines:
+            insert_dicts(self.s, OcrLine.__tablename__, self.lines)
+            self.lines = []
+        self.pending = 0
 
     def load(self, stream: BinaryIO) -> HandlerResult:
         reader = DeliveryReader(stream, policy=self.policy, accept=(DELIVERY_0602, DELIVERY_0603))
@@ -133,6 +146,9 @@ class _Loader:
                 self.header = None
             elif isinstance(event, DeliveryEnd):
                 pass
+        self._flush()
+        if self.counts.get("ocr_lines", 0) >= BULK_LINES:
+            analyze_if_stale(self.s, (OcrLine.__tablename__,))  # settle reads them next
         assert self.delivery is not None
         self.delivery.warnings = len(reader.warnings)
         return HandlerResult(counts=self.counts, totals=self.totals, warnings=reader.warnings,
@@ -173,13 +189,14 @@ class _Loader:
 
     def _payment(self, p: Payment) -> None:
         assert self.header is not None
-        self.s.add(OcrLine(
+        self.lines.append(dict(
             header_id=self.header.id, line_no=p.line, section=p.section, transaction_code=p.transaction_code,
             kind=str(p.kind), customer_number=p.customer_number, agreement_number=p.agreement_number,
             card_type=p.card_type, payment_reference=p.payment_reference.strip(),
             archive_reference=p.archive_reference, due_date=p.due_date, payment_date=p.payment_date,
             booking_date=p.booking_date, requested_amount=p.requested_amount, paid_amount=p.paid_amount,
-            total_amount=p.received_amount, fee_amount=p.fee_amount, created_at=self.ctx.now))
+            total_amount=p.received_amount, fee_amount=p.fee_amount, created_at=self.ctx.now,
+            status=LineStatus.NEW, attempts=0))
         self.header.line_count += 1
         self.header.total_amount += p.received_amount
         self._count("ocr_lines")

@@ -20,6 +20,7 @@ from daemon.calendars import Calendar, calendar
 from daemon.models.pbs import Invoice, InvoicePayment, LineStatus, OcrLine, PaymentSurplus
 from formats.pbs.codes import PaymentKind
 from handlers.jobs import Job, JobContext, JobResult
+from handlers.stats import analyze_if_stale
 
 OPTIONS = {"batch"}
 
@@ -36,6 +37,8 @@ class SettleJob(Job):
         cal = calendar("dk-bank")
         counts: dict[str, int] = {}
         last_id = 0
+        with ctx.unit() as uow:  # lines and invoices arrive in bulk: plans need their statistics
+            analyze_if_stale(uow.session, (OcrLine.__tablename__, Invoice.__tablename__))
         while True:
             with ctx.unit() as uow:
                 s = uow.session
