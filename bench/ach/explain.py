@@ -37,7 +37,7 @@ def explain(cur: psycopg.Cursor, title: str, sql: str, params: tuple[object, ...
     plan = [r[0] for r in cur.fetchall()]
     print(f"\n-- {title} ({time.perf_counter() - t:.3f} s with EXPLAIN; load {os.getloadavg()[0]:.1f})")
     for line in plan:
-        print("   " + line)
+        print("   " + (line if len(line) <= 200 else line[:200] + "...'"))
 
 
 def main() -> int:
@@ -59,6 +59,12 @@ def main() -> int:
         stride = 10
         traces = [f"{ODFI}{i + 1:07d}" for i in range(0, min(args.payments, 20_000 * stride), stride)][:2000]
         ids = list(range(1, 2 * len(traces), 2))
+        from daemon.models.ach import CheckPayment
+        from handlers.ach.audit import AUDIT_COLUMNS, base_columns
+
+        cols = base_columns(CheckPayment)
+        audit = (f"INSERT INTO check_payments_history ({', '.join(cols)}, {', '.join(AUDIT_COLUMNS)}) "
+                 f"SELECT {', '.join(cols)}, 2, 0, 'bench', 1, 'bench', now() FROM check_payments")
         in_list = f"SELECT {COLS} FROM check_payments WHERE txn_number IN ({', '.join(['%s'] * len(traces))})"
         any_ = f"SELECT {COLS} FROM check_payments WHERE txn_number = ANY(%s)"
         with psycopg.connect(url) as conn, conn.cursor() as cur:
@@ -69,9 +75,7 @@ def main() -> int:
             explain(cur, "BEFORE: per-row UPDATE (one of 2,000 executemany statements), no statistics",
                     "UPDATE check_payments SET status = %s, txn_err_msg = %s WHERE payment_id = %s", (3, "R01", 1))
             explain(cur, "BEFORE: audit rows, INSERT ... SELECT with an IN list of 2,000 ids",
-                    "INSERT INTO check_payments_history (payment_id, payee_id, status, amount, audit_operation, "
-                    "audit_status, time_stamp) SELECT payment_id, payee_id, status, amount, 2, 0, now() "
-                    f"FROM check_payments WHERE payment_id IN ({', '.join(['%s'] * len(ids))})", tuple(ids))
+                    f"{audit} WHERE payment_id IN ({', '.join(['%s'] * len(ids))})", tuple(ids))
             conn.rollback()
             from sqlalchemy.orm import Session
 
@@ -84,15 +88,24 @@ def main() -> int:
                 print(f"\nanalyze_if_stale: {done} in {time.perf_counter() - t:.2f} s")
             eng.dispose()
             explain(cur, "AFTER: trace lookup, = ANY(array), statistics from analyze_if_stale", any_, (traces,))
-            explain(cur, "AFTER: UPDATE ... FROM unnest(arrays), 2,000 rows",
+            explain(cur, "AFTER, first try: UPDATE ... FROM unnest(arrays), 2,000 rows",
                     "UPDATE check_payments AS t SET status = v.status, txn_err_msg = v.txn_err_msg FROM "
                     "unnest(CAST(%s AS BIGINT[]), CAST(%s AS INTEGER[]), CAST(%s AS VARCHAR(255)[])) "
                     "AS v(payment_id, status, txn_err_msg) WHERE t.payment_id = v.payment_id",
                     (ids, [3] * len(ids), ["R01"] * len(ids)))
+            explain(cur, "AFTER: the same UPDATE with the keys again as = ANY(array) (what bulk_update runs)",
+                    "UPDATE check_payments AS t SET status = v.status, txn_err_msg = v.txn_err_msg FROM "
+                    "unnest(CAST(%s AS BIGINT[]), CAST(%s AS INTEGER[]), CAST(%s AS VARCHAR(255)[])) "
+                    "AS v(payment_id, status, txn_err_msg) WHERE t.payment_id = v.payment_id "
+                    "AND t.payment_id = ANY(%s)", (ids, [3] * len(ids), ["R01"] * len(ids), ids))
             explain(cur, "AFTER: audit rows, INSERT ... SELECT with = ANY(array) of 2,000 ids",
-                    "INSERT INTO check_payments_history (payment_id, payee_id, status, amount, audit_operation, "
-                    "audit_status, time_stamp) SELECT payment_id, payee_id, status, amount, 2, 0, now() "
-                    "FROM check_payments WHERE payment_id = ANY(%s)", (ids,))
+                    f"{audit} WHERE payment_id = ANY(%s)", (ids,))
+            big = list(range(1, 20_001, 2))
+            explain(cur, "AFTER: UPDATE ... FROM unnest(arrays), 10,000 rows (check-submit's chunk)",
+                    "UPDATE check_payments AS t SET status = v.status, txn_err_msg = v.txn_err_msg FROM "
+                    "unnest(CAST(%s AS BIGINT[]), CAST(%s AS INTEGER[]), CAST(%s AS VARCHAR(255)[])) "
+                    "AS v(payment_id, status, txn_err_msg) WHERE t.payment_id = v.payment_id "
+                    "AND t.payment_id = ANY(%s)", (big, [3] * len(big), ["R01"] * len(big), big))
             conn.rollback()
     finally:
         with psycopg.connect(admin, autocommit=True) as c:

@@ -171,7 +171,7 @@ def bulk_update(session: Session, table: str, key: str, columns: Sequence_[str],
     """Update many rows by ``key``; each row is ``(key value, *column values)``, a key given twice
     takes its last values. SQLite: one prepared statement, ``executemany``. PostgreSQL: one
     ``UPDATE ... FROM unnest(arrays)`` per 10,000 rows (a parameter per column, not per value:
-    nothing to re-parse, one round trip, a hash or index join the planner picks)."""
+    nothing to re-parse, one round trip, the rows found by the key's index)."""
     if not rows:
         return
     if _is_sqlite(session):
@@ -181,13 +181,16 @@ def bulk_update(session: Session, table: str, key: str, columns: Sequence_[str],
     names = (key, *columns)
     arrays = _arrays(session, table, names)
     sets = ", ".join(f"{c} = v.{c}" for c in columns)
+    # The key list again as ``= ANY``: without it the planner joins the array against a sequential
+    # scan of the whole table (a hash join: the array's rows are many); with it, an index scan.
     sql = (f"UPDATE {table} AS t SET {sets} FROM unnest({arrays}) AS v({', '.join(names)}) "
-           f"WHERE t.{key} = v.{key}")
+           f"WHERE t.{key} = v.{key} AND t.{key} = ANY(%s)")
     last = list({r[0]: r for r in rows}.values())
     conn = session.connection()
     for i in range(0, len(last), PG_ROWS):
         part = last[i:i + PG_ROWS]
-        conn.exec_driver_sql(sql, tuple(list(col) for col in zip(*part, strict=True)))
+        cols = [list(col) for col in zip(*part, strict=True)]
+        conn.exec_driver_sql(sql, (*cols, cols[0]))
 
 
 def driver_rows(session: Session, sql: str, params: tuple[Any, ...]) -> list[tuple[Any, ...]]:
