@@ -26,7 +26,7 @@ import uuid
 from pathlib import Path
 
 from bench.core.bench import _count_done, _cpu_seconds, _setup
-from tests.support import DaemonProcess, check_invariants
+from tests.support import DaemonProcess, check_invariants, wait_for
 
 
 def _scratch(admin: str) -> str:
@@ -43,6 +43,14 @@ def _drop_db(admin: str, url: str) -> None:
 
     with psycopg.connect(admin, autocommit=True) as c:
         c.execute(f'DROP DATABASE IF EXISTS "{url.rpartition("/")[2]}" WITH (FORCE)')
+
+
+def _staged(url: str) -> int:
+    import psycopg
+
+    with psycopg.connect(url) as c:
+        row = c.execute("SELECT count(*) FROM outbound_files WHERE state = 'staged'").fetchone()
+        return int(row[0]) if row else 0
 
 
 def round_(admin: str, n: int, files: int, workers: int, kill: bool) -> float:
@@ -75,11 +83,16 @@ def round_(admin: str, n: int, files: int, workers: int, kill: bool) -> float:
         elapsed = time.monotonic() - t0
         cpu = sum(_cpu_seconds(d.proc.pid) for d in daemons if d.proc.poll() is None)
         load = max(load0, os.getloadavg()[0])
-        for d in daemons:
-            if d.proc.poll() is None:
+        if not kill:
+            for d in daemons:
                 d.terminate()
         verdict = ""
         if kill:
+            # the victim's committed-but-unrenamed outbound files: a survivor delivers them at 60 s
+            wait_for(lambda: _staged(url) == 0, 300, interval=1.0, what="outbound files delivered")
+            for d in daemons:
+                if d.proc.poll() is None:
+                    d.terminate()
             check_invariants(root, url, dropped)  # raises on anything lost, doubled or left behind
             verdict = ", one daemon killed -9 at 1/3: invariants hold"
         print(f"scale-out daemons={n} workers={workers} files={files}: {elapsed:.1f}s = {files / elapsed:.0f} files/s "
