@@ -12,6 +12,7 @@ a charge-back needs a person (review). Booking dates are Danish bank days.
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -19,6 +20,7 @@ from sqlalchemy.orm import Session
 from daemon.calendars import Calendar, calendar
 from daemon.models.pbs import Invoice, InvoicePayment, LineStatus, OcrLine, PaymentSurplus
 from formats.pbs.codes import PaymentKind
+from handlers.bulk import insert_dicts
 from handlers.jobs import Job, JobContext, JobResult
 from handlers.stats import analyze_if_stale
 
@@ -54,11 +56,13 @@ class SettleJob(Job):
                     if not ctx.db.is_sqlite:
                         inv_query = inv_query.with_for_update()
                     invoices = {i.invoice_number: i for i in s.scalars(inv_query)}
+                booked: list[dict[str, Any]] = []
                 for line in lines:
-                    outcome = _settle(s, line, invoices, ctx, cal, self.audit_job_name)
+                    outcome = _settle(s, line, invoices, ctx, cal, self.audit_job_name, booked)
                     counts[outcome] = counts.get(outcome, 0) + 1
                     if outcome == "settled":
                         counts["amount"] = counts.get("amount", 0) + line.total_amount
+                insert_dicts(s, InvoicePayment.__tablename__, booked)  # one statement, no ORM object per row
             if len(lines) < batch:
                 break
             last_id = lines[-1].id
@@ -73,7 +77,7 @@ def _booking_day(line: OcrLine, cal: Calendar, today: dt.date) -> dt.date:
 
 
 def _settle(s: Session, line: OcrLine, invoices: dict[str, Invoice], ctx: JobContext, cal: Calendar,
-            job_name: str) -> str:
+            job_name: str, booked: list[dict[str, Any]]) -> str:
     line.attempts += 1
     kind = line.kind
     if kind in (PaymentKind.REJECTED, PaymentKind.CANCELLED) or (kind == PaymentKind.COMPLETED
@@ -99,8 +103,8 @@ def _settle(s: Session, line: OcrLine, invoices: dict[str, Invoice], ctx: JobCon
         line.invoice_id = invoice.id
         return "error"
     paid = min(line.total_amount, outstanding)
-    s.add(InvoicePayment(invoice_id=invoice.id, ocr_line_id=line.id, amount=paid, paid_on=line.payment_date,
-                         booked_on=_booking_day(line, cal, ctx.today), job_name=job_name, created_at=ctx.now))
+    booked.append({"invoice_id": invoice.id, "ocr_line_id": line.id, "amount": paid, "paid_on": line.payment_date,
+                   "booked_on": _booking_day(line, cal, ctx.today), "job_name": job_name, "created_at": ctx.now})
     invoice.paid_amount += paid
     surplus = line.total_amount - paid
     if surplus > 0:
