@@ -13,7 +13,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import insert, update
+from sqlalchemy import update
 
 from daemon.db import Database, utcnow
 from daemon.models.core import Notification, OutboundFile, OutboundItem, OutboundState
@@ -66,10 +66,12 @@ class OutboundHandle:
                            summary=self.summary or None, state=OutboundState.STAGED)
         self.unit.session.add(row)
         self.unit.session.flush()
-        # One executemany instead of an ORM object per item: a payment file carries 100,000 of them.
-        for i in range(0, len(self._items), 10000):
-            self.unit.session.execute(insert(OutboundItem), [
-                {"outbound_id": row.id, "kind": k, "ref": r, "amount": a} for k, r, a in self._items[i:i + 10000]])
+        # In bulk instead of an ORM object per item (unnest arrays on PostgreSQL): a payment file
+        # carries 100,000 of them.
+        from handlers.bulk import insert_dicts
+
+        insert_dicts(self.unit.session, OutboundItem.__tablename__,
+                     [{"outbound_id": row.id, "kind": k, "ref": r, "amount": a} for k, r, a in self._items])
         self.unit._staged.append((st, row))
         self.row = row
         return row

@@ -1,8 +1,12 @@
 """ACH benchmark: apply a 100,000-entry return file against 1,000,000 payments, and check-submit
 100,000 scheduled payments, on SQLite and PostgreSQL.
 
-    .venv/bin/python bench/ach/bench.py                      # both databases, default sizes
+    .venv/bin/python bench/ach/bench.py                      # both databases, 1/10 of the size, then full
     .venv/bin/python bench/ach/bench.py --db sqlite --payments 200000 --returns 20000 --submit 20000
+
+Each size runs on SQLite then PostgreSQL (interleaved, so both see the same machine load); the
+summary gives PostgreSQL/SQLite per size and, per database, how time grows with size (a 10x
+larger run taking much more than 10x is superlinear).
 
 The database is built from the migrations in a temporary directory (SQLite) or a scratch
 database (PostgreSQL at $SPOOLGATE_BENCH_PG, default postgresql://postgres@127.0.0.1:5432/postgres)
@@ -94,8 +98,27 @@ def load(db: Database, n: int, submit: int, today: dt.date) -> int:
                              "account_name": f"SUBMIT {i}", "check_account_number": f"{i:09d}",
                              "amount": 500 + i % 991})
         with db.transaction() as s:
-            s.execute(insert(CheckPayment), rows)
+            _insert(s, rows)
     return payee_id
+
+
+def _insert(s: Any, rows: list[dict[str, Any]]) -> None:
+    """Fast plain inserts (the load is not what is measured): COPY on PostgreSQL, executemany on SQLite."""
+    from handlers.ach.store import bulk_insert
+
+    table = CheckPayment.__table__
+    dialect = s.get_bind().dialect
+    cols = sorted(set().union(*rows))
+    procs = [(c, table.c[c].type._cached_bind_processor(dialect)) for c in cols]
+    out = []
+    for r in rows:
+        vals = []
+        for c, proc in procs:
+            v = r.get(c)
+            v = int(v) if c == "status" and v is not None else v
+            vals.append(proc(v) if proc is not None and v is not None else v)
+        out.append(tuple(vals))
+    bulk_insert(s, "check_payments", cols, out)
 
 
 def return_file(n_payments: int, n_returns: int) -> bytes:
@@ -129,74 +152,108 @@ def return_file(n_payments: int, n_returns: int) -> bytes:
     return dumps(AchFile(header, tuple(batches), fc))
 
 
-def run(kind: str, url: str, root: Path, args: argparse.Namespace) -> None:
+def run(kind: str, url: str, root: Path, payments: int, returns: int, submit: int) -> dict[str, float]:
+    """One database, one size: the return file's apply and check-submit, wall seconds."""
     engine = make_engine(url, pool=False)
     migrate.upgrade(engine)
     engine.dispose()
     settings = Settings(**config(root, url))
     db = Database(url)
+    tag = f"[{kind} {payments:,}/{returns:,}/{submit:,}]"
     try:
         today = dt.datetime.now().astimezone().date()
         t = time.perf_counter()
-        load(db, args.payments, args.submit, today)
-        print(f"[{kind}] loaded {args.payments:,} + {args.submit:,} payments in {time.perf_counter() - t:.1f}s")
-        data = return_file(args.payments, args.returns)
+        load(db, payments, submit, today)
+        print(f"{tag} loaded {payments:,} + {submit:,} payments in {time.perf_counter() - t:.1f}s", flush=True)
+        data = return_file(payments, returns)
         inbox = settings.channels["ach"].inbox
         inbox.mkdir(parents=True)
         (inbox / "returns.ach").write_bytes(data)
         pipe = Pipeline(settings, db)
+        load_before = os.getloadavg()[0]
         t, cpu = time.perf_counter(), time.process_time()
         fid = pipe.claim("ach", inbox / "returns.ach")
         assert fid is not None
         out = pipe.process(fid)
-        took, cpu = time.perf_counter() - t, time.process_time() - cpu
+        ret_s, cpu = time.perf_counter() - t, time.process_time() - cpu
         assert out.state == "done", out.reason
+        ret_load = max(load_before, os.getloadavg()[0])
         t = time.perf_counter()
         reader = AchReader(io.BytesIO(data))
         for _ in reader:
             pass
         parse_s = time.perf_counter() - t
-        print(f"[{kind}] return file: {args.returns:,} entries ({len(data) / 1e6:.1f} MB) against "
-              f"{args.payments:,} payments: {took:.2f}s wall, {cpu:.2f}s CPU in this process "
-              f"(of which NACHA parsing alone: {parse_s:.2f}s; load average {os.getloadavg()[0]:.1f})  "
-              f"counts={out.counts}")
+        print(f"{tag} return file: {returns:,} entries ({len(data) / 1e6:.1f} MB) against "
+              f"{payments:,} payments: {ret_s:.2f}s wall, {cpu:.2f}s CPU in this process "
+              f"(NACHA parsing alone: {parse_s:.2f}s; load {ret_load:.1f})  counts={out.counts}", flush=True)
         with db.transaction() as s:
             returned = s.scalar(select(func.count()).select_from(CheckPayment)
                                 .where(CheckPayment.status == CheckStatus.RETURNED))
-        assert returned == args.returns - NOCS, returned
+        assert returned == returns - NOCS, returned
+        load_before = os.getloadavg()[0]
         t, cpu = time.perf_counter(), time.process_time()
         summary = Scheduler(settings, db, identity="bench").run("nightly")
-        took, cpu = time.perf_counter() - t, time.process_time() - cpu
+        sub_s, cpu = time.perf_counter() - t, time.process_time() - cpu
         assert summary.outcome == "success", summary.message
-        print(f"[{kind}] check-submit of {args.submit:,} scheduled payments: {took:.2f}s wall, {cpu:.2f}s CPU  "
-              f"counts={summary.counts}")
+        sub_load = max(load_before, os.getloadavg()[0])
+        print(f"{tag} check-submit of {submit:,} scheduled payments: {sub_s:.2f}s wall, {cpu:.2f}s CPU "
+              f"(load {sub_load:.1f})  counts={summary.counts}", flush=True)
+        return {"return": ret_s, "return_load": ret_load, "submit": sub_s, "submit_load": sub_load}
     finally:
         db.dispose()
+
+
+def run_pg(admin: str, payments: int, returns: int, submit: int) -> dict[str, float]:
+    import psycopg
+
+    name = f"achbench_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(admin, autocommit=True) as c:
+        c.execute(f'CREATE DATABASE "{name}"')
+    try:
+        with tempfile.TemporaryDirectory(prefix="achbench") as tmp:
+            return run("postgresql", f"{admin.rpartition('/')[0]}/{name}", Path(tmp), payments, returns, submit)
+    finally:
+        with psycopg.connect(admin, autocommit=True) as c:
+            c.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--db", choices=["sqlite", "postgresql", "both"], default="both")
-    ap.add_argument("--payments", type=int, default=1_000_000)
-    ap.add_argument("--returns", type=int, default=100_000)
-    ap.add_argument("--submit", type=int, default=100_000)
+    ap.add_argument("--payments", type=int, default=1_000_000, help="payments at the large size")
+    ap.add_argument("--returns", type=int, default=100_000, help="return entries at the large size")
+    ap.add_argument("--submit", type=int, default=100_000, help="payments to check-submit at the large size")
+    ap.add_argument("--scale", type=int, default=10, help="the small size is the large one divided by this")
     args = ap.parse_args()
-    if args.db in ("sqlite", "both"):
-        with tempfile.TemporaryDirectory(prefix="achbench") as tmp:
-            run("sqlite", f"sqlite:///{tmp}/bench.db", Path(tmp), args)
-    if args.db in ("postgresql", "both"):
-        import psycopg
-
-        admin = os.environ.get("SPOOLGATE_BENCH_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
-        name = f"achbench_{uuid.uuid4().hex[:8]}"
-        with psycopg.connect(admin, autocommit=True) as c:
-            c.execute(f'CREATE DATABASE "{name}"')
-        try:
-            with tempfile.TemporaryDirectory(prefix="achbench") as tmp:
-                run("postgresql", f"{admin.rpartition('/')[0]}/{name}", Path(tmp), args)
-        finally:
-            with psycopg.connect(admin, autocommit=True) as c:
-                c.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    admin = os.environ.get("SPOOLGATE_BENCH_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
+    sizes = [(args.payments // args.scale, args.returns // args.scale, args.submit // args.scale),
+             (args.payments, args.returns, args.submit)] if args.scale > 1 else [
+             (args.payments, args.returns, args.submit)]
+    results: dict[tuple[str, int], dict[str, float]] = {}
+    for k, (p, r, n) in enumerate(sizes):  # interleaved: both databases at one size, then the next size
+        for kind in (["sqlite", "postgresql"] if args.db == "both" else [args.db]):
+            if kind == "sqlite":
+                with tempfile.TemporaryDirectory(prefix="achbench") as tmp:
+                    results[(kind, k)] = run("sqlite", f"sqlite:///{tmp}/bench.db", Path(tmp), p, r, n)
+            else:
+                results[(kind, k)] = run_pg(admin, p, r, n)
+    print("\nsummary (wall seconds, load average at the time in brackets)")
+    for what, label in (("return", "return file apply"), ("submit", "check-submit")):
+        for k, (p, r, n) in enumerate(sizes):
+            sq, pg = results.get(("sqlite", k)), results.get(("postgresql", k))
+            line = f"  {label:18} {p:>9,} payments / {r if what == 'return' else n:>7,}: "
+            if sq:
+                line += f"SQLite {sq[what]:7.2f}s [{sq[what + '_load']:.1f}]  "
+            if pg:
+                line += f"PostgreSQL {pg[what]:7.2f}s [{pg[what + '_load']:.1f}]  "
+            if sq and pg:
+                line += f"PG/SQLite {pg[what] / sq[what]:.2f}x"
+            print(line)
+        if len(sizes) == 2:
+            for kind in ("sqlite", "postgresql"):
+                a, b = results.get((kind, 0)), results.get((kind, 1))
+                if a and b:
+                    print(f"  {label:18} scale {args.scale}x in size -> {b[what] / a[what]:.1f}x in time ({kind})")
     return 0
 
 

@@ -17,7 +17,11 @@ RSS (from ``wait4``):
 (c) achkit 0.2 ``validate(text)`` (reads the whole file into memory), if installed
     (``pip install achkit``; only the benchmark uses it).
 
-Targets: (b) <= 1.0 x (a) and (b) peak RSS < 64 MiB on 1,000,000 entries.
+(d) typed records: iterate :class:`formats.nacha.AchReader` (what ``ach.returns`` reads).
+
+Both a PPD payment file and a return file (every entry with an addenda 99 or 98) at each size;
+each size's figures and, per contender, how its time grows from the small to the large size.
+Targets: (b) <= 1.0 x (a), (b) peak RSS < 64 MiB on 1,000,000 entries, (d) <= 1.5 x (b).
 """
 
 from __future__ import annotations
@@ -75,6 +79,17 @@ def generate(path: Path, entries: int, seed: int = 1) -> None:
         w.close()
 
 
+def _return_file(path: Path, entries: int) -> None:
+    """The ACH bench's return file (R01 returns and 1,000 C01 NOCs) with ``entries`` entries, written
+    by a subprocess (generated here, its memory would be counted in every contender's peak RSS)."""
+    code = ("import importlib.util, sys\n"
+            "spec = importlib.util.spec_from_file_location('ach_bench', sys.argv[1])\n"
+            "mod = importlib.util.module_from_spec(spec); spec.loader.exec_module(mod)\n"
+            "n = int(sys.argv[3]); open(sys.argv[2], 'wb').write(mod.return_file(n * 10, n))\n")
+    subprocess.run([sys.executable, "-c", code, str(ROOT / "bench/ach/bench.py"), str(path), str(entries)],
+                   check=True, cwd=ROOT)
+
+
 def run(cmd: list[str]) -> tuple[float, float, str]:
     """Wall seconds, peak RSS MiB and the first output line of one subprocess."""
     t0 = time.perf_counter()
@@ -95,6 +110,8 @@ def main() -> int:
     ap.add_argument("--out", default=None, help="directory for generated files (default: temp)")
     ap.add_argument("--repeat", type=int, default=3, help="runs per contender; the best is reported")
     ap.add_argument("--keep", action="store_true", help="keep generated files")
+    ap.add_argument("--kinds", default="ppd,returns",
+                    help="ppd (payments, no addenda) and/or returns (every entry with an addenda 99/98)")
     args = ap.parse_args()
     out = Path(args.out) if args.out else Path(tempfile.mkdtemp(prefix="nacha-bench-"))
     out.mkdir(parents=True, exist_ok=True)
@@ -106,34 +123,52 @@ def main() -> int:
         have_achkit = True
     except ImportError:
         have_achkit = False
-    for size in (int(s) for s in args.sizes.split(",")):
-        path = out / f"ppd-{size}.ach"
-        if not path.exists():
-            t0 = time.perf_counter()
-            generate(path, size)
-            print(f"generated {path} ({path.stat().st_size / 2**20:.1f} MiB) in "
-                  f"{time.perf_counter() - t0:.1f} s")
-        contenders = {
-            "(a) baseline slicing (binary)": [py, str(HERE / "baseline.py"), str(path)],
-            "(a') baseline slicing (text)": [py, str(HERE / "baseline.py"), str(path), "--text"],
-            "(b) spoolgate ach validate --json": [*spoolgate, "ach", "validate", "--json", str(path)],
-        }
-        if have_achkit:
-            contenders["(c) achkit.validate"] = [
-                py, "-c", "import sys, achkit; r = achkit.validate(open(sys.argv[1]).read()); "
-                "print(r['ok'], len(r['errors']))", str(path)]
-        results: dict[str, tuple[float, float, str]] = {}
-        for _ in range(args.repeat):
-            for name, cmd in contenders.items():
-                wall, rss, first = run(cmd)
-                best = results.get(name)
-                if best is None or wall < best[0]:
-                    results[name] = (wall, max(rss, best[1]) if best else rss, first)
-        base = results["(a) baseline slicing (binary)"][0]
-        print(f"\n{size:,} entries, best of {args.repeat}:")
-        for name, (wall, rss, first) in results.items():
-            print(f"  {name:36} {wall:7.2f} s  {wall / base:5.2f} x (a)  peak RSS {rss:6.1f} MiB   "
-                  f"[{first[:60]}]")
+    typed = [py, "-c", "import sys; from formats.nacha import AchReader\n"
+             "r = AchReader(open(sys.argv[1], 'rb'))\nn = sum(1 for _ in r)\nprint(n, r.error_count)"]
+    sizes = [int(s) for s in args.sizes.split(",")]
+    walls: dict[tuple[str, int, str], float] = {}
+    for kind in args.kinds.split(","):
+        for size in sizes:
+            path = out / f"{kind}-{size}.ach"
+            if not path.exists():
+                t0 = time.perf_counter()
+                if kind == "ppd":
+                    generate(path, size)
+                else:
+                    _return_file(path, size)
+                print(f"generated {path} ({path.stat().st_size / 2**20:.1f} MiB) in "
+                      f"{time.perf_counter() - t0:.1f} s")
+            contenders = {
+                "(a) baseline slicing (binary)": [py, str(HERE / "baseline.py"), str(path)],
+                "(a') baseline slicing (text)": [py, str(HERE / "baseline.py"), str(path), "--text"],
+                "(b) spoolgate ach validate --json": [*spoolgate, "ach", "validate", "--json", str(path)],
+                "(d) typed records (AchReader)": [*typed, str(path)],
+            }
+            if have_achkit:
+                contenders["(c) achkit.validate"] = [
+                    py, "-c", "import sys, achkit; r = achkit.validate(open(sys.argv[1]).read()); "
+                    "print(r['ok'], len(r['errors']))", str(path)]
+            results: dict[str, tuple[float, float, str]] = {}
+            for _ in range(args.repeat):  # contenders interleaved: each round runs all of them
+                for name, cmd in contenders.items():
+                    wall, rss, first = run(cmd)
+                    best = results.get(name)
+                    if best is None or wall < best[0]:
+                        results[name] = (wall, max(rss, best[1]) if best else rss, first)
+            base = results["(a) baseline slicing (binary)"][0]
+            print(f"\n{kind} file, {size:,} entries, best of {args.repeat} (load {os.getloadavg()[0]:.1f}):")
+            for name, (wall, rss, first) in results.items():
+                walls[(kind, size, name)] = wall
+                print(f"  {name:36} {wall:7.2f} s  {wall / base:5.2f} x (a)  peak RSS {rss:6.1f} MiB   "
+                      f"[{first[:60]}]")
+            v = results["(b) spoolgate ach validate --json"][0]
+            print(f"  typed / validate: {results['(d) typed records (AchReader)'][0] / v:.2f} x (target <= 1.5)")
+        if len(sizes) >= 2:
+            lo, hi = sizes[0], sizes[-1]
+            for name in contenders:
+                if (kind, lo, name) in walls:
+                    print(f"  {kind} {name:36} {hi / lo:.0f}x entries -> "
+                          f"{walls[(kind, hi, name)] / walls[(kind, lo, name)]:.1f}x time")
     if not args.keep and not args.out:
         shutil.rmtree(out)
     return 0

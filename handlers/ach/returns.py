@@ -39,11 +39,13 @@ from handlers.ach.store import (
     bulk_update,
     db_value,
     driver_rows,
+    key_filter,
     load_payees,
     new_log_id,
     write_log,
 )
 from handlers.base import FileContext, Handler, HandlerResult, Rejected
+from handlers.stats import analyze_if_stale
 
 OPTIONS = {"policy", "partner", "ack", "gunzip"}
 #: which account fields a change code corrects (seed 001 "NOC Returns")
@@ -198,8 +200,9 @@ class _Applier:
         cols = ", ".join(PAYMENT_COLUMNS)
         for key in ("txn_number", "gateway_payment_id"):
             for part in chunks(wanted, 2000):
-                sql = f"SELECT {cols}, {key} FROM check_payments WHERE {key} IN ({', '.join('?' * len(part))})"
-                for row in driver_rows(self.session, sql, tuple(part)):
+                where, params = key_filter(self.session, key, part)
+                for row in driver_rows(self.session, f"SELECT {cols}, {key} FROM check_payments WHERE {where}",
+                                       params):
                     out[row[-1]].append(dict(zip(PAYMENT_COLUMNS, row, strict=False)))
             wanted = [t for t in wanted if t not in out]
             if not wanted:
@@ -407,6 +410,8 @@ class AchReturnsHandler(Handler):
             # Matching touches random pages of a large table and its indexes: a bigger page cache for
             # this connection (the default 2 MB thrashes) is the difference between seconds and minutes.
             s.connection().exec_driver_sql(f"PRAGMA cache_size = -{conf.sqlite_cache_mb * 1024}")
+        # payments are bulk-loaded by other systems: matching needs their statistics (not autovacuum's)
+        analyze_if_stale(s, ("check_payments", "payment_accounts"))
         gzipped = bool(self.options.get("gunzip")) and stream.read(2) == b"\x1f\x8b"
         stream.seek(0)
         source = cast(BinaryIO, _Gunzip(stream)) if gzipped else stream

@@ -13,13 +13,14 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any, BinaryIO
 
-from sqlalchemy import insert, select
+from sqlalchemy import select
 
 from daemon.models.bills import AuditEvent, BillLineItem, BillUser, encode_bill_data
 from daemon.models.bills import Bill as BillRow
 from formats.bills import Bill, BillReader
 from formats.errors import FormatError, Issue
 from handlers.base import FileContext, Handler, HandlerResult
+from handlers.bulk import insert_dicts
 from handlers.registry import section
 
 OPTIONS = {"loaded_status", "data_compress", "noop_recipients", "batch_size"}
@@ -111,15 +112,14 @@ class BillLoadHandler(Handler):
                 row["data"], row["data_encoding"] = encode_bill_data(bill_document(b), compress=True)
             rows.append(row)
         if compress:
-            s.execute(insert(BillRow), rows)
+            insert_dicts(s, BillRow.__tablename__, rows)
             return sum(len(b.line_items) for b in batch)
-        returned = s.execute(insert(BillRow).returning(BillRow.bill_id, BillRow.id), rows)
+        returned = insert_dicts(s, BillRow.__tablename__, rows, returning=("bill_id", "id"))
         pks: dict[str, int] = {bid: pk for bid, pk in returned}
         item_rows = [{"bill_pk": pks[b.bill_id], "position": n, "description": i.description,
                       "amount": i.amount, "code": i.code}
                      for b in batch for n, i in enumerate(b.line_items, 1)]
-        if item_rows:
-            s.execute(insert(BillLineItem), item_rows)
+        insert_dicts(s, BillLineItem.__tablename__, item_rows)
         return len(item_rows)
 
     def _noop(self, ctx: FileContext, recipients: Iterable[str]) -> None:

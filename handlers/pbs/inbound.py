@@ -32,6 +32,7 @@ from daemon.models.ach import AuditOp
 from daemon.models.pbs import (
     AgreementStatus,
     DeliveryState,
+    LineStatus,
     OcrHeader,
     OcrLine,
     Pbs0603Result,
@@ -62,7 +63,9 @@ from formats.pbs.delivery import (
 from formats.pbs.receipts import HEAD_BYTES, Receipt, receipt_warnings
 from handlers.ach.audit import Actor, audit_ids, audit_where
 from handlers.base import FileContext, Handler, HandlerResult, Rejected
+from handlers.bulk import insert_dicts
 from handlers.pbs.settings import pbs_settings
+from handlers.stats import analyze_if_stale
 
 OPTIONS = {"policy", "keep_control_lists"}
 POLICIES: dict[str, Policy] = {"strict": STRICT, "guide_examples": GUIDE_EXAMPLES}
@@ -70,6 +73,9 @@ POLICIES: dict[str, Policy] = {"strict": STRICT, "guide_examples": GUIDE_EXAMPLE
 FLUSH_EVERY = 500
 NOT_IN_FULL_LIST = "not in full list"
 FULL_LISTS = (SECTION_ACTIVE, SECTION_EIK_ACTIVE)
+
+#: a delivery this large changes ocr_line enough to refresh its planner statistics
+BULK_LINES = 10_000
 
 
 class PbsInboundHandler(Handler):
@@ -128,6 +134,7 @@ class _Loader:
         self.audit_pending: dict[int, tuple[AuditOp, str]] = {}
         #: agreements a change section (0212) of this delivery decided: its full list does not end them
         self.changed_here: set[int] = set()
+        self.lines: list[dict[str, Any]] = []
 
     def _count(self, key: str, n: int = 1) -> None:
         self.counts[key] = self.counts.get(key, 0) + n
@@ -138,8 +145,15 @@ class _Loader:
     def _added(self) -> None:
         self.pending += 1
         if self.pending >= FLUSH_EVERY:
-            self.s.flush()
-            self.pending = 0
+            self._flush()
+
+    def _flush(self) -> None:
+        """OCR lines in bulk (no ORM object per line, no ids read back)."""
+        self.s.flush()
+        if self.lines:
+            insert_dicts(self.s, OcrLine.__tablename__, self.lines)
+            self.lines = []
+        self.pending = 0
 
     def load(self, stream: BinaryIO) -> HandlerResult:
         reader = DeliveryReader(stream, policy=self.policy, accept=(DELIVERY_0602, DELIVERY_0603))
@@ -158,7 +172,10 @@ class _Loader:
                 self._section_end(event)
             elif isinstance(event, DeliveryEnd):
                 pass
+        self._flush()
         self._flush_audit()
+        if self.counts.get("ocr_lines", 0) >= BULK_LINES:
+            analyze_if_stale(self.s, (OcrLine.__tablename__,))  # settle reads them next
         assert self.delivery is not None
         self.delivery.warnings = len(reader.warnings)
         return HandlerResult(counts=self.counts, totals=self.totals, warnings=reader.warnings,
@@ -213,7 +230,7 @@ class _Loader:
     def _section_end(self, end: SectionEnd) -> None:
         if self.header is not None:
             self.header.control_amount = end.amount
-            self.s.flush()
+            self._flush()
             audit_where(self.s, OcrLine, OcrLine.header_id == self.header.id, AuditOp.CREATE, self.actor,
                         "loaded from 0602")
         self.header = None
@@ -260,13 +277,14 @@ class _Loader:
 
     def _payment(self, p: Payment) -> None:
         assert self.header is not None
-        self.s.add(OcrLine(
+        self.lines.append(dict(
             header_id=self.header.id, line_no=p.line, section=p.section, transaction_code=p.transaction_code,
             kind=str(p.kind), customer_number=p.customer_number, agreement_number=p.agreement_number,
             card_type=p.card_type, payment_reference=p.payment_reference.strip(),
             archive_reference=p.archive_reference, due_date=p.due_date, payment_date=p.payment_date,
             booking_date=p.booking_date, requested_amount=p.requested_amount, paid_amount=p.paid_amount,
-            total_amount=p.received_amount, fee_amount=p.fee_amount, created_at=self.ctx.now))
+            total_amount=p.received_amount, fee_amount=p.fee_amount, created_at=self.ctx.now,
+            status=LineStatus.NEW, attempts=0))
         self.header.line_count += 1
         self.header.total_amount += p.received_amount
         self._count("ocr_lines")

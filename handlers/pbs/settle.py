@@ -30,6 +30,7 @@ from formats.pbs.codes import PaymentKind
 from handlers.ach.audit import Actor, audit_ids
 from handlers.jobs import Job, JobContext, JobResult
 from handlers.pbs.settings import pbs_settings
+from handlers.stats import analyze_if_stale
 
 OPTIONS = {"batch"}
 SURPLUS_OPEN = "open"
@@ -60,6 +61,8 @@ class SettleJob(Job):
         actor = Actor.for_job(self, ctx)
         counts: dict[str, int] = {}
         last_id = 0
+        with ctx.unit() as uow:  # lines and invoices arrive in bulk: plans need their statistics
+            analyze_if_stale(uow.session, (OcrLine.__tablename__, Invoice.__tablename__))
         while True:
             with ctx.unit() as uow:
                 s = uow.session

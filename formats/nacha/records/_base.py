@@ -9,7 +9,7 @@ formatting fills them from ``Field.const`` or blanks.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import fields as dc_fields
 from typing import Any, TypeVar
 
@@ -97,16 +97,42 @@ def build(cls: type[T], fields: tuple[Field, ...], line: str, int_fields: frozen
     Alphanumeric values keep leading blanks (the immediate destination's leading
     blank is significant) and lose trailing ones, so formatting restores the line.
     """
-    values: dict[str, Any] = {}
-    for name, start, end, mode in _plan(cls, fields, int_fields):
-        raw = line[start:end]
+    builder = _BUILDERS.get(cls)
+    if builder is None:
+        builder = _BUILDERS[cls] = _compile(cls, _plan(cls, fields, int_fields))
+    result: T = builder(line)
+    return result
+
+
+_BUILDERS: dict[type, Callable[[str], Any]] = {}
+
+
+def _compile(cls: type, plan: tuple[tuple[str, int, int, int], ...]) -> Callable[[str], Any]:
+    """One function per record class, generated from its field table: a slice and a conversion per
+    field, no loop, no dict. Reading a million records is dominated by this, so a slotted class
+    (all of them) gets its slots set directly instead of through the frozen ``__init__``'s
+    ``object.__setattr__`` calls; the values are the same (``build`` of any line equals
+    ``cls(**fields)``)."""
+    exprs = []
+    for _name, start, end, mode in plan:
+        raw = f"line[{start}:{end}]"
         if mode == 0:
-            values[name] = int(raw) if raw.strip() else 0
+            exprs.append(f"(int(r) if (r := {raw}).strip() else 0)")
         elif mode == 1:
-            values[name] = raw.strip() and raw
+            exprs.append(f"((r := {raw}).strip() and r)")
         else:
-            values[name] = raw.rstrip()
-    return cls(**values)
+            exprs.append(f"{raw}.rstrip()")
+    env: dict[str, Any] = {"_cls": cls, "_new": object.__new__}
+    direct = "__slots__" in cls.__dict__ and not hasattr(cls, "__post_init__")
+    if direct:
+        for i, (name, *_rest) in enumerate(plan):
+            env[f"_set{i}"] = getattr(cls, name).__set__
+        body = "\n".join([" o = _new(_cls)", *(f" _set{i}(o, {e})" for i, e in enumerate(exprs)), " return o"])
+    else:
+        body = f" return _cls({', '.join(exprs)})"
+    exec(f"def build(line):\n{body}\n", env)  # source generated from the field table only
+    fn: Callable[[str], Any] = env["build"]
+    return fn
 
 
 def render(fields: tuple[Field, ...], rec: object) -> str:

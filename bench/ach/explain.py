@@ -1,0 +1,117 @@
+"""``EXPLAIN (ANALYZE, BUFFERS)`` of the return file's hot statements on a freshly loaded table.
+
+    .venv/bin/python bench/ach/explain.py [--payments 1000000]
+
+Loads the payments as ``bench.py`` does into a scratch PostgreSQL database (autovacuum or not,
+nothing has analyzed the table yet), then shows, for one chunk of 2,000 trace numbers:
+the trace lookup as an ``IN`` list and as ``= ANY(array)`` before statistics exist, the same
+after :func:`handlers.stats.analyze_if_stale`, and the chunk's status update as per-row
+``executemany`` vs ``UPDATE ... FROM unnest(arrays)`` (each in a rolled-back transaction).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+import sys
+import time
+import uuid
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
+import psycopg
+
+from bench.ach.bench import ODFI, load
+from daemon import migrate
+from daemon.db import Database, make_engine
+
+COLS = ("payment_id, payee_id, payer_id, status, amount, pid, routing_transit, check_account_number, "
+        "account_type, account_name, txn_number, pay_date, action_code")
+
+
+def explain(cur: psycopg.Cursor, title: str, sql: str, params: tuple[object, ...]) -> None:
+    t = time.perf_counter()
+    cur.execute(f"EXPLAIN (ANALYZE, BUFFERS) {sql}", params)
+    plan = [r[0] for r in cur.fetchall()]
+    print(f"\n-- {title} ({time.perf_counter() - t:.3f} s with EXPLAIN; load {os.getloadavg()[0]:.1f})")
+    for line in plan:
+        print("   " + (line if len(line) <= 200 else line[:200] + "...'"))
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--payments", type=int, default=1_000_000)
+    args = ap.parse_args()
+    admin = os.environ.get("SPOOLGATE_BENCH_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
+    name = f"achexplain_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(admin, autocommit=True) as c:
+        c.execute(f'CREATE DATABASE "{name}"')
+    url = f"{admin.rpartition('/')[0]}/{name}"
+    try:
+        engine = make_engine(url, pool=False)
+        migrate.upgrade(engine)
+        engine.dispose()
+        db = Database(url)
+        load(db, args.payments, args.payments // 10, dt.date.today())
+        db.dispose()
+        stride = 10
+        traces = [f"{ODFI}{i + 1:07d}" for i in range(0, min(args.payments, 20_000 * stride), stride)][:2000]
+        ids = list(range(1, 2 * len(traces), 2))
+        from daemon.models.ach import CheckPayment
+        from handlers.ach.audit import AUDIT_COLUMNS, base_columns
+
+        cols = base_columns(CheckPayment)
+        audit = (f"INSERT INTO check_payments_history ({', '.join(cols)}, {', '.join(AUDIT_COLUMNS)}) "
+                 f"SELECT {', '.join(cols)}, 2, 0, 'bench', 1, 'bench', now() FROM check_payments")
+        in_list = f"SELECT {COLS} FROM check_payments WHERE txn_number IN ({', '.join(['%s'] * len(traces))})"
+        any_ = f"SELECT {COLS} FROM check_payments WHERE txn_number = ANY(%s)"
+        with psycopg.connect(url) as conn, conn.cursor() as cur:
+            cur.execute("SELECT reltuples FROM pg_class WHERE relname = 'check_payments'")
+            print(f"check_payments reltuples before: {cur.fetchone()}  (-1: never analyzed)")
+            explain(cur, "BEFORE: trace lookup, IN list of 2,000, no statistics", in_list, tuple(traces))
+            explain(cur, "BEFORE: trace lookup, = ANY(array), no statistics", any_, (traces,))
+            explain(cur, "BEFORE: per-row UPDATE (one of 2,000 executemany statements), no statistics",
+                    "UPDATE check_payments SET status = %s, txn_err_msg = %s WHERE payment_id = %s", (3, "R01", 1))
+            explain(cur, "BEFORE: audit rows, INSERT ... SELECT with an IN list of 2,000 ids",
+                    f"{audit} WHERE payment_id IN ({', '.join(['%s'] * len(ids))})", tuple(ids))
+            conn.rollback()
+            from sqlalchemy.orm import Session
+
+            from handlers.stats import analyze_if_stale
+
+            eng = make_engine(url, pool=False)
+            with Session(eng) as s, s.begin():
+                t = time.perf_counter()
+                done = analyze_if_stale(s, ("check_payments", "payment_accounts"))
+                print(f"\nanalyze_if_stale: {done} in {time.perf_counter() - t:.2f} s")
+            eng.dispose()
+            explain(cur, "AFTER: trace lookup, = ANY(array), statistics from analyze_if_stale", any_, (traces,))
+            explain(cur, "AFTER, first try: UPDATE ... FROM unnest(arrays), 2,000 rows",
+                    "UPDATE check_payments AS t SET status = v.status, txn_err_msg = v.txn_err_msg FROM "
+                    "unnest(CAST(%s AS BIGINT[]), CAST(%s AS INTEGER[]), CAST(%s AS VARCHAR(255)[])) "
+                    "AS v(payment_id, status, txn_err_msg) WHERE t.payment_id = v.payment_id",
+                    (ids, [3] * len(ids), ["R01"] * len(ids)))
+            explain(cur, "AFTER: the same UPDATE with the keys again as = ANY(array) (what bulk_update runs)",
+                    "UPDATE check_payments AS t SET status = v.status, txn_err_msg = v.txn_err_msg FROM "
+                    "unnest(CAST(%s AS BIGINT[]), CAST(%s AS INTEGER[]), CAST(%s AS VARCHAR(255)[])) "
+                    "AS v(payment_id, status, txn_err_msg) WHERE t.payment_id = v.payment_id "
+                    "AND t.payment_id = ANY(%s)", (ids, [3] * len(ids), ["R01"] * len(ids), ids))
+            explain(cur, "AFTER: audit rows, INSERT ... SELECT with = ANY(array) of 2,000 ids",
+                    f"{audit} WHERE payment_id = ANY(%s)", (ids,))
+            big = list(range(1, 20_001, 2))
+            explain(cur, "AFTER: UPDATE ... FROM unnest(arrays), 10,000 rows (check-submit's chunk)",
+                    "UPDATE check_payments AS t SET status = v.status, txn_err_msg = v.txn_err_msg FROM "
+                    "unnest(CAST(%s AS BIGINT[]), CAST(%s AS INTEGER[]), CAST(%s AS VARCHAR(255)[])) "
+                    "AS v(payment_id, status, txn_err_msg) WHERE t.payment_id = v.payment_id "
+                    "AND t.payment_id = ANY(%s)", (big, [3] * len(big), ["R01"] * len(big), big))
+            conn.rollback()
+    finally:
+        with psycopg.connect(admin, autocommit=True) as c:
+            c.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
