@@ -23,6 +23,7 @@ from daemon.config import Job as JobConfig
 from daemon.config import Settings
 from daemon.db import Database, utcnow
 from daemon.models.core import JobRun, JobState, Notification
+from handlers.chain import ChainJob
 from handlers.jobs import JobContext, JobResult
 from handlers.registry import job_class
 
@@ -174,10 +175,13 @@ class Scheduler:
         t0 = time.monotonic()
         try:
             job = job_class(job_conf.kind)(self.settings, name, job_conf)
-            ctx = JobContext(settings=self.settings, db=self.db, job=name, run_id=run_id, now=started,
-                             calendar=calendar(job_conf.calendar), dry_run=dry_run,
-                             log=logging.getLogger(f"spoolgate.job.{name}"))
-            result = job.run(ctx)
+            if isinstance(job, ChainJob):
+                result = self._chain(name, job, dry_run)
+            else:
+                ctx = JobContext(settings=self.settings, db=self.db, job=name, run_id=run_id, now=started,
+                                 calendar=calendar(job_conf.calendar), dry_run=dry_run,
+                                 log=logging.getLogger(f"spoolgate.job.{name}"))
+                result = job.run(ctx)
         except Exception as exc:
             log.exception("job %s run %d failed", name, run_id)
             result = JobResult(outcome="failure", message=f"{type(exc).__name__}: {exc}")
@@ -201,6 +205,20 @@ class Scheduler:
         if self.on_run:
             self.on_run(summary)
         return summary
+
+    def _chain(self, name: str, chain: ChainJob, dry_run: bool) -> JobResult:
+        """Steps in order; the first failure (or a step already running) stops the chain."""
+        done: dict[str, int] = {}
+        for step in chain.steps:
+            try:
+                summary = self.run(step, trigger=f"chain:{name}", dry_run=dry_run)
+            except JobBusy as exc:
+                return JobResult(outcome="failure", counts=done, message=f"step {step}: {exc}")
+            if summary.outcome == "failure":
+                return JobResult(outcome="failure", counts=done,
+                                 message=f"step {step} (run {summary.run_id}) failed: {summary.message}")
+            done[step] = summary.run_id
+        return JobResult(outcome="success", counts=done, message=" → ".join(chain.steps))
 
     def list(self) -> list[dict[str, object]]:
         out: list[dict[str, object]] = []

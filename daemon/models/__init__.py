@@ -1,6 +1,6 @@
 """All typed models, imported here so alembic and the app see one metadata."""
 
-from daemon.models import ach, bills, checkfree, pbs  # noqa: F401
+from daemon.models import ach, bills, checkfree, pbs, recurring  # noqa: F401
 from daemon.models.core import (
     TERMINAL_STATES,
     FetchedRemote,
