@@ -15,8 +15,10 @@ from daemon.cli import EXIT_CONFIG, EXIT_FAILURE, EXIT_OK, EXIT_USAGE
 
 
 def register(sub: Any) -> None:
-    imp = sub.add_parser("import", help="load payees, payment accounts and scheduled payments from JSON")
-    imp.add_argument("file", help="JSON: {payees: [...], accounts: [...], payments: [...]}")
+    imp = sub.add_parser("import", help="load payees, payment accounts and scheduled payments from JSON, "
+                                        "or setup records (recurring payments, reminders, accounts) from JSON Lines")
+    imp.add_argument("file", help="JSON: {payees: [...], accounts: [...], payments: [...]}; "
+                                  "*.jsonl: setup records (formats/setups/setups.schema.json)")
     imp.set_defaults(func=cmd_import)
 
     aud = sub.add_parser("audit", help="seed 004 audit history by payment id, account number or pid")
@@ -68,6 +70,8 @@ def cmd_import(args: argparse.Namespace) -> int:
     from handlers.ach.audit import Actor
     from handlers.ach.importer import ImportRejected, import_data
 
+    if args.file.endswith(".jsonl"):
+        return _import_setups(args)
     try:
         with open(args.file, "rb") as fh:
             data = json.load(fh)
@@ -89,6 +93,34 @@ def cmd_import(args: argparse.Namespace) -> int:
         db.dispose()
     print(f"imported {res.payees} payee(s), {res.accounts_created} new and {res.accounts_updated} updated "
           f"account(s), {res.payments} payment(s)")
+    return EXIT_OK
+
+
+def _import_setups(args: argparse.Namespace) -> int:
+    from handlers.ach.audit import Actor
+    from handlers.recurring.setups import SetupsRejected, load_setups
+
+    try:
+        with open(args.file, "rb") as fh:
+            data = fh.read()
+    except OSError as exc:
+        print(f"spoolgate import: cannot read {args.file}: {exc}", file=sys.stderr)
+        return EXIT_FAILURE
+    _settings, db = _open(args)
+    if db is None:
+        return EXIT_CONFIG
+    actor = Actor.operator("cli-import")
+    try:
+        with db.transaction() as s:
+            res = load_setups(s, data, actor, actor.now.astimezone().date())
+    except SetupsRejected as exc:
+        print(f"spoolgate import: {args.file}: {exc}", file=sys.stderr)
+        for issue in exc.issues:
+            print(f"  {issue}", file=sys.stderr)
+        return EXIT_FAILURE
+    finally:
+        db.dispose()
+    print("imported " + ", ".join(f"{v} {k}" for k, v in sorted(res.counts.items())))
     return EXIT_OK
 
 
