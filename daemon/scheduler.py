@@ -211,7 +211,7 @@ class Scheduler:
         done: dict[str, int] = {}
         for step in chain.steps:
             try:
-                summary = self.run(step, trigger=f"chain:{name}", dry_run=dry_run)
+                summary = self.run(step, trigger="chain", dry_run=dry_run)
             except JobBusy as exc:
                 return JobResult(outcome="failure", counts=done, message=f"step {step}: {exc}")
             if summary.outcome == "failure":

@@ -1,7 +1,7 @@
 """A job chain (seed 001 pmtAllCheckTasks): named jobs run one after another, never overlapping.
 
 The scheduler runs the steps itself (each takes its own job lock and gets its
-own ``job_runs`` row, trigger ``chain:NAME``), stops at the first step that
+own ``job_runs`` row, trigger ``chain``; the chain run counts their run ids), stops at the first step that
 fails, and the chain's own run fails with that step's message, so the chain's
 ``notify_on``/``recipients`` e-mail the failure.
 """

@@ -14,3 +14,6 @@ def env(tmp_path: Path, db_url: str) -> Iterator[Env]:
     e.import_base()
     yield e
     e.db.dispose()
+
+
+from tests.fixtures.smtp import _smtp_sink, smtp_server  # noqa: E402,F401
