@@ -198,10 +198,9 @@ class RecurringPaymentsJob(Job):
                    PaymentAccount.account_number, PaymentAccount.account_holder_name, PaymentAccount.account_type,
                    PaymentAccount.payment_type).where(PaymentAccount.pid.in_(pids)))}
         pay_ids = [c["payment_id"] for c in current.values() if c["payment_id"] is not None]
-        payment_status = dict(s.execute(select(CheckPayment.payment_id, CheckPayment.status)
-                                        .where(CheckPayment.payment_id.in_(pay_ids)))) if pay_ids else {}
-        return _Chunk(rows, accounts, active, current, last_due, bills, pay_accounts,
-                      {int(k): int(v) for k, v in payment_status.items()})
+        payment_status = {int(i): int(st) for i, st in s.execute(
+            select(CheckPayment.payment_id, CheckPayment.status).where(CheckPayment.payment_id.in_(pay_ids)))}
+        return _Chunk(rows, accounts, active, current, last_due, bills, pay_accounts, payment_status)
 
     # -- deciding ----------------------------------------------------------------------------------
     def _chunk(self, uow: UnitOfWork, rows: list[dict[str, Any]], counts: dict[str, int]) -> None:
@@ -217,7 +216,6 @@ class RecurringPaymentsJob(Job):
             self._check_end(r, notices)
             if {k: r[k] for k in ROW_COLUMNS} != before:
                 c.changed.add(r["recurring_id"])
-        self._write_summaries(s, c, counts)
         payments: list[dict[str, Any]] = []
         links: list[tuple[dict[str, Any], list[int]]] = []
         for r in rows:
@@ -228,7 +226,7 @@ class RecurringPaymentsJob(Job):
                 self._check_end(r, notices)
                 if {k: r[k] for k in ROW_COLUMNS} != before:
                     c.changed.add(r["recurring_id"])
-        self._write_payments(s, c, payments, links, counts)
+        self._write(s, c, payments, links, counts)
         changed = [r for r in rows if r["recurring_id"] in c.changed]
         if changed:
             for r in changed:
@@ -428,54 +426,54 @@ class RecurringPaymentsJob(Job):
                 "email": r["payer_email_addr"], "recurring_id": r["recurring_id"]}
 
     # -- writing -----------------------------------------------------------------------------------
-    def _write_summaries(self, s: Session, c: _Chunk, counts: dict[str, int]) -> None:
+    def _write(self, s: Session, c: _Chunk, payments: list[dict[str, Any]],
+               links: Sequence[tuple[dict[str, Any], list[int]]], counts: dict[str, int]) -> None:
+        """Payments first (their ids go into the summaries), then summaries in their final state."""
+        now = self.actor.now
         if c.cancelled_payments:
             s.execute(update(CheckPayment).where(CheckPayment.payment_id.in_(c.cancelled_payments),
                                                  CheckPayment.status == CheckStatus.SCHEDULED)
-                      .values(status=CheckStatus.CANCELLED, reminded="N", last_modify_time=self.actor.now,
+                      .values(status=CheckStatus.CANCELLED, reminded="N", last_modify_time=now,
                               txn_err_msg="replaced by a rebill"))
             audit_ids(s, CheckPayment, c.cancelled_payments, AuditOp.UPDATE, self.actor, "rebill: cancelled")
             counts["payments_cancelled"] += len(c.cancelled_payments)
         if c.superseded:
             s.execute(update(PaymentBillSummary).where(PaymentBillSummary.bill_id.in_(c.superseded))
-                      .values(status=SummaryStatus.SUPERSEDED, last_modify_time=self.actor.now))
+                      .values(status=SummaryStatus.SUPERSEDED, last_modify_time=now))
             audit_ids(s, PaymentBillSummary, c.superseded, AuditOp.UPDATE, self.actor, "superseded by a rebill")
-        if not c.new_summaries:
-            return
-        cols = [k for k in c.new_summaries[0] if not k.startswith("_")]
-        ids = list(s.scalars(insert(PaymentBillSummary).returning(PaymentBillSummary.bill_id,
-                                                                   sort_by_parameter_order=True),
-                             [{k: m[k] for k in cols} for m in c.new_summaries]))
-        for m, i in zip(c.new_summaries, ids, strict=True):
-            m["bill_id"] = i
-        audit_ids(s, PaymentBillSummary, ids, AuditOp.CREATE, self.actor, "synchronized")
+        pay_ids: list[int] = []
+        if payments:
+            pay_ids = list(s.scalars(insert(CheckPayment).returning(CheckPayment.payment_id,
+                                                                     sort_by_parameter_order=True), payments))
+            audit_ids(s, CheckPayment, pay_ids, AuditOp.CREATE, self.actor, "scheduled by recurring-payments")
+            counts["scheduled"] += len(pay_ids)
+            counts["scheduled_cents"] += sum(p["amount"] for p in payments)
+        for r, idx in links:
+            if idx:
+                r["payment_id"] = pay_ids[idx[-1]]
+        for m in c.scheduled:
+            idx = m.pop("_payment", [])
+            m["payment_id"] = pay_ids[idx[-1]] if idx else None
+        if c.new_summaries:
+            cols = [k for k in c.new_summaries[0] if not k.startswith("_")]
+            ids = list(s.scalars(insert(PaymentBillSummary).returning(PaymentBillSummary.bill_id,
+                                                                       sort_by_parameter_order=True),
+                                 [{k: m[k] for k in cols} for m in c.new_summaries]))
+            for m, i in zip(c.new_summaries, ids, strict=True):
+                m["bill_id"] = i
+            audit_ids(s, PaymentBillSummary, ids, AuditOp.CREATE, self.actor, "synchronized")
+        new = {id(m) for m in c.new_summaries}
+        updates = [{"bill_id": m["bill_id"], "status": SummaryStatus.SCHEDULED, "payment_id": m["payment_id"],
+                    "last_modify_time": now} for m in c.scheduled if id(m) not in new]
+        if updates:
+            s.execute(update(PaymentBillSummary), updates)
+            audit_ids(s, PaymentBillSummary, [u["bill_id"] for u in updates], AuditOp.UPDATE, self.actor,
+                      "scheduled")
         for r in c.rows:
             b = r.pop("_bill", None)
             if b is not None and r["bill_id"] != b["bill_id"]:
                 r["bill_id"] = b["bill_id"]
                 c.changed.add(r["recurring_id"])
-
-    def _write_payments(self, s: Session, c: _Chunk, payments: list[dict[str, Any]],
-                        links: Sequence[tuple[dict[str, Any], list[int]]], counts: dict[str, int]) -> None:
-        ids: list[int] = []
-        if payments:
-            ids = list(s.scalars(insert(CheckPayment).returning(CheckPayment.payment_id,
-                                                                 sort_by_parameter_order=True), payments))
-            audit_ids(s, CheckPayment, ids, AuditOp.CREATE, self.actor, "scheduled by recurring-payments")
-            counts["scheduled"] += len(ids)
-            counts["scheduled_cents"] += sum(p["amount"] for p in payments)
-        for r, idx in links:
-            if idx:
-                r["payment_id"] = ids[idx[-1]]
-        updates = []
-        for m in c.scheduled:
-            idx = m.pop("_payment", [])
-            updates.append({"bill_id": m["bill_id"], "status": SummaryStatus.SCHEDULED,
-                            "payment_id": ids[idx[-1]] if idx else None, "last_modify_time": self.actor.now})
-        if updates:
-            s.execute(update(PaymentBillSummary), updates)
-            audit_ids(s, PaymentBillSummary, [u["bill_id"] for u in updates], AuditOp.UPDATE, self.actor,
-                      "scheduled")
 
     def _notify(self, uow: UnitOfWork, notices: list[tuple[str, dict[str, Any], str]],
                 counts: dict[str, int]) -> None:
