@@ -40,14 +40,15 @@ from daemon.models.recurring import (
     RecurringStatus,
     SummaryStatus,
 )
-from daemon.templates import render
+from daemon.templates import renderer
 from daemon.unit import UnitOfWork
 from formats.bills import format_cents
 from formats.errors import mask
 from handlers.jobs import Job, JobContext, JobResult
-from handlers.recurring.audit import Actor, audit_ids, audit_notice
+from handlers.recurring.audit import Actor, audit_ids
 from handlers.recurring.dates import day_after, first_doc_date, first_pay_date
 from handlers.recurring.hooks import Hook, HookError, ProposedPayment, apply_hooks, load_hooks
+from handlers.recurring.mail import Notice, queue
 from handlers.recurring.setups import needs_bill
 
 BOOL_OPTIONS = ("email_on_schedule", "email_on_zero", "email_on_expiry", "email_on_cancel", "email_over_limit",
@@ -130,6 +131,7 @@ class RecurringPaymentsJob(Job):
         self.every_run = self.options.get("sync", "every_run") == "every_run"
         self.hooks: list[Hook] = load_hooks(list(self.options.get("hooks", [])))
         self.ctx = ctx
+        self._renderers: dict[str, Any] = {}
         counts: dict[str, int] = defaultdict(int)
         chunk = int(self.options.get("chunk", 2000))
         last = 0
@@ -477,15 +479,15 @@ class RecurringPaymentsJob(Job):
 
     def _notify(self, uow: UnitOfWork, notices: list[tuple[str, dict[str, Any], str]],
                 counts: dict[str, int]) -> None:
+        out: list[Notice] = []
         for template, values, kind in notices:
             email = values.get("email")
             if not email:
                 counts["no_address"] += 1
                 continue
-            subject, body = render(template, **values)
-            n = uow.notify([email], subject, body, lane="bulk", kind=kind, ref=f"recurring:{values['recurring_id']}")
-            counts["emails"] += 1
-            if self.opt("audit_notifications") and n is not None:
-                uow.session.flush()
-                audit_notice(uow.session, self.actor, kind, "recurring_payments", values["recurring_id"], email, n.id,
-                             body)
+            if template not in self._renderers:
+                self._renderers[template] = renderer(template)
+            subject, body = self._renderers[template](**values)
+            out.append(Notice(kind, email, subject, body, "recurring_payments", values["recurring_id"]))
+        queue(uow.session, out, self.actor, audit=self.opt("audit_notifications"), ref=f"job_run:{self.ctx.run_id}")
+        counts["emails"] += len(out)
