@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from daemon.db import utcnow
 from daemon.models.core import Notification
 from handlers.recurring.audit import Actor, audit_notice
+from handlers.recurring.ids import reserve_ids
 
 
 @dataclass
@@ -32,9 +33,10 @@ def queue(s: Session, notices: Sequence[Notice], actor: Actor, *, audit: bool, r
     if not notices:
         return []
     now = utcnow()
-    ids = list(s.scalars(insert(Notification).returning(Notification.id, sort_by_parameter_order=True), [
-        {"lane": "bulk", "kind": n.kind, "recipients": [n.recipient], "subject": n.subject, "body": n.body,
-         "state": "pending", "attempts": 0, "created_at": now, "ref": ref} for n in notices]))
+    ids = reserve_ids(s, "notifications", "id", len(notices))
+    s.execute(insert(Notification), [
+        {"id": i, "lane": "bulk", "kind": n.kind, "recipients": [n.recipient], "subject": n.subject, "body": n.body,
+         "state": "pending", "attempts": 0, "created_at": now, "ref": ref} for n, i in zip(notices, ids, strict=True)])
     if audit:
         for n, nid in zip(notices, ids, strict=True):
             audit_notice(s, actor, n.kind, n.ref_table, n.ref_id, n.recipient, nid, n.body)

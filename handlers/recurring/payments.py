@@ -48,6 +48,7 @@ from handlers.jobs import Job, JobContext, JobResult
 from handlers.recurring.audit import Actor, audit_ids
 from handlers.recurring.dates import day_after, first_doc_date, first_pay_date
 from handlers.recurring.hooks import Hook, HookError, ProposedPayment, apply_hooks, load_hooks
+from handlers.recurring.ids import reserve_ids
 from handlers.recurring.mail import Notice, queue
 from handlers.recurring.setups import needs_bill
 
@@ -445,8 +446,9 @@ class RecurringPaymentsJob(Job):
             audit_ids(s, PaymentBillSummary, c.superseded, AuditOp.UPDATE, self.actor, "superseded by a rebill")
         pay_ids: list[int] = []
         if payments:
-            pay_ids = list(s.scalars(insert(CheckPayment).returning(CheckPayment.payment_id,
-                                                                     sort_by_parameter_order=True), payments))
+            pay_ids = reserve_ids(s, "check_payments", "payment_id", len(payments))
+            s.execute(insert(CheckPayment), [{**p, "payment_id": i} for p, i in zip(payments, pay_ids,
+                                                                                                 strict=True)])
             audit_ids(s, CheckPayment, pay_ids, AuditOp.CREATE, self.actor, "scheduled by recurring-payments")
             counts["scheduled"] += len(pay_ids)
             counts["scheduled_cents"] += sum(p["amount"] for p in payments)
@@ -458,9 +460,9 @@ class RecurringPaymentsJob(Job):
             m["payment_id"] = pay_ids[idx[-1]] if idx else None
         if c.new_summaries:
             cols = [k for k in c.new_summaries[0] if not k.startswith("_")]
-            ids = list(s.scalars(insert(PaymentBillSummary).returning(PaymentBillSummary.bill_id,
-                                                                       sort_by_parameter_order=True),
-                                 [{k: m[k] for k in cols} for m in c.new_summaries]))
+            ids = reserve_ids(s, "payment_bill_summaries", "bill_id", len(c.new_summaries))
+            s.execute(insert(PaymentBillSummary), [{**{k: m[k] for k in cols}, "bill_id": i}
+                                                             for m, i in zip(c.new_summaries, ids, strict=True)])
             for m, i in zip(c.new_summaries, ids, strict=True):
                 m["bill_id"] = i
             audit_ids(s, PaymentBillSummary, ids, AuditOp.CREATE, self.actor, "synchronized")
