@@ -13,6 +13,7 @@ BENCHES = {
     "ach": ["bench/ach/bench.py"],
     "pbs": ["bench/pbs/bench_inbound.py"],
     "bills": ["bench/bills/measure.py"],
+    "recurring": ["bench/recurring/bench.py"],
 }
 
 names = sys.argv[1:] or list(BENCHES)
