@@ -281,14 +281,14 @@ def _recurring(s: Session, r: RecurringRecord, actor: Actor, today: dt.date) -> 
 
 def _reschedule(s: Session, row: RecurringPayment) -> None:
     """A changed pay day or start date moves the next pay date (the last payment made stays)."""
+    if row.curr_num_payments == 0 and row.bill_id is None:
+        row.last_process_time = local_midnight(row.start_date)
     if row.pay_date_type == PayDateType.BEFORE_DUE:
         due = s.scalar(select(PaymentBillSummary.due_date).where(PaymentBillSummary.bill_id == row.bill_id)) \
             if row.bill_id is not None and row.bill_scheduled == "N" else None
         if due is not None:
             row.next_pay_date = due - dt.timedelta(days=int(row.days_before_due or 0))
         return
-    if row.curr_num_payments == 0:
-        row.last_process_time = local_midnight(row.start_date)
     after = max(row.start_date, day_after(row.last_pay_date))
     if row.bill_scheduled == "N" or needs_bill(row.amount_type, row.pay_date_type):
         row.next_pay_date = first_pay_date(row.pay_date_type, int(row.pay_day or 1), row.start_date, after)
