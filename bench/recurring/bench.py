@@ -6,7 +6,9 @@ Every setup is an automatic payment (amount due, one day before the due date) wh
 bill, so one run synchronizes and schedules all N (the worst case: N summaries, N payments, N history rows
 of each, N e-mails queued). Then the N payments are marked processed and payment-reminders queues N status
 notices. Each job runs in a fresh child process so its peak RSS is its own; the baseline is a child that
-only reads the same rows in the same chunks (same run, same database). PostgreSQL: $SPOOLGATE_BENCH_PG_URL
+only reads the same rows in the same chunks (same run, same database). cpu_s is the child's own CPU
+time: on a shared machine it moves less with the load than the wall time (PostgreSQL's own CPU is not
+in it). PostgreSQL: $SPOOLGATE_BENCH_PG_URL
 (default postgresql://postgres@127.0.0.1:5432/postgres; a database is created and dropped).
 """
 
@@ -94,6 +96,7 @@ def child(url: str, root: str, what: str, chunk: int) -> None:
     settings = _settings(url, root, chunk)
     db = Database(url)
     t0 = time.perf_counter()
+    cpu0 = sum(resource.getrusage(resource.RUSAGE_SELF)[:2])
     counts: dict[str, int] = {}
     if what == "baseline":
         last, rows = 0, 0
@@ -119,6 +122,7 @@ def child(url: str, root: str, what: str, chunk: int) -> None:
             with db.transaction() as s:
                 s.execute(update(CheckPayment).values(status=7))
             t0 = time.perf_counter()
+            cpu0 = sum(resource.getrusage(resource.RUSAGE_SELF)[:2])
         clock = RUN_AT.astimezone().astimezone(dt.UTC)
         r = Scheduler(settings, db, identity="bench", clock=lambda: clock).run(what)
         counts = dict(r.counts)
@@ -126,8 +130,10 @@ def child(url: str, root: str, what: str, chunk: int) -> None:
             print(r.message, file=sys.stderr)
             sys.exit(1)
     wall = time.perf_counter() - t0
-    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(json.dumps({"what": what, "wall_s": round(wall, 1), "peak_rss_mb": round(rss, 1), "counts": counts}))
+    use = resource.getrusage(resource.RUSAGE_SELF)
+    cpu = use.ru_utime + use.ru_stime - cpu0
+    print(json.dumps({"what": what, "wall_s": round(wall, 1), "cpu_s": round(cpu, 1),
+                      "peak_rss_mb": round(use.ru_maxrss / 1024, 1), "counts": counts}))
 
 
 def _run_child(url: str, root: str, what: str, chunk: int) -> dict[str, Any]:
@@ -173,7 +179,8 @@ def main() -> int:
             baseline = results[0]
             for r in results:
                 ratio = r["wall_s"] / baseline["wall_s"] if baseline["wall_s"] else 0.0
-                print(f"{r['what']:<20} wall_s={r['wall_s']:<7} x_baseline={ratio:<5.1f} "
+                print(f"{r['what']:<20} wall_s={r['wall_s']:<7} cpu_s={r.get('cpu_s', '?'):<7} "
+                      f"x_baseline={ratio:<5.1f} "
                       f"peak_rss_mb={r['peak_rss_mb']:<7} counts={r['counts']}", flush=True)
             print(f"load_after={os.getloadavg()[0]:.2f}")
         finally:
