@@ -133,7 +133,15 @@ def child(url: str, root: str, what: str, chunk: int) -> None:
     use = resource.getrusage(resource.RUSAGE_SELF)
     cpu = use.ru_utime + use.ru_stime - cpu0
     print(json.dumps({"what": what, "wall_s": round(wall, 1), "cpu_s": round(cpu, 1),
-                      "peak_rss_mb": round(use.ru_maxrss / 1024, 1), "counts": counts}))
+                      "peak_rss_mb": round(_peak_rss_mb(), 1), "counts": counts}))
+
+
+def _peak_rss_mb() -> float:
+    """VmHWM: this process image's own peak (ru_maxrss can carry the forking parent's level over exec)."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def _run_child(url: str, root: str, what: str, chunk: int) -> dict[str, Any]:
