@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import insert
+from sqlalchemy import Table, insert
 from sqlalchemy.orm import Session
 
 from daemon.db import utcnow
@@ -34,7 +34,8 @@ def queue(s: Session, notices: Sequence[Notice], actor: Actor, *, audit: bool, r
         return []
     now = utcnow()
     ids = reserve_ids(s, "notifications", "id", len(notices))
-    s.execute(insert(Notification), [
+    table: Table = Notification.__table__  # type: ignore[assignment]
+    s.execute(insert(table), [
         {"id": i, "lane": "bulk", "kind": n.kind, "recipients": [n.recipient], "subject": n.subject, "body": n.body,
          "state": "pending", "attempts": 0, "created_at": now, "ref": ref} for n, i in zip(notices, ids, strict=True)])
     if audit:

@@ -24,7 +24,7 @@ from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import Table, bindparam, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from daemon.models.ach import AccountStatus, AuditOp, CheckPayment, CheckStatus, PaymentAccount
@@ -61,6 +61,17 @@ SYNC_MODES = ("every_run", "when_scheduling")
 ROW_COLUMNS = ("bill_scheduled", "status", "last_process_time", "last_pay_date", "next_pay_date", "bill_id",
                "payment_id", "curr_num_payments", "expiry_notified", "last_modify_time")
 BILL_STATES = (BillStatus.LOADED, BillStatus.PUBLISHED)
+
+
+def _table(model: Any) -> Table:
+    """Core inserts and updates: plain executemany, no ORM bookkeeping per row."""
+    table: Table = model.__table__
+    return table
+
+
+_RP = _table(RecurringPayment)
+ROW_UPDATE = update(_RP).where(_RP.c.recurring_id == bindparam("b_id")).values(
+    {k: bindparam(k) for k in ROW_COLUMNS})
 
 
 @dataclass
@@ -234,8 +245,7 @@ class RecurringPaymentsJob(Job):
         if changed:
             for r in changed:
                 r["last_modify_time"] = self.actor.now
-            s.execute(update(RecurringPayment), [{"recurring_id": r["recurring_id"], **{k: r[k] for k in ROW_COLUMNS}}
-                                                 for r in changed])
+            s.execute(ROW_UPDATE, [{"b_id": r["recurring_id"], **{k: r[k] for k in ROW_COLUMNS}} for r in changed])
             audit_ids(s, RecurringPayment, [r["recurring_id"] for r in changed], AuditOp.UPDATE, self.actor,
                       "recurring-payments")
         self._notify(uow, notices, counts)
@@ -447,7 +457,7 @@ class RecurringPaymentsJob(Job):
         pay_ids: list[int] = []
         if payments:
             pay_ids = reserve_ids(s, "check_payments", "payment_id", len(payments))
-            s.execute(insert(CheckPayment), [{**p, "payment_id": i} for p, i in zip(payments, pay_ids,
+            s.execute(insert(_table(CheckPayment)), [{**p, "payment_id": i} for p, i in zip(payments, pay_ids,
                                                                                                  strict=True)])
             audit_ids(s, CheckPayment, pay_ids, AuditOp.CREATE, self.actor, "scheduled by recurring-payments")
             counts["scheduled"] += len(pay_ids)
@@ -461,7 +471,7 @@ class RecurringPaymentsJob(Job):
         if c.new_summaries:
             cols = [k for k in c.new_summaries[0] if not k.startswith("_")]
             ids = reserve_ids(s, "payment_bill_summaries", "bill_id", len(c.new_summaries))
-            s.execute(insert(PaymentBillSummary), [{**{k: m[k] for k in cols}, "bill_id": i}
+            s.execute(insert(_table(PaymentBillSummary)), [{**{k: m[k] for k in cols}, "bill_id": i}
                                                              for m, i in zip(c.new_summaries, ids, strict=True)])
             for m, i in zip(c.new_summaries, ids, strict=True):
                 m["bill_id"] = i
