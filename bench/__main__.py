@@ -16,6 +16,7 @@ BENCHES = {
     "bills": ["bench/bills/measure.py"],
     "logs": ["-m", "bench.logs.bench"],
     "web": ["-W", "ignore::DeprecationWarning", "-m", "bench.web.bench"],
+    "recurring": ["bench/recurring/bench.py"],
 }
 
 names = sys.argv[1:] or list(BENCHES)

@@ -24,6 +24,7 @@ from daemon.config import Settings
 from daemon.db import Database, utcnow
 from daemon.models.core import JobRun, JobState, Notification
 from formats.errors import mask_sensitive
+from handlers.chain import ChainJob
 from handlers.jobs import JobContext, JobResult
 from handlers.registry import job_class
 
@@ -213,6 +214,8 @@ class Scheduler:
               dry_run: bool) -> JobResult:
         try:
             job = job_class(job_conf.kind)(self.settings, name, job_conf)
+            if isinstance(job, ChainJob):
+                return self._chain(name, job, dry_run)
             ctx = JobContext(settings=self.settings, db=self.db, job=name, run_id=run_id, now=started,
                              calendar=calendar(job_conf.calendar), dry_run=dry_run,
                              log=logging.getLogger(f"spoolgate.job.{name}"))
@@ -231,6 +234,19 @@ class Scheduler:
         result = self._work(name, job_conf, 0, self.clock(), dry_run=True)
         log.info("job %s dry run: outcome=%s counts=%s", name, result.outcome, result.counts)
         return RunSummary(name, 0, result.outcome, result.counts, result.message)
+    def _chain(self, name: str, chain: ChainJob, dry_run: bool) -> JobResult:
+        """Steps in order; the first failure (or a step already running) stops the chain."""
+        done: dict[str, int] = {}
+        for step in chain.steps:
+            try:
+                summary = self.run(step, trigger="chain", dry_run=dry_run)
+            except JobBusy as exc:
+                return JobResult(outcome="failure", counts=done, message=f"step {step}: {exc}")
+            if summary.outcome == "failure":
+                return JobResult(outcome="failure", counts=done,
+                                 message=f"step {step} (run {summary.run_id}) failed: {summary.message}")
+            done[step] = summary.run_id
+        return JobResult(outcome="success", counts=done, message=" → ".join(chain.steps))
 
     def list(self) -> list[dict[str, object]]:
         out: list[dict[str, object]] = []

@@ -10,6 +10,7 @@ Autoescaping is off: these are plain-text e-mails, never HTML.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from typing import Any
 
 from jinja2 import BaseLoader, ChoiceLoader, Environment, FileSystemLoader, PackageLoader, StrictUndefined
@@ -36,3 +37,14 @@ def render(name: str, **values: Any) -> tuple[str, str]:
     text = _env().get_template(f"{name}.txt.j2").render(**values)
     subject, _, body = text.partition("\n")
     return subject.strip(), body.lstrip("\n")
+
+
+def renderer(name: str) -> Callable[..., tuple[str, str]]:
+    """``render`` with the template compiled once (jobs that send many messages of one kind)."""
+    template = _env().get_template(f"{name}.txt.j2")
+
+    def _render(**values: Any) -> tuple[str, str]:
+        subject, _, body = template.render(**values).partition("\n")
+        return subject.strip(), body.lstrip("\n")
+
+    return _render

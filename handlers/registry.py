@@ -27,6 +27,7 @@ CHANNEL_PACKAGES: tuple[str, ...] = (
     "handlers.refunds",
     "handlers.housekeeping",
     "handlers.ar",
+    "handlers.recurring",
 )
 
 

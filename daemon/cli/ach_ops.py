@@ -15,13 +15,16 @@ from daemon.cli import EXIT_FAILURE, EXIT_OK, EXIT_USAGE
 
 
 def register(sub: Any) -> None:
-    imp = sub.add_parser("import", help="load payees, payment accounts and scheduled payments from a JSON file",
-                         description="Load payees, payment accounts and scheduled payments. Every row is checked "
-                                     "first; one bad row rejects the whole file with every reason. Running it "
-                                     "again is safe: payees and accounts are updated, and a payment whose "
-                                     "external_id (per payee) was imported before is left unchanged.")
+    imp = sub.add_parser("import", help="load payees, payment accounts and scheduled payments from JSON, "
+                                        "or setup records (recurring payments, reminders, accounts) from JSON Lines",
+                         description="Load payees, payment accounts and scheduled payments (JSON), or setup "
+                                     "records (JSON Lines). Every row is checked first; one bad row rejects the "
+                                     "whole file with every reason. Running it again is safe: payees and accounts "
+                                     "are updated, and a payment whose external_id (per payee) was imported "
+                                     "before is left unchanged.")
     imp.add_argument("file", metavar="FILE",
-                     help="JSON: {payees: [...], accounts: [...], payments: [...]}; each payment has an external_id")
+                     help="JSON: {payees: [...], accounts: [...], payments: [...]}, each payment with an "
+                          "external_id; *.jsonl: setup records (formats/setups/setups.schema.json)")
     imp.set_defaults(func=cmd_import)
 
     aud = sub.add_parser("audit", help="the audit history of a payment, an account number, a payment account "
@@ -91,6 +94,8 @@ def cmd_import(args: argparse.Namespace) -> int:
     from handlers.ach.audit import Actor
     from handlers.ach.importer import ImportRejected, import_data
 
+    if args.file.endswith(".jsonl"):
+        return _import_setups(args)
     try:
         with open(args.file, "rb") as fh:
             data = json.load(fh)
@@ -113,6 +118,32 @@ def cmd_import(args: argparse.Namespace) -> int:
         db.dispose()
     print(f"imported {res.payees} payee(s), {res.accounts_created} new and {res.accounts_updated} updated "
           f"account(s), {res.payments} payment(s); {res.payments_existing} payment(s) already imported, unchanged")
+    return EXIT_OK
+
+
+def _import_setups(args: argparse.Namespace) -> int:
+    from handlers.ach.audit import Actor
+    from handlers.recurring.setups import SetupsRejected, load_setups
+
+    try:
+        with open(args.file, "rb") as fh:
+            data = fh.read()
+    except OSError as exc:
+        print(f"spoolgate import: cannot read {args.file}: {exc.strerror}", file=sys.stderr)
+        return EXIT_USAGE
+    _settings, db = _open(args)
+    actor = Actor.operator("cli-import")
+    try:
+        with db.transaction() as s:
+            res = load_setups(s, data, actor, actor.now.astimezone().date())
+    except SetupsRejected as exc:
+        print(f"spoolgate import: {args.file}: {exc}", file=sys.stderr)
+        for issue in exc.issues:
+            print(f"  {issue}", file=sys.stderr)
+        return EXIT_FAILURE
+    finally:
+        db.dispose()
+    print("imported " + ", ".join(f"{v} {k}" for k, v in sorted(res.counts.items())))
     return EXIT_OK
 
 

@@ -179,6 +179,11 @@ class _PaymentAccountColumns:
     group_id_ref: Mapped[str | None] = mapped_column(String(255))
     account_nick_name: Mapped[str | None] = mapped_column(String(40))
     account_description: Mapped[str | None] = mapped_column(String(255))
+    #: card accounts (setups channel): brand and last four digits only, never a card number
+    card_brand: Mapped[str | None] = mapped_column(String(20))
+    card_last_four: Mapped[str | None] = mapped_column(String(4))
+    #: where notices about this account and its payments go
+    email: Mapped[str | None] = mapped_column(String(255))
 
 
 class PaymentAccount(_PaymentAccountColumns, Base):

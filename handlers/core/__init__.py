@@ -5,4 +5,5 @@ HANDLERS = {
 }
 JOBS = {
     "core.noop": "handlers.core.jobs:NoopJob",
+    "chain": "handlers.chain:ChainJob",
 }

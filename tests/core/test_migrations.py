@@ -25,3 +25,20 @@ def test_upgrade_is_idempotent(db_url):
         migrate.upgrade(engine)
     finally:
         engine.dispose()
+
+
+def test_schema_current_with_dependency_merged_heads(db_url):
+    """A revision with depends_on merges its dependency out of alembic_version: still current."""
+    from sqlalchemy import text
+
+    from daemon.cli.core import _schema_current
+    from daemon.db import Database
+
+    db = Database(db_url)
+    try:
+        assert _schema_current(db)
+        with db.engine.begin() as conn:
+            conn.execute(text("DELETE FROM alembic_version WHERE version_num = '0002_pbs'"))
+        assert not _schema_current(db)
+    finally:
+        db.dispose()

@@ -17,4 +17,4 @@ def test_production_sample_is_valid(tmp_path):
     (tmp_path / "prod.toml").write_text(text)
     settings = load(tmp_path / "prod.toml")
     assert validate(settings, check_filesystem=False) == []
-    assert set(settings.channels) == {"ach", "checkfree_ftp", "checkfree", "pbs", "bills", "refunds"}
+    assert set(settings.channels) == {"ach", "checkfree_ftp", "checkfree", "pbs", "bills", "refunds", "setups"}
