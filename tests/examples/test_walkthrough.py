@@ -29,7 +29,7 @@ pytestmark = pytest.mark.slow
 README = REPO / "examples" / "README.md"
 SG = ".venv/bin/spoolgate --config etc/spoolgate.example.toml"
 CHANNELS = {"archive": "archive/in", "ach": "ach/in", "checkfree": "checkfree/in/bd", "pbs": "pbs/in",
-            "bills": "bills/in", "refunds": "refunds/in"}
+            "bills": "bills/in", "refunds": "refunds/in", "setups": "setups/in"}
 
 
 def readme_commands() -> list[str]:
@@ -100,7 +100,7 @@ def test_walkthrough_as_written(tmp_path: Path) -> None:
         assert f"initialised spool tree under {spool} and database sqlite:///{tmp_path}/var/spoolgate.db" in out
         for channel, inbox in CHANNELS.items():
             assert f"drop {channel} files into {spool / inbox}\n" in out
-        assert "spoolgate ready: 6 channel(s)" in site.log.read_text()
+        assert "spoolgate ready: 7 channel(s)" in site.log.read_text()
 
     def archived(_: str) -> None:
         assert site.landed("archive/processed", "hello.txt").read_text() == "hello\n"
@@ -132,6 +132,15 @@ def test_walkthrough_as_written(tmp_path: Path) -> None:
     def audit(out: str) -> None:
         assert "check_payments_history: 3 row(s)" in out
         assert "submitted in ppd_" in out and "returned R01 in returns.ach" in out
+
+    def setups_landed(_: str) -> None:
+        site.landed("setups/processed", "portal-setups.jsonl")
+
+    def setups_ledger(out: str) -> None:
+        row = site.ledger(out)
+        assert row["handler"] == "setups.load" and row["state"] == "done"
+        assert row["counts"] == {"payment_account_create": 1, "payment_reminder_create": 1,
+                                 "recurring_payment_create": 1}
 
     def confirm_landed(_: str) -> None:
         site.landed("checkfree/in/history", "test.acmeutil.confirm.dat.20260106093000")
@@ -189,6 +198,8 @@ def test_walkthrough_as_written(tmp_path: Path) -> None:
         (f"{SG} jobs run nightly", nightly),
         ("cp examples/ach/returns.ach var/spool/ach/in/", returned),
         (f"{SG} audit --payment-id 1 --from 2026-01-01 --to 2099-12-31", audit),
+        ("cp examples/setups/portal-setups.jsonl var/spool/setups/in/", setups_landed),
+        (f"{SG} ledger show portal-setups.jsonl", setups_ledger),
         ("cp examples/checkfree/test.acmeutil.confirm.dat.20260106093000 var/spool/checkfree/in/bd/",
          confirm_landed),
         (f"{SG} ledger show test.acmeutil.confirm.dat.20260106093000", confirm_ledger),
