@@ -15,6 +15,8 @@ import daemon.db
 revision: str = '0003_recurring'
 down_revision: str | Sequence[str] | None = '0001_core'
 branch_labels: str | Sequence[str] | None = ('recurring',)
+# Only 0002_ach (payment_accounts is altered here; bills are only read at run time): with both 0002_ach and
+# 0002_bills, alembic 1.20 treats the step as a merge of two heads and fails (KeyError '0001_core').
 depends_on: str | Sequence[str] | None = ('0002_ach',)
 
 
