@@ -88,7 +88,16 @@ PROBE = textwrap.dedent("""
     values = dict(job="nightly", kind="ach.check-submit", run_id=7, outcome="success", started="2026-01-05 02:00",
                   message="2 submitted", counts={"submitted": 2}, user_id="alice", user_name="Alice", bills=3,
                   accounts=[dict(masked="****0001", bills=2, amount_due="123.45", currency="USD",
-                                 due_date="2026-01-20")] * 2)
+                                 due_date="2026-01-20")] * 2,
+                  # late-file alerts
+                  expectation="bank-returns", channel="ach", pattern="*.ach", day="2026-01-05", by="10:30",
+                  timezone="America/New_York", due_at="2026-01-05 10:45", grace_min=15,
+                  arrived_at="2026-01-05 11:02", file="returns.ach",
+                  # recurring payments, reminders, enrollment and card notices
+                  account="****0001", setup="RP-1", why="end date reached", amount="12.34", pay_date="2026-01-20",
+                  due="150.00", paid="100.00", date="2026-01-20", memo="water", payment_id=42, status="returned",
+                  reason="R01 insufficient funds", holder="A. A.", status_text="active", brand="visa",
+                  expiry="2031-02", last_four="1111")
     rendered = {name: templates.render(name, **values) for name in templates.names()}
     etree.XMLSchema(etree.fromstring(resources.files("formats.bills").joinpath("bills.xsd").read_bytes()))
     etree.XMLSchema(etree.fromstring(resources.files("formats.pbs").joinpath("invoice_delivery.xsd").read_bytes()))
