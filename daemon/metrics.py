@@ -20,6 +20,10 @@ class Metrics:
                                         registry=self.registry)
         self.duration = Gauge("spoolgate_last_file_seconds", "Processing time of the last file", ["channel"],
                               registry=self.registry)
+        self.skipped = Counter("spoolgate_skipped", "Items a loop logged and skipped (no report possible)",
+                               ["where"], registry=self.registry)
+        self.channel_down = Gauge("spoolgate_channel_down", "1 while a channel's inbox cannot be used",
+                                  ["channel"], registry=self.registry)
         self.jobs = Counter("spoolgate_job_runs", "Job runs by outcome", ["job", "outcome"], registry=self.registry)
 
     def serve(self, host: str, port: int) -> None:

@@ -155,12 +155,15 @@ def _archived(s: Session, inv: Invoice) -> tuple[PbsDocument | None, Path | None
 def _generate(s: Session, inv: Invoice, doc: PbsDocument | None, path: Path, ctx: JobContext) -> Path:
     """Render the invoice's PDF and store it in the document archive."""
     data = invoice_pdf(inv)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with open(tmp, "wb") as fh:
-        fh.write(data)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
+    tmp = fsops.temp_path(path)  # recovery sweeps it if this process dies
+    try:
+        with open(tmp, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    finally:
+        fsops.temp_done(tmp)
     digest = hashlib.sha256(data).hexdigest()
     if doc is None:
         s.add(PbsDocument(invoice_id=inv.id, file_name=path.name, path=str(path), sha256=digest, size=len(data),
