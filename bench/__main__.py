@@ -9,6 +9,7 @@ import sys
 BENCHES = {
     "core": ["-m", "bench.core.bench"],
     "kill-loop": ["-m", "bench.core.kill_loop"],
+    "chaos": ["-m", "bench.chaos"],
     "nacha": ["bench/nacha/bench.py"],
     "ach": ["bench/ach/bench.py"],
     "pbs": ["bench/pbs/bench_inbound.py"],
