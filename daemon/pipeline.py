@@ -61,8 +61,12 @@ def claim_token() -> str:
     return f"{HOST_TAG}-{os.getpid()}-{secrets.token_hex(4)}"
 
 
+#: marks the work name of an entry being refused, so recovery refuses it again after a crash
+REFUSED_TAG = "-refused"
+
+
 def _claimer_dead(work_name: str) -> bool:
-    parts = work_name.split(".", 1)[0].split("-")
+    parts = work_name.split(".", 1)[0].removesuffix(REFUSED_TAG).split("-")
     if len(parts) != 3 or parts[0] != HOST_TAG or not parts[1].isdigit():
         return False
     pid = int(parts[1])
@@ -179,7 +183,11 @@ class Pipeline:
         instead of one each. A file another process took first is skipped.
         """
         ch = self.settings.channels[channel]
-        fsops.ensure_dir(ch.work)
+        try:
+            fsops.ensure_dir(ch.work)
+        except OSError as exc:  # the channel's work folder, not the files: they wait in the inbox
+            self._problem(f"claim {channel}", str(ch.work), exc)
+            return []
         moved: list[tuple[str, str, list[Path]]] = []
         for path in paths:
             name = path.name
@@ -317,7 +325,7 @@ class Pipeline:
         or followed; the report carries the original name, escaped."""
         ch = self.settings.channels[channel]
         safe = fsops.safe_name(path.name)
-        work_name = f"{claim_token()}.{safe}"
+        work_name = f"{claim_token()}{REFUSED_TAG}.{safe}"
         fsops.ensure_dir(ch.work)
         try:
             fsops.move(path, ch.work / work_name)  # renames the link itself, never its target
@@ -755,6 +763,11 @@ class Pipeline:
             return None  # another daemon may be between its rename and its insert
         if entry.kind == "dir":
             return None
+        if wname.split(".", 1)[0].endswith(REFUSED_TAG):  # a refusal the crash interrupted
+            self._emit(self._refuse_in_work(cname, wname, original, "refused before an interruption (a "
+                                            "symlink, device or unsafe name; its original name is in the log)",
+                                            code="refused" if entry.kind != "file" else "unsafe_name"))
+            return None
         try:
             fsops.check_name(original)
         except fsops.UnsafeName as exc:
@@ -782,7 +795,7 @@ class Pipeline:
     def _refuse_renamed(self, cname: str, ch: Channel, wname: str, original: str, reason: str) -> None:
         """Refuse a work entry under a safe name (its own cannot be stored or filed)."""
         safe = fsops.safe_name(original)
-        new_wname = f"{claim_token()}.{safe}"
+        new_wname = f"{claim_token()}{REFUSED_TAG}.{safe}"
         fsops.move(ch.work / wname, ch.work / new_wname)
         self._emit(self._refuse_in_work(cname, new_wname, safe, reason, shown=fsops.escape_name(original),
                                         code="unsafe_name"))

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy.exc import DBAPIError
 from watchdog.events import (
     FileClosedEvent,
     FileCreatedEvent,
@@ -35,7 +36,7 @@ from watchdog.observers.api import BaseObserver, ObservedWatch
 from watchdog.observers.polling import PollingObserver
 
 from daemon.config import Completeness, Settings
-from daemon.db import Database
+from daemon.db import Database, describe
 from daemon.mailer import Mailer
 from daemon.metrics import Metrics
 from daemon.pipeline import Outcome, Pipeline, Transient
@@ -424,6 +425,9 @@ class Worker(ServiceThread):
                 d.handle_items(items)
             except Transient:
                 pass
+            except (OSError, DBAPIError) as exc:  # the environment, not a bug: one line
+                log.error("worker %s: %s", self.name, describe(exc))
+                d.problem("worker")
             except Exception:
                 log.exception("worker %s: unexpected error on %s", self.name, items)
             finally:
@@ -443,6 +447,8 @@ class Periodic(ServiceThread):
             self.beat()
             try:
                 self.fn()
+            except (OSError, DBAPIError) as exc:  # the environment, not a bug: one line
+                log.error("%s: pass failed: %s", self.name, describe(exc))
             except Exception:
                 log.exception("%s: pass failed", self.name)
             self.beat()

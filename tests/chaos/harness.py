@@ -142,7 +142,7 @@ class Chaos:
         inbox, away = self.spool / "b/in", self.spool / "b/in.away"
         if not self.flipped:
             os.rename(inbox, away)
-            inbox.write_bytes(b"an upstream copy that found no folder\n")
+            inbox.touch()  # an upstream copy that found no folder (empty: the disk may be full)
             self.flipped = True
             self.result.faults["inbox replaced by a file"] += 1
         else:
@@ -309,8 +309,10 @@ class Chaos:
         for bad, what in ((ACCOUNT, "an account number"), ("Jane Roe", "a payer name"),
                           ("Traceback", "a traceback"), *((c, f"raw U+{ord(c):04X}") for c in HOSTILE)):
             if bad in text:
-                line = next(ln for ln in text.splitlines() if bad in ln) if "\n" not in bad else ""
-                v.append(f"log carries {what}: {json.dumps(line[:200])}")
+                lines = text.splitlines()
+                at = next(i for i, ln in enumerate(lines) if bad in ln)
+                shown = lines[at:at + 25] if bad == "Traceback" else lines[at:at + 1]
+                v.append(f"log carries {what}: " + "\n".join(json.dumps(ln[:300]) for ln in shown))
 
 
 def run(root: Path, db_url: str, *, seconds: float, seed: int = 1) -> Result:

@@ -420,3 +420,15 @@ def test_unreadable_file_is_reported_as_unreadable_with_a_log_line(tmp_path, sql
     assert any(line.startswith("WARNING") and "locked.txt" in line and "outcome=error" in line
                for line in r.stderr.splitlines()), r.stderr
     assert [p.name for p in ch.error.iterdir()] and not list(ch.inbox.iterdir())
+
+
+def test_a_refusal_interrupted_by_a_crash_is_refused_again_never_processed(env):
+    """A refused entry is renamed into work/ under a safe name before its row exists; a crash
+    there must not let recovery process it as an ordinary file (found by the chaos run)."""
+    settings, db, pipe = env()
+    ch = settings.channels["drop"]
+    (ch.work / f"{fsops.HOST_TAG}-999999-0a0b0c0d-refused.LLLL~0123456789.txt").write_bytes(b"long name\n")
+    assert pipe.recover(startup=True) == []
+    [row] = _rows(db)
+    assert row.state == "error" and row.error["code"] == "unsafe_name"
+    assert Path(row.final_path).parent == ch.error and files_in(ch.work) == []
