@@ -432,3 +432,22 @@ def test_a_refusal_interrupted_by_a_crash_is_refused_again_never_processed(env):
     [row] = _rows(db)
     assert row.state == "error" and row.error["code"] == "unsafe_name"
     assert Path(row.final_path).parent == ch.error and files_in(ch.work) == []
+
+
+def test_a_degraded_channel_queues_one_alert_and_sets_its_gauge(env):
+    """Reproduction 4: a broken inbox is reported (log, metric, status, alert), the others go on."""
+    from daemon.models.core import Notification
+    from daemon.service import Daemon
+
+    settings, db, _pipe = env(channel={"alert_recipients": ["ops@example.test"]})
+    d = Daemon(settings, db)
+    d.intake.channel_down("drop", "inbox cannot be read: Not a directory")
+    d.intake.channel_down("drop", "inbox cannot be watched: Not a directory")  # still down: no second report
+    d._queue_alerts()
+    assert "degraded=drop" in d.status_text()
+    assert d.metrics.channel_down.labels("drop")._value.get() == 1
+    with db.transaction() as s:
+        alerts = [(n.kind, n.recipients, n.subject) for n in s.scalars(select(Notification))]
+    assert alerts == [("channel-down", ["ops@example.test"], "[spoolgate] channel drop stopped taking files")]
+    d.intake.channel_up("drop")
+    assert "degraded" not in d.status_text() and d.metrics.channel_down.labels("drop")._value.get() == 0
