@@ -275,8 +275,11 @@ def is_inside(child: Path, parent: Path) -> bool:
 
 
 def open_regular(path: Path) -> int:
-    """Open for reading without following a symlink; refuse anything but a regular file."""
-    fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+    """Open for reading without following a symlink; refuse anything but a regular file.
+
+    O_NONBLOCK: opening a FIFO put there in a race returns at once (then refused) instead of
+    blocking the worker until a writer appears; it changes nothing for a regular file."""
+    fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK)
     if not stat.S_ISREG(os.fstat(fd).st_mode):
         os.close(fd)
         raise OSError(errno.EINVAL, "not a regular file", str(path))

@@ -451,3 +451,20 @@ def test_a_degraded_channel_queues_one_alert_and_sets_its_gauge(env):
     assert alerts == [("channel-down", ["ops@example.test"], "[spoolgate] channel drop stopped taking files")]
     d.intake.channel_up("drop")
     assert "degraded" not in d.status_text() and d.metrics.channel_down.labels("drop")._value.get() == 0
+
+
+def test_a_fifo_with_a_hostile_name_is_refused_without_blocking(env):
+    """Refused for its name, a FIFO is never opened for hashing (that would block the worker)."""
+    settings, db, pipe = env()
+    ch = settings.channels["drop"]
+    os.mkfifo(ch.inbox / "pipe\u2028.txt")
+    done = threading.Event()
+
+    def claim() -> None:
+        pipe.claim_many("drop", [ch.inbox / "pipe\u2028.txt"])
+        done.set()
+
+    threading.Thread(target=claim, daemon=True).start()
+    assert done.wait(30), "the worker blocked on a FIFO"
+    [row] = _rows(db)
+    assert row.state == "error" and row.sha256 is None and row.error["code"] == "unsafe_name"
