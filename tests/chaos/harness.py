@@ -316,9 +316,10 @@ class Chaos:
 
 
 def run(root: Path, db_url: str, *, seconds: float, seed: int = 1) -> Result:
-    """One chaos run under ``root`` (a fresh folder); the spool is a small tmpfs when root may mount."""
+    """One chaos run under ``root`` (a fresh folder); the spool is a small tmpfs when root may mount,
+    sized for what the run files (about 12 KB per file: data, ack and signal, a page each)."""
     spool = root / "spool"
-    mounted = mount_small_disk(spool)
+    mounted = mount_small_disk(spool, size=f"{8 + int(seconds * 0.25)}m")
     try:
         chaos = Chaos(root, db_url, seed=seed, full_disk=mounted)
         from daemon import migrate
