@@ -684,7 +684,7 @@ class Pipeline:
                 try:
                     if not startup and self._is_staged(tmp):
                         continue
-                    log.info("removing orphaned temporary file %s", tmp)
+                    log.info("removing orphaned temporary file %s", fsops.escape_name(str(tmp)))
                     tmp.unlink()
                     removed += 1
                 except FileNotFoundError:

@@ -229,8 +229,18 @@ class Intake(ServiceThread):
             watch = obs.schedule(handler, str(ch.inbox), recursive=False)
         else:
             obs = self._inotify
-            watch = obs.schedule(handler, str(ch.inbox), recursive=False,
-                                 event_filter=[FileCreatedEvent, FileMovedEvent, FileClosedEvent])
+            try:
+                watch = obs.schedule(handler, str(ch.inbox), recursive=False,
+                                     event_filter=[FileCreatedEvent, FileMovedEvent, FileClosedEvent])
+            except OSError as exc:
+                if exc.errno not in (errno.ENOSPC, errno.EMFILE):
+                    raise
+                # inotify watches exhausted: this channel polls rather than stops
+                log.error("channel %s: no inotify watch left (%s); polling its inbox", name, _oserror(exc))
+                obs = PollingObserver(timeout=ch.poll_interval_s)
+                obs.daemon = True
+                obs.start()
+                watch = obs.schedule(handler, str(ch.inbox), recursive=False)
         self._watches[name] = _Watch(obs, watch, inode)
         if current is not None:
             log.info("channel %s: inbox %s re-armed (recreated)", name, ch.inbox)
