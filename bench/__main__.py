@@ -10,6 +10,7 @@ BENCHES = {
     "core": ["-m", "bench.core.bench"],
     "kill-loop": ["-m", "bench.core.kill_loop"],
     "scaleout": ["-m", "bench.core.scaleout", "--kill"],
+    "chaos": ["-m", "bench.chaos"],
     "nacha": ["bench/nacha/bench.py"],
     "ach": ["bench/ach/bench.py"],
     "pbs": ["bench/pbs/bench_inbound.py"],

@@ -16,7 +16,13 @@ from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, SecretStr, field_validator, model_validator
-from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SecretsSettingsSource, SettingsConfigDict
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SecretsSettingsSource,
+    SettingsConfigDict,
+    SettingsError,
+)
 
 from spool import fsops
 
@@ -50,7 +56,7 @@ class DedupPolicy(StrEnum):
 
 
 class Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class Route(Model):
@@ -141,7 +147,7 @@ class Channel(Model):
     dedup: DedupPolicy = DedupPolicy.REJECT
     #: use a polling observer (NFS/SMB mounts, where inotify misses remote writes)
     polling: bool = False
-    poll_interval_s: float = Field(default=2.0, gt=0)
+    poll_interval_s: float = Field(default=2.0, gt=0, le=86400)
     #: processed/YYYY/MM/DD/ sub-folders
     dated: bool = True
     enabled: bool = True
@@ -150,6 +156,8 @@ class Channel(Model):
     alert_recipients: tuple[str, ...] = ()
     #: files expected by a deadline on business days; a late one alerts once (daemon.expectations)
     expectations: tuple[Expectation, ...] = ()
+    #: accept files with more than one hard link (the content can change through the other name)
+    allow_hard_links: bool = False
 
     @field_validator("signal_patterns")
     @classmethod
@@ -287,7 +295,7 @@ class Settings(BaseSettings):
     """Everything the daemon needs; relative paths resolve against ``base_dir``."""
 
     model_config = SettingsConfigDict(env_prefix="SPOOLGATE_", env_nested_delimiter="__",
-                                      extra="forbid", frozen=True)
+                                      extra="forbid", frozen=True, allow_inf_nan=False)
 
     base_dir: Path = Field(default_factory=Path.cwd)
     spool_root: Path = Path("var/spool")
@@ -298,7 +306,7 @@ class Settings(BaseSettings):
     #: ready files of one channel a worker claims with one ledger commit (1: one by one)
     claim_batch: int = Field(default=32, ge=1, le=1000)
     #: seconds between full reconciliation scans of every inbox (always on)
-    scan_interval_s: float = Field(default=5.0, gt=0)
+    scan_interval_s: float = Field(default=5.0, gt=0, le=86400)
     #: how often pending files are re-checked for completeness
     tick_ms: int = Field(default=50, ge=5)
     #: a claimed file's lease; another daemon may take it over after expiry
@@ -306,9 +314,9 @@ class Settings(BaseSettings):
     #: a file that crashed the process this many times goes to error/
     max_attempts: int = Field(default=3, ge=1)
     #: how long transient errors (database down or locked) are retried per attempt
-    transient_retry_s: float = Field(default=120.0, ge=0)
-    shutdown_timeout_s: float = Field(default=60.0, gt=0)
-    watchdog_interval_s: float = Field(default=10.0, gt=0)
+    transient_retry_s: float = Field(default=120.0, ge=0, le=7 * 86400)
+    shutdown_timeout_s: float = Field(default=60.0, gt=0, le=86400)
+    watchdog_interval_s: float = Field(default=10.0, gt=0, le=86400)
     #: fsync every spool transition and every commit (power-loss safe). False keeps every
     #: guarantee against a killed process, not against a power cut; faster on slow disks.
     durable: bool = True
@@ -454,10 +462,17 @@ def load(path: str | Path | None = None, **overrides: Any) -> Settings:
             raise ConfigError(f"config file {p} not found") from exc
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError(f"config file {p}: {exc}") from exc
+        except UnicodeDecodeError as exc:
+            raise ConfigError(f"config file {p} is not valid UTF-8 (byte {exc.start})") from exc
+        except OSError as exc:
+            raise ConfigError(f"config file {p}: {exc.strerror}") from exc
     in_file = toml_secrets(data)
     data.update(overrides)
     try:
         settings = Settings(**data)
+    except SettingsError as exc:  # an environment override that is not valid JSON
+        cause = exc.__cause__ or exc
+        raise ConfigError(f"config environment: {str(exc).splitlines()[0]}: {cause}") from exc
     except ValidationError as exc:
         problems = [f"config {'.'.join(str(x) for x in e['loc'])}: {e['msg']}" for e in exc.errors()]
         raise ConfigError(problems[0], problems) from exc
@@ -471,8 +486,11 @@ def _existing_parent(p: Path) -> Path:
     return p
 
 
-def validate(settings: Settings, *, check_filesystem: bool = True) -> list[str]:
-    """Every problem that would stop the daemon, one line each (empty: fine)."""
+def validate(settings: Settings, *, check_filesystem: bool = True, channel_folders: bool = True) -> list[str]:
+    """Every problem that would stop the daemon, one line each (empty: fine).
+
+    ``channel_folders=False`` (the running daemon) leaves out a channel's unusable folders:
+    they degrade that channel only, with a report, instead of stopping every channel."""
     from handlers.registry import job_kinds, known_handlers, validate_sections
 
     problems: list[str] = []
@@ -510,8 +528,9 @@ def validate(settings: Settings, *, check_filesystem: bool = True) -> list[str]:
         if job.calendar not in ("us-fed", "dk-bank", "none"):
             problems.append(f"jobs.{jname}.calendar: unknown calendar {job.calendar!r}")
     problems.extend(validate_sections(settings))
+    problems.extend(_database_url_problems(settings.database_url))
     if check_filesystem:
-        problems.extend(_filesystem_problems(settings))
+        problems.extend(_filesystem_problems(settings, channel_folders=channel_folders))
     return problems
 
 
@@ -542,6 +561,24 @@ def _expectation_problems(settings: Settings, cname: str, ch: Channel) -> list[s
     return problems
 
 
+def _database_url_problems(url: str) -> list[str]:
+    """The URL parses and its driver is installed (the daemon would fail at its first statement)."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError, NoSuchModuleError
+
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url[len("postgresql://"):]
+    try:
+        make_url(url).get_dialect().import_dbapi()
+    except NoSuchModuleError as exc:
+        return [f"database_url: no database dialect for this URL ({exc})"]
+    except (ArgumentError, ValueError):
+        return ["database_url: not a valid database URL"]
+    except ImportError as exc:
+        return [f"database_url: the database driver is not installed ({exc.name or exc})"]
+    return []
+
+
 def _writable(folder: Path) -> bool:
     """A real write probe: ``os.access`` says yes to root even where writes fail (read-only mounts)."""
     import tempfile
@@ -556,9 +593,9 @@ def _writable(folder: Path) -> bool:
     return True
 
 
-def _filesystem_problems(settings: Settings) -> list[str]:
+def _filesystem_problems(settings: Settings, *, channel_folders: bool = True) -> list[str]:
     problems: list[str] = []
-    for cname, ch in settings.channels.items():
+    for cname, ch in settings.channels.items() if channel_folders else ():
         devs: dict[str, int] = {}
         for role in ("inbox", "work", "processed", "error"):
             folder: Path = getattr(ch, role)

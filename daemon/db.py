@@ -8,9 +8,11 @@ caller (one transaction per file or job run); services never commit.
 from __future__ import annotations
 
 import datetime as dt
+import os
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Annotated, Any
 
 from sqlalchemy import JSON, BigInteger, DateTime, Engine, Integer, MetaData, String, create_engine, event
@@ -93,11 +95,36 @@ def is_transient(exc: BaseException) -> bool:
     return False
 
 
+def sqlite_file(url: str) -> Path | None:
+    if not url.startswith("sqlite:///"):
+        return None
+    rest = url[len("sqlite:///"):].split("?", 1)[0]
+    return None if rest in ("", ":memory:") else Path(rest)
+
+
+def _file_id(path: Path) -> tuple[int, int] | None:
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        return None
+    return st.st_dev, st.st_ino
+
+
+def describe(exc: BaseException) -> str:
+    """A database error in one line without its data: no statement parameters (``hide_parameters``)
+    and no server DETAIL (PostgreSQL quotes the failing row there, account numbers included)."""
+    if isinstance(exc, DBAPIError) and exc.orig is not None:
+        first = (str(exc.orig).strip().splitlines() or [""])[0]
+        return f"{type(exc.orig).__name__}: {first}"
+    return f"{type(exc).__name__}: {exc}"
+
+
 def make_engine(url: str, *, pool: bool = True, echo: bool = False, durable: bool = True) -> Engine:
     """One engine per process. SQLite: WAL, a busy timeout, and BEGIN IMMEDIATE so
     concurrent writers wait for the lock instead of failing on upgrade."""
     if url.startswith("sqlite"):
-        engine = create_engine(url, echo=echo, connect_args={"timeout": 30, "check_same_thread": False},
+        engine = create_engine(url, echo=echo, hide_parameters=True,
+                               connect_args={"timeout": 30, "check_same_thread": False},
                                **({} if pool else {"poolclass": NullPool}))
 
         @event.listens_for(engine, "connect")
@@ -119,7 +146,8 @@ def make_engine(url: str, *, pool: bool = True, echo: bool = False, durable: boo
         return engine
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url[len("postgresql://"):]
-    kwargs: dict[str, Any] = {"isolation_level": "READ COMMITTED", "pool_pre_ping": True}
+    # hide_parameters: a logged database error never quotes account numbers or names from the statement
+    kwargs: dict[str, Any] = {"isolation_level": "READ COMMITTED", "pool_pre_ping": True, "hide_parameters": True}
     if pool:
         kwargs.update(pool_size=8, max_overflow=8, pool_timeout=30)
     else:
@@ -137,6 +165,40 @@ class Database:
         # SQLite has one writer at a time; queueing our own threads here is cheaper than
         # SQLite's busy handler, which polls with sleeps of up to 100 ms.
         self.write_lock: threading.RLock | None = threading.RLock() if self.is_sqlite else None
+        self._file = sqlite_file(url)
+        self._file_id = _file_id(self._file) if self._file is not None else None
+
+    def problems(self) -> list[str]:
+        """A SQLite file deleted, replaced or unreadable under the running daemon (empty: fine).
+
+        Every later commit would go into an unlinked inode, or fail: the daemon must stop
+        taking files and let systemd see it. PostgreSQL outages are transient, never a problem here."""
+        if self._file is None:
+            return []
+        now = _file_id(self._file)
+        if now is None:
+            return [f"database file {self._file} was deleted under the running daemon"]
+        if self._file_id is None:
+            self._file_id = now
+        elif now != self._file_id:
+            return [f"database file {self._file} was replaced under the running daemon"]
+        # Never open() the file directly: closing any descriptor of it drops SQLite's POSIX locks for
+        # the whole process. A separate SQLite connection shares the process's lock state safely.
+        import sqlite3
+
+        try:
+            conn = sqlite3.connect(f"file:{self._file}?mode=ro", uri=True, timeout=1.0)
+            try:
+                conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+            finally:
+                conn.close()
+        except sqlite3.OperationalError as exc:
+            if "locked" in str(exc) or "busy" in str(exc):
+                return []
+            return [f"database file {self._file} is unreadable: {exc}"]
+        except sqlite3.DatabaseError as exc:
+            return [f"database file {self._file} is no longer a SQLite database: {exc}"]
+        return []
 
     @property
     def is_sqlite(self) -> bool:

@@ -58,6 +58,10 @@ class Metrics:
         self.channel_success = Gauge("spoolgate_channel_last_success_timestamp_seconds",
                                      "When a file of the channel was last processed successfully", ["channel"],
                                      registry=r)
+        self.skipped = Counter("spoolgate_skipped", "Items a loop logged and skipped (no report possible)",
+                               ["where"], registry=r)
+        self.channel_down = Gauge("spoolgate_channel_down", "1 while a channel's inbox cannot be used",
+                                  ["channel"], registry=r)
         self.jobs = Counter("spoolgate_job_runs", "Job runs by outcome", ["job", "outcome"], registry=r)
         self.job_success = Gauge("spoolgate_job_last_success_timestamp_seconds",
                                  "When the job last ended without failure", ["job"], registry=r)

@@ -21,6 +21,7 @@ applying anything twice.
 from __future__ import annotations
 
 import datetime as dt
+import errno
 import logging
 import os
 import secrets
@@ -35,13 +36,13 @@ from pathlib import Path
 from typing import Any, cast
 
 from sqlalchemy import JSON, Table, bindparam, event, insert, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from tenacity import Retrying, retry_if_exception, stop_after_delay, wait_exponential_jitter
 from tenacity.stop import stop_base
 
 from daemon.config import Channel, DedupPolicy, Route, Settings
 from daemon.crashpoints import crashpoint
-from daemon.db import Database, is_transient, utcnow
+from daemon.db import Database, describe, is_transient, utcnow
 from daemon.models.core import TERMINAL_STATES, FileState, SpoolFile
 from daemon.unit import UnitOfWork
 from formats.errors import FormatError, Issue, mask_sensitive
@@ -60,8 +61,12 @@ def claim_token() -> str:
     return f"{HOST_TAG}-{os.getpid()}-{secrets.token_hex(4)}"
 
 
+#: marks the work name of an entry being refused, so recovery refuses it again after a crash
+REFUSED_TAG = "-refused"
+
+
 def _claimer_dead(work_name: str) -> bool:
-    parts = work_name.split(".", 1)[0].split("-")
+    parts = work_name.split(".", 1)[0].removesuffix(REFUSED_TAG).split("-")
     if len(parts) != 3 or parts[0] != HOST_TAG or not parts[1].isdigit():
         return False
     pid = int(parts[1])
@@ -119,12 +124,14 @@ class Pipeline:
     def __init__(self, settings: Settings, db: Database, *, identity: str | None = None,
                  clock: Callable[[], dt.datetime] = utcnow,
                  on_outcome: Callable[[Outcome], None] | None = None,
+                 on_problem: Callable[[str], None] | None = None,
                  should_stop: Callable[[], bool] = lambda: False) -> None:
         self.settings = settings
         self.db = db
         self.identity = identity or settings.identity or default_identity()
         self.clock = clock
         self.on_outcome = on_outcome
+        self.on_problem = on_problem
         self.should_stop = should_stop
         self._handlers: dict[tuple[str, int], Handler] = {}
         self.inflight: set[int] = set()
@@ -156,9 +163,10 @@ class Pipeline:
     def _retrying(self, what: str) -> Retrying:
         def _log(state: Any) -> None:
             exc = state.outcome.exception() if state.outcome else None
-            log.warning("%s: transient error, retrying (attempt %d): %s", what, state.attempt_number, exc)
+            log.warning("%s: transient error, retrying (attempt %d): %s", what, state.attempt_number,
+                        _describe(exc) if exc is not None else "")
 
-        return Retrying(retry=retry_if_exception(lambda e: is_transient(e) or isinstance(e, RetryLater)),
+        return Retrying(retry=retry_if_exception(_retryable),
                         wait=wait_exponential_jitter(multiplier=0.2, max=10.0),
                         stop=stop_after_delay(self.settings.transient_retry_s) | _StopWhen(self.should_stop),
                         before_sleep=_log, reraise=True)
@@ -177,24 +185,30 @@ class Pipeline:
         instead of one each. A file another process took first is skipped.
         """
         ch = self.settings.channels[channel]
-        fsops.ensure_dir(ch.work)
+        try:
+            fsops.ensure_dir(ch.work)
+        except OSError as exc:  # the channel's work folder, not the files: they wait in the inbox
+            self._problem(f"claim {channel}", str(ch.work), exc)
+            return []
         moved: list[tuple[str, str, list[Path]]] = []
         for path in paths:
             name = path.name
             try:
-                fsops.check_name(name)
+                signals = ch.signal_names(name)
+                fsops.check_name(name, derived=tuple(signals))
             except fsops.UnsafeName as exc:
-                self.refuse(channel, path, str(exc))
+                self._isolated(f"refuse {channel}", name, self.refuse, channel, path, str(exc), code="unsafe_name")
                 continue
-            token = claim_token()
-            work_name = f"{token}.{name}"
-            if len(work_name.encode()) > 255:
-                work_name = f"{token}.{name.encode()[:200].decode(errors='ignore')}"
+            work_name = f"{claim_token()}.{name}"
             try:
                 fsops.move(path, ch.work / work_name, sync=False)
             except FileNotFoundError:
                 continue
-            moved.append((name, work_name, [path.parent / sig for sig in ch.signal_names(name)]))
+            except OSError as exc:
+                # the inbox or work folder, not the file: intake sees it again on its next scan
+                self._problem(f"claim {channel}", name, exc)
+                continue
+            moved.append((name, work_name, [path.parent / sig for sig in signals]))
         if not moved:
             return []
         fsops.fsync_dir(ch.work)  # one journal commit makes every rename of the batch durable
@@ -204,29 +218,62 @@ class Pipeline:
             try:
                 sha, size = fsops.sha256_file(ch.work / work_name)
             except OSError as exc:
-                # replaced by a link or device between the check and the rename: never read it
-                self._refuse_in_work(channel, work_name, name, f"not a regular file: {exc.strerror}")
+                if fsops.is_transient_os(exc):  # left in work/: recovery claims it once the disk answers
+                    self._problem(f"claim {channel}", name, exc)
+                    continue
+                self._isolated(f"refuse {channel}", name, self._refuse_emit, channel, work_name, name,
+                               _unreadable(exc), code=_unreadable_code(exc))
                 continue
             rows.append((name, work_name, sha, size))
         ids = self._insert_claims(channel, rows) if rows else []
         crashpoint("after_claim_insert")
         claimed = {work_name for _, work_name, _, _ in rows}
-        for _, work_name, signals in moved:
+        for _, work_name, signals_ in moved:
             if work_name not in claimed:
                 continue
-            for sig in signals:
+            for sig in signals_:
                 try:
                     os.unlink(sig)
                 except FileNotFoundError:
                     pass
+                except OSError as exc:
+                    self._problem(f"claim {channel}", sig.name, exc)
         return ids
+
+    # -- isolation -----------------------------------------------------------------------------
+    def _problem(self, where: str, name: str, exc: BaseException) -> None:
+        """One item of a loop failed in a way no report could record: logged, counted, skipped."""
+        log.error("%s: %s skipped: %s", where, fsops.escape_name(name), _describe(exc))
+        if self.on_problem is not None:
+            self.on_problem(where.split(" ", 1)[0])
+
+    def _isolated(self, where: str, name: str, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except Exception as exc:
+            self._problem(where, name, exc)
+            return None
 
     def _insert_claim(self, channel: str, name: str, work_name: str, sha: str, size: int) -> int:
         return self._insert_claims(channel, [(name, work_name, sha, size)])[0]
 
     def _insert_claims(self, channel: str, rows: list[tuple[str, str, str, int]]) -> list[int]:
         """One transaction for all rows; each is in flight before the commit, so the
-        recovery pass in another thread never mistakes a fresh claim for an orphan."""
+        recovery pass in another thread never mistakes a fresh claim for an orphan.
+        A batch the database refuses for good is inserted row by row, so one row
+        never strands the others in work/ without a ledger row."""
+        try:
+            return self._insert_batch(channel, rows)
+        except Exception as exc:
+            if len(rows) == 1 or is_transient(exc):
+                raise
+        ids: list[int] = []
+        for row in rows:
+            got = self._isolated(f"claim {channel}", row[0], self._insert_batch, channel, [row])
+            ids.extend(got or [])
+        return ids
+
+    def _insert_batch(self, channel: str, rows: list[tuple[str, str, str, int]]) -> list[int]:
         for attempt in self._retrying(f"claim {channel}/{rows[0][0]} (+{len(rows) - 1})"):
             with attempt:
                 now, lease = self.clock(), self._lease()
@@ -248,29 +295,48 @@ class Pipeline:
         return ids
 
     def _refuse_in_work(self, channel: str, work_name: str, name: str, reason: str,
-                        shown: str | None = None) -> None:
-        """A non-regular entry already in work/: a row for it, then error/ without opening it."""
+                        shown: str | None = None, code: str = "refused") -> Outcome:
+        """An entry already in work/ the daemon must not interpret: a row for it, then error/. Only a
+        regular file refused for its name is hashed (for the ledger); links and devices are never opened."""
         ch = self.settings.channels[channel]
-        with self.db.transaction() as s:
-            row = SpoolFile(channel=channel, original_name=name, work_name=work_name, state=FileState.PROCESSING,
-                            attempts=1, owner=self.identity, lease_until=self._lease())
-            s.add(row)
-            s.flush()
-            file_id = row.id
-        self._file_error(file_id, ch, {"reason": reason, "code": "refused",
-                                         "original_name": shown or repr(name)})
+        sha: str | None = None
+        size: int | None = None
+        if code == "unsafe_name":
+            try:
+                sha, size = fsops.sha256_file(ch.work / work_name)
+            except OSError:
+                pass
+        file_id = 0
+        for attempt in self._retrying(f"refuse {channel}/{fsops.escape_name(name)}"):
+            with attempt, self.db.transaction() as s:
+                row = SpoolFile(channel=channel, original_name=name, work_name=work_name, state=FileState.PROCESSING,
+                                attempts=1, owner=self.identity, lease_until=self._lease(), sha256=sha, size=size)
+                s.add(row)
+                s.flush()
+                file_id = row.id
+        report = self._file_error(file_id, ch, {"reason": reason, "code": code,
+                                                  "original_name": shown if shown is not None else name})
+        return Outcome(file_id, channel, name, FileState.ERROR, handler=report.get("handler") if report else None,
+                       reason=reason)
 
-    def refuse(self, channel: str, path: Path, reason: str) -> None:
-        """A symlink, device or unsafe name: moved to error/ without being opened or followed."""
+    def _refuse_emit(self, channel: str, work_name: str, name: str, reason: str, *, code: str) -> None:
+        self._emit(self._refuse_in_work(channel, work_name, name, reason, code=code))
+
+    def refuse(self, channel: str, path: Path, reason: str, *, code: str = "refused") -> Outcome | None:
+        """A symlink, device or unsafe name: moved to error/ under a safe name, without being opened
+        or followed; the report carries the original name, escaped."""
         ch = self.settings.channels[channel]
-        safe = "".join(c if c.isprintable() and c not in "/\\" else "_" for c in path.name)[:200] or "unnamed"
-        work_name = f"{claim_token()}.{safe}"
+        safe = fsops.safe_name(path.name)
+        work_name = f"{claim_token()}{REFUSED_TAG}.{safe}"
         fsops.ensure_dir(ch.work)
         try:
             fsops.move(path, ch.work / work_name)  # renames the link itself, never its target
         except FileNotFoundError:
-            return
-        self._refuse_in_work(channel, work_name, safe, reason, shown=repr(path.name))
+            return None
+        outcome = self._refuse_in_work(channel, work_name, safe, reason, shown=fsops.escape_name(path.name),
+                                       code=code)
+        self._emit(outcome)
+        return outcome
 
     # -- process -------------------------------------------------------------------------------
     def process(self, file_id: int) -> Outcome:
@@ -281,29 +347,37 @@ class Pipeline:
         finally:
             self.inflight.discard(file_id)
         outcome.duration_s = time.monotonic() - started
-        log.info("file %s channel=%s id=%d handler=%s outcome=%s counts=%s duration=%.3fs%s",
-                 outcome.name, outcome.channel, outcome.file_id, outcome.handler, outcome.state,
-                 outcome.counts, outcome.duration_s, f" reason={outcome.reason!r}" if outcome.reason else "",
-                 extra={"channel": outcome.channel, "file": outcome.name, "file_id": outcome.file_id,
-                        "handler": outcome.handler, "outcome": str(outcome.state), "counts": outcome.counts,
-                        "duration": round(outcome.duration_s, 6), "code": outcome.code, "reason": outcome.reason})
+        self._emit(outcome)
+        return outcome
+
+    def _emit(self, outcome: Outcome) -> None:
+        """The one log line per file decision (WARNING when it went to error/), then the metrics."""
+        level = logging.WARNING if outcome.state == FileState.ERROR else logging.INFO
+        log.log(level, "file %s channel=%s id=%d handler=%s outcome=%s counts=%s duration=%.3fs%s",
+                fsops.escape_name(outcome.name), outcome.channel, outcome.file_id, outcome.handler or "-",
+                outcome.state, outcome.counts, outcome.duration_s,
+                f" reason={outcome.reason!r}" if outcome.reason else "",
+                extra={"channel": outcome.channel, "file": outcome.name, "file_id": outcome.file_id,
+                       "handler": outcome.handler, "outcome": str(outcome.state), "counts": outcome.counts,
+                       "duration": round(outcome.duration_s, 6), "code": outcome.code, "reason": outcome.reason})
         if self.on_outcome:
             self.on_outcome(outcome)
-        return outcome
 
     def _process(self, file_id: int) -> Outcome:
         snap = self._claimed.pop(file_id, None)
         if snap is None:
-            with self.db.transaction() as s:
-                row = s.get(SpoolFile, file_id)
-                if row is None:
-                    raise KeyError(f"no ledger row {file_id}")
-                snap = _Snap.of(row)
+            for attempt in self._retrying(f"file {file_id}"):
+                with attempt, self.db.transaction() as s:
+                    row = s.get(SpoolFile, file_id)
+                    if row is None:
+                        raise KeyError(f"no ledger row {file_id}")
+                    snap = _Snap.of(row)
+        assert snap is not None
         ch = self.settings.channels.get(snap.channel)
         if ch is None:
             return Outcome(file_id, snap.channel, snap.name, snap.state, reason="channel no longer configured")
         if snap.state in TERMINAL_STATES:
-            self._finish_filing(file_id)
+            self._finish_filing_isolated(file_id)
             return Outcome(file_id, snap.channel, snap.name, snap.state)
         if file_id in self._recovered:
             self._recovered.discard(file_id)
@@ -324,19 +398,37 @@ class Pipeline:
         except (Rejected, FormatError, fsops.UnsafeName) as exc:
             return self._fail(file_id, ch, _report_from(exc))
         except Exception as exc:
-            if is_transient(exc) or isinstance(exc, RetryLater):
-                log.error("file %s: still failing after retries, left claimed in %s: %s", snap.name, ch.work, exc,
+            if _retryable(exc):
+                log.error("file %s: still failing after retries, left claimed in %s for the next recovery pass: %s",
+                          fsops.escape_name(snap.name), ch.work, _describe(exc),
                           extra={"channel": snap.channel, "file": snap.name, "file_id": file_id, "code": "transient"})
+                self._give_back(file_id)
                 raise Transient(str(exc)) from exc
-            log.exception("file %s: handler failed", snap.name,
-                          extra={"channel": snap.channel, "file": snap.name, "file_id": file_id,
-                                 "code": "handler_exception"})
+            log.error("file %s: handler failed: %s", fsops.escape_name(snap.name), _describe(exc),
+                      exc_info=not isinstance(exc, DBAPIError),
+                      extra={"channel": snap.channel, "file": snap.name, "file_id": file_id,
+                             "code": "handler_exception"})
             return self._fail(file_id, ch, _report_from(exc))
-        if result.path is not None:
-            self._file_away(file_id, ch, snap.work_name, result.path, None)
-        else:
-            self._finish_filing(file_id)
+        try:
+            if result.path is not None:
+                self._file_away(file_id, ch, snap.work_name, result.path, None)
+            else:
+                self._finish_filing(file_id)
+        except Exception as exc:
+            self._problem(f"filing {snap.channel}", snap.name, exc)
         return result
+
+    def _give_back(self, file_id: int) -> None:
+        """Retries ran out on a transient error: the file stays in work/ for the next recovery
+        pass, and this start is not counted (it did not crash the daemon)."""
+        try:
+            with self.db.transaction() as s:
+                s.execute(update(SpoolFile).where(SpoolFile.id == file_id, SpoolFile.owner == self.identity,
+                                                  SpoolFile.state == FileState.PROCESSING,
+                                                  SpoolFile.attempts > 0)
+                          .values(attempts=SpoolFile.attempts - 1))
+        except Exception as exc:  # the database is what failed: the next start counts one more
+            log.warning("file %d: could not give back the attempt: %s", file_id, _describe(exc))
 
     def _begin_again(self, file_id: int, ch: Channel, snap: _Snap) -> Outcome | None:
         """Record a new attempt before a handler runs on a file whose processing was interrupted.
@@ -345,12 +437,14 @@ class Pipeline:
         when the process died is not one that crashes the daemon. The first attempt is
         the claim's own (attempts 1, no extra commit on the normal path).
         """
-        with self.db.transaction() as s:
-            n = s.execute(update(SpoolFile)
-                          .where(SpoolFile.id == file_id, SpoolFile.owner == self.identity,
-                                 SpoolFile.state == FileState.PROCESSING)
-                          .values(attempts=SpoolFile.attempts + 1)
-                          .returning(SpoolFile.attempts)).scalar()
+        n = None
+        for attempt in self._retrying(f"file {file_id} start"):
+            with attempt, self.db.transaction() as s:
+                n = s.execute(update(SpoolFile)
+                              .where(SpoolFile.id == file_id, SpoolFile.owner == self.identity,
+                                     SpoolFile.state == FileState.PROCESSING)
+                              .values(attempts=SpoolFile.attempts + 1)
+                              .returning(SpoolFile.attempts)).scalar()
         if n is None:
             return Outcome(file_id, snap.channel, snap.name, "released", reason="taken over by another daemon")
         if n > self.settings.max_attempts:
@@ -390,8 +484,21 @@ class Pipeline:
                               options=route.options, now=self.clock(), dry_run=dry_run,
                               log=logging.getLogger(f"spoolgate.handler.{route.handler}"))
             fd = fsops.open_regular(work_path)
-            with os.fdopen(fd, "rb") as stream:
-                result: HandlerResult = handler.handle(ctx, stream)
+            try:
+                if not dry_run and not ch.allow_hard_links and os.fstat(fd).st_nlink > 1:
+                    raise Rejected(f"the file has {os.fstat(fd).st_nlink} hard links: its content can change "
+                                   "through another name (allow_hard_links = true accepts it)", code="hard_link")
+                with os.fdopen(fd, "rb", closefd=False) as stream:
+                    result: HandlerResult = handler.handle(ctx, stream)
+                if not dry_run:
+                    # what the handler read must be what was hashed at the claim (and is filed)
+                    now_sha, now_size = fsops.sha256_fd(fd)
+                    if now_sha != sha:
+                        raise Rejected(f"the file changed after it was claimed (size {row.size} -> {now_size}, "
+                                       f"sha256 {sha[:12]}... -> {now_sha[:12]}...): written to after it looked "
+                                       "complete; nothing was applied", code="content_changed")
+            finally:
+                os.close(fd)
             crashpoint("in_transaction")
             summary = dict(result.summary)
             if result.warnings:
@@ -399,11 +506,16 @@ class Pipeline:
             now = self.clock()
             folder = result.file_to or (fsops.dated_folder(ch.processed, now) if ch.dated else ch.processed)
             final_path = str(folder / name)
-            conn.execute(_UPDATE_DONE, {
-                "fid": file_id, "b_state": FileState.DONE, "b_route": route.pattern, "b_handler": route.handler,
-                "b_dedup_key": None if ch.dedup is DedupPolicy.REPROCESS else sha,
-                "b_counts": result.counts or None, "b_totals": result.totals or None, "b_summary": summary or None,
-                "b_finished_at": now, "b_final_path": final_path})
+            try:
+                conn.execute(_UPDATE_DONE, {
+                    "fid": file_id, "b_state": FileState.DONE, "b_route": route.pattern, "b_handler": route.handler,
+                    "b_dedup_key": None if ch.dedup is DedupPolicy.REPROCESS else sha,
+                    "b_counts": result.counts or None, "b_totals": result.totals or None,
+                    "b_summary": summary or None, "b_finished_at": now, "b_final_path": final_path})
+            except IntegrityError:
+                # PostgreSQL checks the unique dedup key at the UPDATE: the same content was just
+                # decided by another worker; decide again (it is a duplicate now).
+                raise RetryLater("concurrent duplicate", delay_s=0) from None
             if dry_run:
                 s.flush()
                 unit.rollback()
@@ -428,9 +540,21 @@ class Pipeline:
         if ch.dedup is DedupPolicy.IGNORE:
             row.final_path = str(fsops.dated_folder(ch.processed / "duplicates", self.clock()) / row.original_name)
         else:
-            row.error = _report(f"duplicate of file {earlier}: same content (sha256 {row.sha256}) was already "
-                                f"processed on channel {row.channel}", "duplicate", duplicate_of=earlier)
+            route = ch.route_for(row.original_name)
+            if route is not None and row.handler is None:
+                row.route, row.handler = route.pattern, route.handler
+            row.error = self._full_report(row, _report(
+                f"duplicate of file {earlier}: same content (sha256 {row.sha256}) was already processed on "
+                f"channel {row.channel}", "duplicate", duplicate_of=earlier))
             row.final_path = str(ch.error / row.original_name)
+
+    def _full_report(self, row: SpoolFile, report: dict[str, Any]) -> dict[str, Any]:
+        """Every ``NAME.error.json`` has these keys, whatever sent the file to error/."""
+        return {"file": row.original_name, "original_name": row.original_name, "channel": row.channel,
+                "ledger_id": row.id, "sha256": row.sha256, "size": row.size, "handler": row.handler,
+                "route": row.route, "attempts": row.attempts, "time": self.clock().isoformat(),
+                "exception": None, "line": None, "record": None, "field": None, "columns": None, "value": None,
+                "issues": [], "issue_count": 0, **report}
 
     def _fail(self, file_id: int, ch: Channel, report: dict[str, Any]) -> Outcome:
         for attempt in self._retrying(f"file {file_id} error"):
@@ -438,11 +562,16 @@ class Pipeline:
                 row = s.get(SpoolFile, file_id)
                 assert row is not None
                 name, channel = row.original_name, row.channel
-        self._file_error(file_id, ch, report)
-        return Outcome(file_id, channel, name, FileState.ERROR, handler=report.get("handler"),
+        full = self._file_error(file_id, ch, report)
+        return Outcome(file_id, channel, name, FileState.ERROR, handler=(full or report).get("handler"),
                        reason=report.get("reason"), code=report.get("code"))
 
-    def _file_error(self, file_id: int, ch: Channel, report: dict[str, Any]) -> None:
+    def _file_error(self, file_id: int, ch: Channel, report: dict[str, Any]) -> dict[str, Any] | None:
+        """Decide ``error`` in the ledger, then file the work file to error/ with its report.
+
+        Filing failures (a full disk, a read-only folder) leave the decided file in work/:
+        recovery files it later from the ledger."""
+        full: dict[str, Any] | None = None
         for attempt in self._retrying(f"file {file_id} error"):
             with attempt, self.db.transaction() as s:
                 row = s.get(SpoolFile, file_id)
@@ -450,35 +579,43 @@ class Pipeline:
                 if row.state in (FileState.DONE, FileState.DUPLICATE):
                     # decided meanwhile (a stale recovery snapshot): never overwrite a decision
                     log.warning("file %s (id %d) is already %s; not filing it as error (%s)",
-                                row.original_name, file_id, row.state, report.get("reason"))
-                    return
-                route = ch.route_for(row.original_name) if report.get("code") != "refused" else None
+                                fsops.escape_name(row.original_name), file_id, row.state, report.get("reason"))
+                    return None
+                route = ch.route_for(row.original_name) if report.get("code") not in REFUSAL_CODES else None
                 if route is not None and row.handler is None:
                     row.route, row.handler = route.pattern, route.handler
-                report = {"file": row.original_name, "channel": row.channel, "ledger_id": row.id,
-                          "sha256": row.sha256, "size": row.size, "handler": row.handler, "route": row.route,
-                          "attempts": row.attempts, "time": self.clock().isoformat(), **report}
+                full = self._full_report(row, report)
                 row.state = FileState.ERROR
-                row.error = report
+                row.error = full
                 row.finished_at = self.clock()
                 row.final_path = str(ch.error / row.original_name)
                 recipients = ch.alert_recipients or self.settings.smtp.alert_recipients
                 if ch.alert_on_error and recipients:
-                    s.add(_alert(row, report, list(recipients)))
-        self._finish_filing(file_id)
+                    s.add(_alert(row, full, list(recipients)))
+        self._finish_filing_isolated(file_id)
+        return full
 
     # -- filing --------------------------------------------------------------------------------
     def _finish_filing(self, file_id: int) -> None:
         """Move a decided file from work/ to where the ledger says; idempotent."""
-        with self.db.transaction() as s:
-            row = s.get(SpoolFile, file_id)
-            assert row is not None
-            snap = _Snap.of(row)
-            error = row.error
+        for attempt in self._retrying(f"file {file_id} filing"):
+            with attempt, self.db.transaction() as s:
+                row = s.get(SpoolFile, file_id)
+                assert row is not None
+                snap = _Snap.of(row)
+                error = row.error
         ch = self.settings.channels.get(snap.channel)
         if ch is None or snap.final_path is None:
             return
         self._file_away(file_id, ch, snap.work_name, Path(snap.final_path), error)
+
+    def _finish_filing_isolated(self, file_id: int) -> None:
+        """File a decided file; if the folders refuse (full, read-only, removed), it stays in work/,
+        decided, and the next recovery pass tries again."""
+        try:
+            self._finish_filing(file_id)
+        except Exception as exc:
+            self._problem("filing", f"file {file_id}", exc)
 
     def _file_away(self, file_id: int, ch: Channel, work_name: str, target: Path,
                    error: dict[str, Any] | None) -> None:
@@ -514,81 +651,163 @@ class Pipeline:
 
     # -- recovery ------------------------------------------------------------------------------
     def recover(self, *, startup: bool = False, grace_s: float = 30.0) -> list[int]:
-        """Reconcile work/ folders with the ledger. Returns files to process now."""
+        """Reconcile work/ folders with the ledger. Returns files to process now.
+
+        Each channel, each file and each folder swept is isolated: one that fails is
+        logged and counted, and the pass goes on with the next."""
         from daemon.unit import deliver_pending
-        from spool.outbound import orphan_temps
 
         todo: list[int] = []
-        now = self.clock()
-        sole_owner = startup and self.db.is_sqlite
         for cname, ch in self.settings.channels.items():
-            with self.db.transaction() as s:
-                rows = {r.work_name: _Snap.of(r) for r in s.scalars(
-                    select(SpoolFile).where(SpoolFile.channel == cname,
-                                            SpoolFile.state.in_([FileState.CLAIMED, FileState.PROCESSING])))}
-            on_disk = {e.name: e for e in fsops.scan(ch.work)}
-            for snap in rows.values():
-                if snap.id in self.inflight:
-                    continue
-                mine = snap.owner == self.identity
-                expired = snap.lease_until is None or snap.lease_until < now
-                if not (sole_owner or expired or (mine and snap.id not in self.inflight)
-                        or _owner_dead(snap.owner)):
-                    continue
-                if snap.work_name not in on_disk:
-                    if not (ch.work / snap.work_name).exists():
-                        self._fail(snap.id, ch, _report("file missing from work folder after a crash", "missing"))
-                    continue
-                if self._take_over(snap.id, snap.owner) is None:
-                    continue
-                self._recovered.add(snap.id)
-                todo.append(snap.id)
-            # Work files with a terminal row (filing interrupted) or no row (claim interrupted).
-            known = set(rows)
-            for wname, entry in on_disk.items():
-                if wname in known or wname.startswith("."):
-                    continue
-                with self.db.transaction() as s:
-                    row = s.scalar(select(SpoolFile).where(SpoolFile.channel == cname,
-                                                           SpoolFile.work_name == wname))
-                    terminal_id = row.id if row is not None else None
-                if terminal_id is not None:
-                    if terminal_id not in self.inflight:
-                        self._finish_filing(terminal_id)
-                    continue
-                age = time.time() - entry.ctime_ns / 1e9
-                if not sole_owner and age < grace_s and not _claimer_dead(wname):
-                    continue  # another daemon may be between its rename and its insert
-                if entry.kind == "dir":
-                    continue
-                original = wname.split(".", 1)[1] if "." in wname else wname
-                if entry.kind != "file":
-                    try:
-                        self._refuse_in_work(cname, wname, original, "not a regular file (symlink, FIFO or "
-                                             "device) left in the work folder: refused without following it")
-                    except IntegrityError:
-                        pass
-                    continue
-                sha, size = fsops.sha256_file(entry.path)
-                try:
-                    todo.append(self._insert_claim(cname, original, wname, sha, size))
-                except IntegrityError:
-                    continue
+            try:
+                self._recover_channel(cname, ch, todo, startup=startup, grace_s=grace_s)
+            except Exception as exc:
+                self._problem(f"recovery {cname}", str(ch.work), exc)
         # Files handed back for processing count as in flight from now on, so the next
         # pass does not queue them again while they wait for a worker.
         self.inflight.update(todo)
-        deliver_pending(self.db, min_age_s=0.0 if startup else 60.0)
-        folders = {o.folder for o in self.settings.outbound.values()}
-        folders |= {f for ch in self.settings.channels.values() for f in (ch.inbox, ch.error)}
-        for folder in folders:
-            for tmp in orphan_temps(folder):
-                if startup or not self._is_staged(tmp):
-                    log.info("removing orphaned staging file %s", tmp)
-                    try:
-                        tmp.unlink()
-                    except FileNotFoundError:
-                        pass
+        try:
+            deliver_pending(self.db, min_age_s=0.0 if startup else 60.0)
+        except Exception as exc:
+            self._problem("recovery outbound", "pending deliveries", exc)
+        self.sweep_temps(startup=startup)
         return todo
+
+    def sweep_temps(self, *, startup: bool = False) -> int:
+        """Remove temporary files whose writer died (or this process's own, no longer written)."""
+        from spool.outbound import orphan_temps
+
+        folders = {o.folder for o in self.settings.outbound.values()}
+        folders |= {f for ch in self.settings.channels.values() for f in (ch.inbox, ch.error, ch.work)}
+        folders |= fsops.temp_folders()
+        if startup:
+            folders |= self._spool_folders()
+        removed = 0
+        for folder in sorted(folders):
+            try:
+                temps = orphan_temps(folder)
+            except OSError as exc:
+                self._problem("sweep", str(folder), exc)
+                continue
+            for tmp in temps:
+                try:
+                    if not startup and self._is_staged(tmp):
+                        continue
+                    log.info("removing orphaned temporary file %s", fsops.escape_name(str(tmp)))
+                    tmp.unlink()
+                    removed += 1
+                except FileNotFoundError:
+                    pass
+                except Exception as exc:
+                    self._problem("sweep", tmp.name, exc)
+        return removed
+
+    def _spool_folders(self) -> set[Path]:
+        """Every folder under the spool root but the processed/ trees: where a writer that died
+        (PGP output, an SFTP download, a package, a copy) may have left a temp file."""
+        skip = {ch.processed for ch in self.settings.channels.values()}
+        found: set[Path] = set()
+        for top, dirs, _files in os.walk(self.settings.spool_root, onerror=lambda e: None):
+            here = Path(top)
+            dirs[:] = [d for d in dirs if here / d not in skip]
+            found.add(here)
+        return found
+
+    def _recover_channel(self, cname: str, ch: Channel, todo: list[int], *, startup: bool, grace_s: float) -> None:
+        now = self.clock()
+        sole_owner = startup and self.db.is_sqlite
+        with self.db.transaction() as s:
+            rows = {r.work_name: _Snap.of(r) for r in s.scalars(
+                select(SpoolFile).where(SpoolFile.channel == cname,
+                                        SpoolFile.state.in_([FileState.CLAIMED, FileState.PROCESSING])))}
+        on_disk = {e.name: e for e in fsops.scan(ch.work)}
+        for snap in rows.values():
+            if snap.id in self.inflight:
+                continue
+            mine = snap.owner == self.identity
+            expired = snap.lease_until is None or snap.lease_until < now
+            if not (sole_owner or expired or (mine and snap.id not in self.inflight)
+                    or _owner_dead(snap.owner)):
+                continue
+            got = self._isolated(f"recovery {cname}", snap.name, self._recover_row, ch, snap, on_disk)
+            if got is not None:
+                todo.append(got)
+        # Work files with a terminal row (filing interrupted) or no row (claim interrupted).
+        known = set(rows)
+        for wname, entry in on_disk.items():
+            if wname in known or wname.startswith("."):
+                continue
+            got = self._isolated(f"recovery {cname}", wname, self._recover_orphan, cname, ch, wname, entry,
+                                 sole_owner=sole_owner, grace_s=grace_s)
+            if got is not None:
+                todo.append(got)
+
+    def _recover_row(self, ch: Channel, snap: _Snap, on_disk: dict[str, fsops.Entry]) -> int | None:
+        if snap.work_name not in on_disk:
+            if not (ch.work / snap.work_name).exists():
+                self._fail(snap.id, ch, _report("file missing from work folder after a crash", "missing"))
+            return None
+        if self._take_over(snap.id, snap.owner) is None:
+            return None
+        self._recovered.add(snap.id)
+        return snap.id
+
+    def _recover_orphan(self, cname: str, ch: Channel, wname: str, entry: fsops.Entry, *, sole_owner: bool,
+                        grace_s: float) -> int | None:
+        original = wname.split(".", 1)[1] if "." in wname else wname
+        try:
+            wname.encode("utf-8")
+        except UnicodeEncodeError:  # no row can hold this name
+            self._refuse_renamed(cname, ch, wname, original, "file name is not valid UTF-8")
+            return None
+        with self.db.transaction() as s:
+            row = s.scalar(select(SpoolFile).where(SpoolFile.channel == cname, SpoolFile.work_name == wname))
+            terminal_id = row.id if row is not None else None
+        if terminal_id is not None:
+            if terminal_id not in self.inflight:
+                self._finish_filing(terminal_id)
+            return None
+        age = time.time() - entry.ctime_ns / 1e9
+        if not sole_owner and age < grace_s and not _claimer_dead(wname):
+            return None  # another daemon may be between its rename and its insert
+        if entry.kind == "dir":
+            return None
+        if wname.split(".", 1)[0].endswith(REFUSED_TAG):  # a refusal the crash interrupted
+            self._emit(self._refuse_in_work(cname, wname, original, "refused before an interruption (a "
+                                            "symlink, device or unsafe name; its original name is in the log)",
+                                            code="refused" if entry.kind != "file" else "unsafe_name"))
+            return None
+        try:
+            fsops.check_name(original)
+        except fsops.UnsafeName as exc:
+            self._refuse_renamed(cname, ch, wname, original, str(exc))
+            return None
+        if entry.kind != "file":
+            try:
+                self._emit(self._refuse_in_work(cname, wname, original, "not a regular file (symlink, FIFO or "
+                                                "device) left in the work folder: refused without following it"))
+            except IntegrityError:
+                pass
+            return None
+        try:
+            sha, size = fsops.sha256_file(entry.path)
+        except OSError as exc:
+            if fsops.is_transient_os(exc):
+                raise
+            self._emit(self._refuse_in_work(cname, wname, original, _unreadable(exc), code=_unreadable_code(exc)))
+            return None
+        try:
+            return self._insert_claim(cname, original, wname, sha, size)
+        except IntegrityError:
+            return None
+
+    def _refuse_renamed(self, cname: str, ch: Channel, wname: str, original: str, reason: str) -> None:
+        """Refuse a work entry under a safe name (its own cannot be stored or filed)."""
+        safe = fsops.safe_name(original)
+        new_wname = f"{claim_token()}{REFUSED_TAG}.{safe}"
+        fsops.move(ch.work / wname, ch.work / new_wname)
+        self._emit(self._refuse_in_work(cname, new_wname, safe, reason, shown=fsops.escape_name(original),
+                                        code="unsafe_name"))
 
     def _is_staged(self, tmp: Path) -> bool:
         from daemon.models.core import OutboundFile
@@ -625,7 +844,7 @@ class Pipeline:
                 s.execute(update(SpoolFile).where(SpoolFile.id.in_(ids), *mine)
                           .values(owner=None, lease_until=None))
         except Exception as exc:  # recovered all the same, with one attempt more
-            log.warning("could not release %d claimed files: %s", len(ids), exc)
+            log.warning("could not release %d claimed files: %s", len(ids), _describe(exc))
         else:
             log.info("released %d claimed files no worker started", len(ids))
         self.inflight.difference_update(ids)
@@ -849,6 +1068,26 @@ def _report_owner(report: Path) -> int | None:
     return value if isinstance(value, int) else None
 
 
+#: reports of entries refused without being read (no route or handler applies)
+REFUSAL_CODES = frozenset({"refused", "unsafe_name", "unreadable"})
+
+
+def _retryable(exc: BaseException) -> bool:
+    return is_transient(exc) or isinstance(exc, RetryLater) or fsops.is_transient_os(exc)
+
+
+def _unreadable(exc: OSError) -> str:
+    if exc.errno in (errno.EACCES, errno.EPERM):
+        return f"cannot read the file: {exc.strerror} (check its permissions)"
+    if exc.errno in (errno.ELOOP, errno.EINVAL):
+        return "not a regular file (replaced by a link or device after it was claimed): refused without reading it"
+    return f"cannot read the file: {exc.strerror}"
+
+
+def _unreadable_code(exc: OSError) -> str:
+    return "unreadable" if exc.errno in (errno.EACCES, errno.EPERM) else "refused"
+
+
 def _report(reason: str, code: str, **extra: Any) -> dict[str, Any]:
     return {"reason": reason, "code": code, **extra}
 
@@ -875,11 +1114,19 @@ def _report_from(exc: BaseException) -> dict[str, Any]:
         report["issue_count"] = len(issues)
     if isinstance(exc, FormatError) and exc.warnings:
         report["warnings"] = [w.to_dict() for w in exc.warnings[:100]]
+    if isinstance(exc, DBAPIError):
+        report["reason"] = _describe(exc)
     if code == "handler_exception":
         report["reason"] = _mask_digits(reason)  # a driver's or library's text may quote data
         tb = traceback.format_exception(type(exc), exc, exc.__traceback__, limit=8)
+        if isinstance(exc, DBAPIError):  # the message quotes data; keep the stack, not the message
+            tb = [*traceback.format_tb(exc.__traceback__, limit=8), _describe(exc) + "\n"]
         report["traceback"] = _mask_digits("".join(tb))
     return report
+
+
+def _describe(exc: BaseException) -> str:
+    return _mask_digits(describe(exc))
 
 
 def _mask_digits(text: str) -> str:

@@ -10,9 +10,11 @@ never touches either.
 
 from __future__ import annotations
 
+import errno
 import heapq
 import logging
 import queue
+import stat
 import threading
 import time
 from collections import deque
@@ -21,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy.exc import DBAPIError
 from watchdog.events import (
     FileClosedEvent,
     FileCreatedEvent,
@@ -33,7 +36,7 @@ from watchdog.observers.api import BaseObserver, ObservedWatch
 from watchdog.observers.polling import PollingObserver
 
 from daemon.config import Completeness, Settings
-from daemon.db import Database
+from daemon.db import Database, describe
 from daemon.heartbeat import INTERVAL_S as HEARTBEAT_S
 from daemon.heartbeat import HeartbeatWriter
 from daemon.mailer import Mailer
@@ -47,6 +50,10 @@ from spool.intake import CompletenessTracker, Verdict
 METRICS_REFRESH_S = 5.0
 
 log = logging.getLogger("spoolgate.daemon")
+
+
+def _oserror(exc: BaseException) -> str:
+    return exc.strerror or str(exc) if isinstance(exc, OSError) else str(exc)
 
 
 def _shorten_move_grouping(delay_s: float = 0.02) -> None:
@@ -92,6 +99,10 @@ class ServiceThread(threading.Thread):
         try:
             self.loop()
         except BaseException as exc:  # recorded for the supervisor; the watchdog pings stop
+            if self.owner.stopping.is_set() or self.stopped.is_set():
+                # torn down under it while stopping (watches removed, database closed): not a death
+                log.info("thread %s ended while stopping: %s", self.name, exc)
+                return
             self.crashed = exc
             log.critical("thread %s died", self.name, exc_info=True)
 
@@ -149,6 +160,9 @@ class Intake(ServiceThread):
         self.scan_now = threading.Event()
         self._watches: dict[str, _Watch] = {}
         self._inotify: BaseObserver | None = None
+        self._polling_only = False
+        #: channels whose inbox cannot be watched or read, with the reason; the others go on
+        self.down: dict[str, str] = {}
         self.configure(daemon_.settings)
 
     def configure(self, settings: Settings) -> None:
@@ -157,23 +171,52 @@ class Intake(ServiceThread):
 
     # watches ---------------------------------------------------------------------------------
     def arm(self) -> None:
-        if self._inotify is None:
+        if self._inotify is None and not self._polling_only:
             _shorten_move_grouping()
-            self._inotify = Observer()
-            self._inotify.daemon = True
-            self._inotify.start()
+            try:
+                self._inotify = Observer()
+                self._inotify.daemon = True
+                self._inotify.start()
+            except OSError as exc:  # inotify instances or watches exhausted: poll rather than stop
+                log.error("inotify unavailable (%s): every channel falls back to polling its inbox", _oserror(exc))
+                self._inotify = None
+                self._polling_only = True
         for name in list(self._watches):
             if name not in self.trackers:
                 self._disarm(name)
         for name, tracker in self.trackers.items():
-            self._arm_one(name, tracker)
+            if self.stopped.is_set():
+                return
+            try:
+                self._arm_one(name, tracker)
+            except Exception as exc:
+                self._disarm(name)
+                self.channel_down(name, f"inbox {tracker.channel.inbox} cannot be watched: {_oserror(exc)}")
+
+    def channel_down(self, name: str, reason: str) -> None:
+        """One channel's inbox is broken: that channel only stops taking files, with a report."""
+        if name not in self.down:
+            log.error("channel %s: intake stopped for this channel: %s; the other channels go on", name, reason)
+            self.down[name] = reason
+            self.owner.channel_state(name, reason)
+
+    def channel_up(self, name: str) -> None:
+        if self.down.pop(name, None) is not None:
+            log.warning("channel %s: inbox usable again, intake resumed", name)
+            self.owner.channel_state(name, None)
+            self._disarm(name)
+            self.scan_now.set()
 
     def _arm_one(self, name: str, tracker: CompletenessTracker) -> None:
         ch = tracker.channel
         try:
-            inode = ch.inbox.stat().st_ino
+            st = ch.inbox.stat()
+            inode: int | None = st.st_ino
         except FileNotFoundError:
             inode = None
+        else:
+            if not stat.S_ISDIR(st.st_mode):
+                raise NotADirectoryError(errno.ENOTDIR, "not a folder", str(ch.inbox))
         current = self._watches.get(name)
         if current is not None and current.inode == inode and current.watch is not None:
             return
@@ -184,16 +227,25 @@ class Intake(ServiceThread):
             self._watches[name] = _Watch(self._inotify or Observer(), None, None)
             return
         handler = _Enqueue(name, self.events)
-        if ch.polling:
+        if ch.polling or self._inotify is None:
             obs: BaseObserver = PollingObserver(timeout=ch.poll_interval_s)
             obs.daemon = True
             obs.start()
             watch = obs.schedule(handler, str(ch.inbox), recursive=False)
         else:
-            assert self._inotify is not None
             obs = self._inotify
-            watch = obs.schedule(handler, str(ch.inbox), recursive=False,
-                                 event_filter=[FileCreatedEvent, FileMovedEvent, FileClosedEvent])
+            try:
+                watch = obs.schedule(handler, str(ch.inbox), recursive=False,
+                                     event_filter=[FileCreatedEvent, FileMovedEvent, FileClosedEvent])
+            except OSError as exc:
+                if exc.errno not in (errno.ENOSPC, errno.EMFILE):
+                    raise
+                # inotify watches exhausted: this channel polls rather than stops
+                log.error("channel %s: no inotify watch left (%s); polling its inbox", name, _oserror(exc))
+                obs = PollingObserver(timeout=ch.poll_interval_s)
+                obs.daemon = True
+                obs.start()
+                watch = obs.schedule(handler, str(ch.inbox), recursive=False)
         self._watches[name] = _Watch(obs, watch, inode)
         if current is not None:
             log.info("channel %s: inbox %s re-armed (recreated)", name, ch.inbox)
@@ -252,10 +304,10 @@ class Intake(ServiceThread):
             timeout = max(0.0, min(tick * 4, next_scan - now, (self._due[0][0] - now) if self._due else tick * 4))
             try:
                 channel, path = self.events.get(timeout=timeout)
-                self.observe(channel, path)
+                self._observe_isolated(channel, path)
                 for _ in range(5000):
                     channel, path = self.events.get_nowait()
-                    self.observe(channel, path)
+                    self._observe_isolated(channel, path)
             except queue.Empty:
                 pass
             now = time.monotonic()
@@ -263,7 +315,7 @@ class Intake(ServiceThread):
                 _, channel, p = heapq.heappop(self._due)
                 path = Path(p)
                 if channel in self.trackers and path in self.trackers[channel].pending():
-                    self.observe(channel, path)
+                    self._observe_isolated(channel, path)
             if now >= next_scan or self.scan_now.is_set():
                 self.scan_now.clear()
                 self.arm()
@@ -273,14 +325,32 @@ class Intake(ServiceThread):
 
     def full_scan(self) -> None:
         for name, tracker in list(self.trackers.items()):
-            for entry in fsops.scan(tracker.channel.inbox, skip=self._is_queued):
+            try:
+                entries = list(fsops.scan(tracker.channel.inbox, skip=self._is_queued))
+            except OSError as exc:
+                self.channel_down(name, f"inbox {tracker.channel.inbox} cannot be read: {_oserror(exc)}")
+                continue
+            if name in self.down and tracker.channel.inbox.is_dir():
+                self.channel_up(name)
+            for entry in entries:
                 if self.stopped.is_set():
                     return
-                self.observe(name, entry.path, entry)
+                try:
+                    self.observe(name, entry.path, entry)
+                except Exception as exc:  # one entry never stops the scan
+                    log.error("channel %s: entry %s skipped: %s", name, fsops.escape_name(entry.name), exc)
+                    self.owner.problem("intake")
+
+    def _observe_isolated(self, channel: str, path: Path) -> None:
+        try:
+            self.observe(channel, path)
+        except Exception as exc:
+            log.error("channel %s: entry %s skipped: %s", channel, fsops.escape_name(path.name), exc)
+            self.owner.problem("intake")
 
     def observe(self, channel: str, path: Path, entry: fsops.Entry | None = None) -> None:
         tracker = self.trackers.get(channel)
-        if tracker is None or path.parent != tracker.channel.inbox:
+        if tracker is None or path.parent != tracker.channel.inbox or channel in self.down:
             return
         with self._lock:
             if path in self._queued:
@@ -370,6 +440,9 @@ class Worker(ServiceThread):
                 d.handle_items(items)
             except Transient:
                 pass
+            except (OSError, DBAPIError) as exc:  # the environment, not a bug: one line
+                log.error("worker %s: %s", self.name, describe(exc))
+                d.problem("worker")
             except Exception:
                 log.exception("worker %s: unexpected error on %s", self.name, items)
             finally:
@@ -389,6 +462,8 @@ class Periodic(ServiceThread):
             self.beat()
             try:
                 self.fn()
+            except (OSError, DBAPIError) as exc:  # the environment, not a bug: one line
+                log.error("%s: pass failed: %s", self.name, describe(exc))
             except Exception:
                 log.exception("%s: pass failed", self.name)
             self.beat()
@@ -405,7 +480,7 @@ class Daemon:
         self.work = WorkQueue()
         self.stopping = threading.Event()
         self.pipeline = Pipeline(settings, db, identity=identity, on_outcome=self._outcome,
-                                 should_stop=self.stopping.is_set)
+                                 on_problem=self.problem, should_stop=self.stopping.is_set)
         self.identity = self.pipeline.identity
         self.scheduler = Scheduler(settings, db, identity=self.identity, on_run=self._job_done)
         self.mailer = Mailer(settings.smtp, db, identity=self.identity)
@@ -417,6 +492,9 @@ class Daemon:
         self.workers: list[Worker] = []
         self.periodic: list[Periodic] = []
         self.last_errors: list[str] = []
+        #: channels degraded (broken inbox) and the alerts still to queue for them
+        self.degraded: dict[str, str] = {}
+        self._alerts: list[tuple[str, str | None]] = []
 
     # lifecycle -------------------------------------------------------------------------------
     def start(self) -> None:
@@ -479,13 +557,21 @@ class Daemon:
         self.intake.configure(settings)
         self._ensure_folders(settings)
 
-    @staticmethod
-    def _ensure_folders(settings: Settings) -> None:
-        for ch in settings.channels.values():
+    def _ensure_folders(self, settings: Settings) -> None:
+        """Create missing folders; one that cannot be created degrades its channel only."""
+        for name, ch in settings.channels.items():
             for folder in (ch.inbox, ch.work, ch.processed, ch.error):
-                fsops.ensure_dir(folder)
-        for o in settings.outbound.values():
-            fsops.ensure_dir(o.folder)
+                try:
+                    fsops.ensure_dir(folder)
+                except OSError as exc:
+                    log.error("channel %s: folder %s unusable: %s", name, folder, _oserror(exc))
+                    self.problem("folders")
+        for oname, o in settings.outbound.items():
+            try:
+                fsops.ensure_dir(o.folder)
+            except OSError as exc:
+                log.error("outbound %s: folder %s unusable: %s", oname, o.folder, _oserror(exc))
+                self.problem("folders")
 
     # work ------------------------------------------------------------------------------------
     def handle_items(self, items: list[tuple[Any, ...]]) -> None:
@@ -499,8 +585,9 @@ class Daemon:
         try:
             if kind == "refuse":
                 for path in paths:
-                    self.pipeline.refuse(channel, path, "not a regular file (symlink, FIFO or device): refused "
-                                                        "without following it")
+                    self.pipeline._isolated(f"refuse {channel}", path.name, self.pipeline.refuse, channel, path,
+                                            "not a regular file (symlink, FIFO or device): refused without "
+                                            "following it")
                 return
             ids = self.pipeline.claim_many(channel, paths)
         finally:
@@ -511,7 +598,40 @@ class Daemon:
             self.pipeline.process(ids[0])
 
     def _recover_pass(self) -> None:
+        self._queue_alerts()
         self.work.put_files(self.pipeline.recover())
+
+    def problem(self, where: str) -> None:
+        """An item a loop skipped after logging it (no report could be written)."""
+        self.metrics.skipped.labels(where).inc()
+
+    def channel_state(self, name: str, reason: str | None) -> None:
+        """Intake reports a channel down (with the reason) or back (None)."""
+        with self._count_lock:
+            if reason is None:
+                self.degraded.pop(name, None)
+            else:
+                self.degraded[name] = reason
+            self._alerts.append((name, reason))
+        self.metrics.channel_down.labels(name).set(0 if reason is None else 1)
+
+    def _queue_alerts(self) -> None:
+        """Alerts for degraded channels, queued from the recovery thread (intake never waits on the database)."""
+        from daemon.models.core import Notification
+
+        with self._count_lock:
+            alerts, self._alerts = self._alerts, []
+        for name, reason in alerts:
+            ch = self.settings.channels.get(name)
+            recipients = (ch.alert_recipients if ch else ()) or self.settings.smtp.alert_recipients
+            if not recipients or reason is None:
+                continue
+            with self.db.transaction() as s:
+                s.add(Notification(lane="immediate", kind="channel-down", recipients=list(recipients),
+                                   subject=f"[spoolgate] channel {name} stopped taking files",
+                                   body=f"Channel {name}: {reason}\nThe other channels go on; intake resumes "
+                                        "by itself once the folder is usable again.\n",
+                                   ref=f"channel:{name}"))
 
     def _overflow(self) -> None:
         self.metrics.overflow_rescans.inc()
@@ -555,14 +675,24 @@ class Daemon:
     def health(self, max_beat_age_s: float = 60.0) -> list[str]:
         """Problems that must stop the watchdog pings (empty: healthy)."""
         problems = [f"thread {t.name} died: {t.crashed!r}" for t in self.threads()
-                    if t.crashed is not None or (not t.is_alive() and not self.stopping.is_set())]
+                    if t.crashed is not None
+                    or (not t.is_alive() and not self.stopping.is_set() and not t.stopped.is_set())]
         # Only intake is held to a heartbeat: it never waits on the database. Workers, jobs, the
         # mailer and the lease renewer may wait behind a long file transaction; they must be alive.
         problems += [f"thread {n} stuck" for n in self.heartbeat.stale(max_beat_age_s) if n == "intake"]
+        db_problems = self.db.problems()
+        if db_problems and not self.intake.stopped.is_set():
+            log.critical("database lost: %s; intake stopped", "; ".join(db_problems))
+            self.intake.stopped.set()  # no file is claimed into a ledger that is gone
+        problems += db_problems
         return problems
 
     def status_text(self) -> str:
         with self._count_lock:
             c = dict(self.counts)
-        return (f"done={c.get('done', 0)} error={c.get('error', 0)} duplicate={c.get('duplicate', 0)} "
+            down = dict(self.degraded)
+        text = (f"done={c.get('done', 0)} error={c.get('error', 0)} duplicate={c.get('duplicate', 0)} "
                 f"queued={self.work.qsize()} pending={self.intake.pending_count()}")
+        if down:
+            text += " degraded=" + ",".join(sorted(down))
+        return text

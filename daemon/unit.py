@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import update
 
-from daemon.db import Database, utcnow
+from daemon.db import Database, describe, utcnow
 from daemon.models.core import Notification, OutboundFile, OutboundItem, OutboundState
 from spool import events
 from spool.outbound import Staged, StagingWriter, finalize
@@ -160,8 +160,9 @@ class UnitOfWork:
         for st, row in self._staged:
             try:
                 finalize(st)
-            except Exception:
-                log.exception("outbound %s/%s: delivery failed; recovery will retry", st.folder, st.name)
+            except Exception as exc:  # a full disk, a conflict: this file only; recovery retries it
+                log.error("outbound %s/%s: delivery failed; recovery will retry: %s", st.folder, st.name,
+                          describe(exc))
                 events.emit("outbound", row.target, "failure")
                 continue
             events.emit("outbound", row.target, "delivered")
@@ -216,8 +217,8 @@ def deliver_pending(db: Database, *, min_age_s: float = 0.0) -> int:
                     row.signal_name, row.signal_style, row.mode)
         try:
             finalize(st)
-        except Exception:
-            log.exception("outbound %s/%s: recovery delivery failed", row.folder, row.name)
+        except Exception as exc:
+            log.error("outbound %s/%s: recovery delivery failed: %s", row.folder, row.name, describe(exc))
             events.emit("outbound", row.target, "failure")
             continue
         events.emit("outbound", row.target, "delivered")

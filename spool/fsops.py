@@ -31,6 +31,39 @@ def temp_token() -> str:
     """``<host>.<pid>.<random>``: who wrote a temporary file, readable from its name."""
     return f"{HOST_TAG}.{os.getpid()}.{os.urandom(4).hex()}"
 
+#: temp files this process is writing now (a sweep never removes those) and the folders it wrote any in
+_live_temps: set[str] = set()
+_temp_folders: set[Path] = set()
+_temp_lock = threading.Lock()
+
+
+def temp_path(dst: Path) -> Path:
+    """The hidden temporary name every writer uses beside ``dst`` (``.NAME.<host>.<pid>.<rand>.sgtmp``):
+    recovery recognises it, tells whose it is, and removes it once its writer is gone. Registered as
+    being written until ``temp_done``."""
+    tmp = dst.with_name(f".{dst.name}.{temp_token()}{TEMP_SUFFIX}")
+    with _temp_lock:
+        _live_temps.add(str(tmp))
+        _temp_folders.add(dst.parent)
+    return tmp
+
+
+def temp_done(tmp: Path) -> None:
+    """The temp file was renamed into place or removed (or left for recovery to sweep)."""
+    with _temp_lock:
+        _live_temps.discard(str(tmp))
+
+
+def temp_live(tmp: Path) -> bool:
+    with _temp_lock:
+        return str(tmp) in _live_temps
+
+
+def temp_folders() -> set[Path]:
+    with _temp_lock:
+        return set(_temp_folders)
+
+
 #: fsync every transition (power-loss safe). The CLI sets it once from ``Settings.durable``;
 #: without it transitions are still atomic and safe against a killed process, not a power cut.
 _DURABLE = True
@@ -50,15 +83,84 @@ class UnsafeName(ValueError):
     """A file name that would escape its folder or cannot be shown safely."""
 
 
-def check_name(name: str) -> str:
-    """A bare file name: no separators, no ``..``, no NUL or control characters."""
+#: the filesystem's limit on one name, in bytes (ext4, XFS, tmpfs, btrfs)
+NAME_MAX = 255
+#: the longest temp token (``<host8>.<pid up to 7 digits>.<8 hex>``) and collision suffix (``.9999``)
+_TOKEN_MAX = 8 + 1 + 7 + 1 + 8
+_SUFFIX_MAX = 5
+#: what the daemon appends to an accepted name at most: the hidden temp name of ``NAME.N.error.json``
+NAME_OVERHEAD = len(".") + _SUFFIX_MAX + len(".error.json") + 1 + _TOKEN_MAX + len(TEMP_SUFFIX)
+#: Unicode line breaks, bidi overrides and isolates, and other invisible format characters a reader
+#: of a log line or a listing would be fooled by
+_HOSTILE = frozenset("\u0085\u2028\u2029\u200e\u200f\u061c\u202a\u202b\u202c\u202d\u202e"
+                     "\u2066\u2067\u2068\u2069\ufeff")
+
+
+def _unsafe_char(c: str) -> bool:
+    o = ord(c)
+    return o < 32 or 127 <= o < 160 or c in _HOSTILE or 0xD800 <= o < 0xE000
+
+
+def check_name(name: str, *, derived: tuple[str, ...] = ()) -> str:
+    """A bare file name every derived name of which fits the filesystem.
+
+    Refused: separators, ``..``, NUL, C0/C1 controls, Unicode line breaks and bidi
+    controls (they forge log lines and listings), bytes that are not UTF-8 (the
+    database cannot store them), and names so long that ``NAME.error.json``, a
+    ``.N`` collision suffix, a staging temp name or one of ``derived`` (signal
+    names) would exceed ``NAME_MAX``.
+    """
     if not name or name in (".", "..") or "/" in name or "\\" in name or "\0" in name:
-        raise UnsafeName(f"unsafe file name {name!r}")
-    if any(ord(c) < 32 or ord(c) == 127 for c in name):
-        raise UnsafeName(f"file name with control characters {name!r}")
-    if len(name.encode("utf-8", "surrogateescape")) > 255:
-        raise UnsafeName(f"file name too long: {name[:40]!r}...")
+        raise UnsafeName(f"unsafe file name {escape_name(name)}")
+    try:
+        raw = name.encode("utf-8")
+    except UnicodeEncodeError:
+        raise UnsafeName(f"file name is not valid UTF-8: {escape_name(name)}") from None
+    if any(_unsafe_char(c) for c in name):
+        raise UnsafeName(f"file name with control, line-break or bidi characters: {escape_name(name)}")
+    if len(raw) + NAME_OVERHEAD > NAME_MAX:
+        raise UnsafeName(f"file name too long ({len(raw)} bytes; at most {NAME_MAX - NAME_OVERHEAD} so that "
+                         f"its report and temporary names fit): {escape_name(name[:40])}...")
+    for d in derived:
+        if len(d.encode("utf-8", "surrogateescape")) > NAME_MAX:
+            raise UnsafeName(f"file name too long for its derived name {escape_name(d[:40])}...")
     return name
+
+
+def escape_name(name: str) -> str:
+    """A name as one printable line: undecodable bytes as ``\\xNN``, hostile characters as ``\\uNNNN``."""
+    out = []
+    for c in name:
+        o = ord(c)
+        if 0xDC80 <= o <= 0xDCFF:  # os.fsdecode's surrogateescape of a byte that is not UTF-8
+            out.append(f"\\x{o - 0xDC00:02x}")
+        elif c == "\\" or _unsafe_char(c):
+            out.append("\\\\" if c == "\\" else f"\\x{o:02x}" if o < 256 else f"\\u{o:04x}")
+        else:
+            out.append(c)
+    return "".join(out)
+
+
+def safe_name(name: str) -> str:
+    """A name the daemon can file a refused entry under: hostile characters replaced, length bounded
+    (a hash of the original keeps two long names apart)."""
+    clean = "".join("_" if (_unsafe_char(c) or c in "/\\") else c for c in name).strip(".") or "unnamed"
+    limit = NAME_MAX - NAME_OVERHEAD
+    raw = clean.encode("utf-8")
+    if len(raw) <= limit:
+        return clean
+    digest = hashlib.sha1(name.encode("utf-8", "surrogateescape")).hexdigest()[:10]
+    return raw[: limit - 11].decode("utf-8", "ignore") + "~" + digest
+
+
+#: errors of the filesystem under a file, not of the file: retried while the file stays claimed
+TRANSIENT_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EIO, errno.EROFS, errno.EAGAIN, errno.ENOMEM,
+                              errno.EMFILE, errno.ENFILE, errno.ESTALE})
+
+
+def is_transient_os(exc: BaseException) -> bool:
+    """A full disk, an I/O error or a read-only remount: worth retrying, never the file's fault."""
+    return isinstance(exc, OSError) and exc.errno in TRANSIENT_ERRNOS
 
 
 def fsync_dir(path: Path) -> None:
@@ -173,8 +275,11 @@ def is_inside(child: Path, parent: Path) -> bool:
 
 
 def open_regular(path: Path) -> int:
-    """Open for reading without following a symlink; refuse anything but a regular file."""
-    fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+    """Open for reading without following a symlink; refuse anything but a regular file.
+
+    O_NONBLOCK: opening a FIFO put there in a race returns at once (then refused) instead of
+    blocking the worker until a writer appears; it changes nothing for a regular file."""
+    fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK)
     if not stat.S_ISREG(os.fstat(fd).st_mode):
         os.close(fd)
         raise OSError(errno.EINVAL, "not a regular file", str(path))
@@ -189,6 +294,16 @@ def sha256_file(path: Path) -> tuple[str, int]:
         while chunk := fh.read(CHUNK):
             h.update(chunk)
             size += len(chunk)
+    return h.hexdigest(), size
+
+
+def sha256_fd(fd: int) -> tuple[str, int]:
+    """Hash an open file from its start without moving its offset."""
+    h = hashlib.sha256()
+    size = 0
+    while chunk := os.pread(fd, CHUNK, size):
+        h.update(chunk)
+        size += len(chunk)
     return h.hexdigest(), size
 
 
@@ -267,20 +382,23 @@ def _same_file(a: Path, b: Path) -> bool:
 
 def write_atomic(path: Path, data: bytes, *, mode: int = 0o640) -> None:
     """Write a small file whole: temp name in the same folder, fsync, rename, fsync folder."""
-    tmp = path.with_name(f".{path.name}.{temp_token()}{TEMP_SUFFIX}")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW | os.O_CLOEXEC, mode)
+    tmp = temp_path(path)
     try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            fsync(fh.fileno())
-        os.rename(tmp, path)
-    except BaseException:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW | os.O_CLOEXEC, mode)
         try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(data)
+                fh.flush()
+                fsync(fh.fileno())
+            os.rename(tmp, path)
+        except BaseException:
+            try:
+                os.unlink(tmp)
+            except FileNotFoundError:
+                pass
+            raise
+    finally:
+        temp_done(tmp)
     fsync_dir(path.parent)
 
 

@@ -17,7 +17,18 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 
-from spool.fsops import CHUNK, HOST_TAG, TEMP_SUFFIX, check_name, fsync, fsync_dir, temp_token, write_atomic
+from spool.fsops import (
+    CHUNK,
+    HOST_TAG,
+    TEMP_SUFFIX,
+    check_name,
+    fsync,
+    fsync_dir,
+    temp_done,
+    temp_live,
+    temp_path,
+    write_atomic,
+)
 
 
 class OutboundConflict(Exception):
@@ -66,9 +77,13 @@ class StagingWriter:
         self.signal_style = signal_style
         self.records = 0
         folder.mkdir(parents=True, exist_ok=True)
-        self.temp_name = temp_name(name, temp_token())
-        fd = os.open(folder / self.temp_name,
-                     os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
+        tmp = temp_path(folder / name)
+        self.temp_name = tmp.name
+        try:
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
+        except BaseException:
+            temp_done(tmp)
+            raise
         self._fh = os.fdopen(fd, "wb", buffering=CHUNK)
         self._sha = hashlib.sha256()
         self._size = 0
@@ -90,12 +105,18 @@ class StagingWriter:
         return self._closed
 
     def abort(self) -> None:
-        if not self._fh.closed:
-            self._fh.close()
+        """Remove the staged copy, even when closing it fails (a full disk fails the last flush)."""
         try:
-            os.unlink(self.folder / self.temp_name)
-        except FileNotFoundError:
+            if not self._fh.closed:
+                self._fh.close()
+        except OSError:
             pass
+        finally:
+            try:
+                os.unlink(self.folder / self.temp_name)
+            except FileNotFoundError:
+                pass
+            temp_done(self.folder / self.temp_name)
 
     def __enter__(self) -> StagingWriter:
         return self
@@ -143,6 +164,7 @@ def finalize(st: Staged) -> None:
             os.unlink(tmp)
         except FileNotFoundError:
             pass
+        temp_done(tmp)
         fsync_dir(st.folder)
         _crash("after_outbound_rename")
     elif not final.exists():
@@ -153,7 +175,8 @@ def finalize(st: Staged) -> None:
 
 
 def orphan_temps(folder: Path, *, max_age_s: float = 86400.0, now: float | None = None) -> list[Path]:
-    """Staged files no committed transaction owns: ours from a dead process, or very old."""
+    """Temp files nobody is writing: from a dead process of this host, this process's own that no
+    writer holds any more, or very old. The caller keeps those a committed row still owns."""
     import time
 
     now = time.time() if now is None else now
@@ -168,7 +191,8 @@ def orphan_temps(folder: Path, *, max_age_s: float = 86400.0, now: float | None 
         parts = de.name[: -len(TEMP_SUFFIX)].rsplit(".", 3)
         dead = False
         if len(parts) == 4 and parts[1] == HOST_TAG and parts[2].isdigit():
-            dead = not _pid_alive(int(parts[2]))
+            pid = int(parts[2])
+            dead = not temp_live(Path(de.path)) if pid == os.getpid() else not _pid_alive(pid)
         try:
             age = now - de.stat(follow_symlinks=False).st_mtime
         except FileNotFoundError:

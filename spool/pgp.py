@@ -274,8 +274,12 @@ class _AtomicOutput:
 
     def __init__(self, dst: Path) -> None:
         self.dst = dst
-        self.tmp = dst.parent / f".{dst.name}.{os.urandom(6).hex()}.tmp"
-        self.fd = os.open(self.tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
+        self.tmp = fsops.temp_path(dst)  # recovery sweeps it if this process dies
+        try:
+            self.fd = os.open(self.tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
+        except BaseException:
+            fsops.temp_done(self.tmp)
+            raise
         self.size = 0
         self.digest = hashlib.sha256()
         self.write_error: OSError | None = None
@@ -305,11 +309,14 @@ class _AtomicOutput:
         fsops.fsync(self.fd)
         os.close(self.fd)
         self.fd = -1
-        if overwrite:
-            os.replace(self.tmp, self.dst)
-        else:
-            os.link(self.tmp, self.dst)
-            os.unlink(self.tmp)
+        try:
+            if overwrite:
+                os.replace(self.tmp, self.dst)
+            else:
+                os.link(self.tmp, self.dst)
+                os.unlink(self.tmp)
+        finally:
+            fsops.temp_done(self.tmp)
         fsops.fsync_dir(self.dst.parent)
 
     def discard(self) -> None:
@@ -319,6 +326,7 @@ class _AtomicOutput:
             self.fd = -1
         with contextlib.suppress(FileNotFoundError):
             os.unlink(self.tmp)
+        fsops.temp_done(self.tmp)
 
 
 class PgpHome:

@@ -651,7 +651,7 @@ class SftpStage:
     def _fetch(self, link: _Link, remote: str, name: str, size: int, inbox: Path) -> tuple[Path, str]:
         if "/" in name or name in (".", ".."):
             raise _Attempt(TransferErrorCode.REMOTE_ERROR, f"server listed an unsafe name {name!r}")
-        part = inbox / f".{name}.part"
+        part = fsops.temp_path(inbox / name)  # hidden; recovery sweeps it if this process dies
         final = inbox / name
         try:
             fd = os.open(part, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW | os.O_CLOEXEC, 0o640)
@@ -676,6 +676,7 @@ class SftpStage:
             os.close(fd)
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(part)
+            fsops.temp_done(part)
             raise
         os.close(fd)
         try:
@@ -688,6 +689,8 @@ class SftpStage:
             with contextlib.suppress(OSError):
                 os.unlink(part)
             raise _Attempt(TransferErrorCode.LOCAL_IO, f"cannot place {final}: {exc.strerror}") from exc
+        finally:
+            fsops.temp_done(part)
         os.unlink(part)
         fsops.fsync_dir(inbox)
         return final, digest.hexdigest()

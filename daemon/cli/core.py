@@ -178,7 +178,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     settings = load_settings(args)
     setup_logging(args.log_level or settings.log_level, settings.log_json)
     log = logging.getLogger("spoolgate")
-    problems = validate(settings)
+    problems = validate(settings, channel_folders=False)
     if problems:
         for p in problems:
             print(f"spoolgate: config error: {p}", file=sys.stderr)
@@ -256,13 +256,13 @@ def cmd_run(args: argparse.Namespace) -> int:
             notify.reloading()
             try:
                 new = load(args.config)
-                problems = validate(new)
+                problems = validate(new, channel_folders=False)
                 if problems:
                     raise ConfigError("; ".join(problems))
                 daemon.reload(new)
                 log.info("configuration reloaded")
                 _record_reload(db, "ok", None)
-            except ConfigError as exc:
+            except Exception as exc:  # whatever the new file holds, the running daemon keeps going
                 log.error("reload refused, keeping the running configuration: %s", exc)
                 _record_reload(db, "refused", str(exc))
             notify.ready(daemon.status_text())

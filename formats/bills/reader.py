@@ -26,6 +26,11 @@ ROOT = "bills"
 BILL = "bill"
 VERSION = "1"
 MAX_LINE_ITEMS = 10_000
+#: bounds on one <bill> (or any element of the root), checked while streaming so that a hostile
+#: file (millions of elements or megabytes of text in one bill) is rejected at once, in bounded memory
+MAX_BILL_DEPTH = 8
+MAX_BILL_ELEMENTS = 16 + MAX_LINE_ITEMS * 4 + 1_000
+MAX_BILL_TEXT = 4 << 20
 
 #: (element, min, max, kind) in document order, as the XSD's ``Bill`` sequence
 BILL_SEQUENCE: tuple[tuple[str, int, int, str], ...] = (
@@ -105,6 +110,7 @@ class BillReader:
     def __iter__(self) -> Iterator[Bill]:
         depth = 0
         root: etree._Element | None = None
+        elements = text = 0
         try:
             for event, elem in secure_iterparse(self.stream, what="bill file"):
                 if event == "start":
@@ -112,8 +118,20 @@ class BillReader:
                     if depth == 1:
                         root = elem
                         self._root(elem)
+                    elif depth == 2:
+                        elements = text = 0
+                    else:
+                        elements += 1
+                        if elements > MAX_BILL_ELEMENTS or depth > MAX_BILL_DEPTH:
+                            raise _too_large(elem, f"more than {MAX_BILL_ELEMENTS} elements" if
+                                             elements > MAX_BILL_ELEMENTS else
+                                             f"elements nested deeper than {MAX_BILL_DEPTH} levels")
                     continue
                 depth -= 1
+                if depth >= 2:
+                    text += len(elem.text or "") + len(elem.tail or "")
+                    if text > MAX_BILL_TEXT:
+                        raise _too_large(elem, f"more than {MAX_BILL_TEXT >> 20} MB of text")
                 if depth != 1 or root is None:
                     continue
                 self._stray_text(elem.tail, _line(elem), ROOT)
@@ -306,6 +324,11 @@ class BillReader:
         except AmountError as exc:
             self._add("bad_amount", f"<{tag}>: {exc}", _line(child), record, tag, raw)
             return None
+
+
+def _too_large(elem: etree._Element, what: str) -> FormatError:
+    return FormatError.single("bill_too_large", f"one <{BILL}> holds {what}: the file is refused unread beyond "
+                              "this point", line=_line(elem), record=BILL, field=_tag(elem))
 
 
 def read_bills(stream: IO[bytes]) -> Iterator[Bill]:

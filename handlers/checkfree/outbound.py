@@ -81,7 +81,7 @@ def _sha(path: Path) -> tuple[str, int]:
 def copy_no_clobber(src: Path, dst: Path) -> None:
     """Copy ``src`` to ``dst`` complete or not at all; an identical ``dst`` is success."""
     fsops.ensure_dir(dst.parent)
-    tmp = dst.parent / f".{dst.name}.{os.urandom(4).hex()}.copy"
+    tmp = fsops.temp_path(dst)  # recovery sweeps it if this process dies
     digest = hashlib.sha256()
     try:
         with open(src, "rb") as fi, open(tmp, "xb") as fo:
@@ -100,6 +100,7 @@ def copy_no_clobber(src: Path, dst: Path) -> None:
     finally:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
+        fsops.temp_done(tmp)
 
 
 def _unlink(path: Path) -> bool:

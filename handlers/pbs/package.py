@@ -158,12 +158,15 @@ def _generate(s: Session, inv: Invoice, record: invoice_xml.Invoice, doc: PbsDoc
               ctx: JobContext) -> Path:
     """Render the invoice's PDF from its XML record and store it in the document archive."""
     data = invoice_pdf(record)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with open(tmp, "wb") as fh:
-        fh.write(data)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
+    tmp = fsops.temp_path(path)  # recovery sweeps it if this process dies
+    try:
+        with open(tmp, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    finally:
+        fsops.temp_done(tmp)
     digest = hashlib.sha256(data).hexdigest()
     if doc is None:
         s.add(PbsDocument(invoice_id=inv.id, file_name=path.name, path=str(path), sha256=digest, size=len(data),

@@ -320,11 +320,14 @@ def test_orphan_staging_file_from_rolled_back_transaction_is_removed(env):
     signal_tmp.write_bytes(b"")
     report_tmp = settings.channels["drop"].error / f".x.error.json.{HOST_TAG}.999999.12345678.sgtmp"
     report_tmp.write_bytes(b"{")
-    live = acks / f".other.txt.{HOST_TAG}.{os.getpid()}.feedbeef.sgtmp"  # ours, still being written
+    from spool.fsops import temp_done, temp_path
+
+    live = temp_path(acks / "other.txt")  # ours, still being written
     live.write_bytes(b"in progress")
     Pipeline(settings, db).recover()
     assert not orphan.exists() and not signal_tmp.exists() and not report_tmp.exists()
     assert live.exists()
+    temp_done(live)
 
 
 def test_state_names_are_stable():
