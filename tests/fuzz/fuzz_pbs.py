@@ -17,12 +17,8 @@ is checked under both policies:
 
 from __future__ import annotations
 
-import argparse
 import io
-import random
 import sys
-import time
-import traceback
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +27,7 @@ from formats.pbs import GUIDE_EXAMPLES, STRICT, read_delivery, validate
 from formats.pbs.d0601 import read_0601
 from formats.pbs.writer import write_delivery
 from tests.fuzz.fuzz_nacha import mutate
+from tests.fuzz.harness import command_line, fuzz
 
 POLICIES = (STRICT, GUIDE_EXAMPLES)
 
@@ -96,34 +93,12 @@ def check(data: bytes) -> None:
 def run(inputs: int | None, seed: int, *, minutes: float | None = None, out: Any = sys.stdout,
         crashers: Path | None = None) -> tuple[int, int]:
     """Fuzz ``inputs`` mutated inputs (or for ``minutes``); returns (inputs tried, findings)."""
-    rng = random.Random(seed)
-    corpus = seeds()
-    deadline = time.monotonic() + minutes * 60 if minutes is not None else None
-    n = findings = 0
-    while (inputs is None or n < inputs) and (deadline is None or time.monotonic() < deadline):
-        data = mutate(rng.choice(corpus), rng)
-        n += 1
-        try:
-            check(data)
-        except Exception:
-            findings += 1
-            print(f"FINDING #{findings} at iteration {n}:\n{traceback.format_exc()}", file=out, flush=True)
-            if crashers is not None and crashers.is_dir():
-                (crashers / f"crash-{seed}-{n}.pbs").write_bytes(data)
-            if findings >= 20:
-                break
-    return n, findings
+    return fuzz(seeds(), mutate, check, inputs, seed, minutes=minutes, out=out, crashers=crashers, suffix=".pbs")
 
 
 def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--minutes", type=float, default=10.0)
-    ap.add_argument("--inputs", type=int, default=None, help="stop after this many inputs instead")
-    ap.add_argument("--seed", type=int, default=None)
-    args = ap.parse_args()
-    seed = args.seed if args.seed is not None else random.randrange(2**32)
-    n, findings = run(args.inputs, seed, minutes=None if args.inputs else args.minutes,
-                      crashers=Path(__file__).resolve().parent / "crashers")
+    inputs, seed, minutes = command_line(__doc__ or "")
+    n, findings = run(inputs, seed, minutes=minutes, crashers=Path(__file__).resolve().parent / "crashers")
     print(f"fuzz_pbs: seed {seed}, {n} inputs x {len(POLICIES)} policies, {findings} findings")
     return 1 if findings else 0
 
