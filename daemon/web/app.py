@@ -359,13 +359,25 @@ def run_job(ctx: Ctx) -> Response:
 SETTLEMENT_CALENDAR = "us-fed"
 
 
-def _settlement_day(ctx: Ctx) -> dt.date:
-    return _date(ctx.request.query_params.get("date")) or queries.settlement_day(ctx.console.settings)
+def _settlement_day(ctx: Ctx) -> dt.date | None:
+    """The asked day, today (settlement time zone) when none is asked, None when it is no date."""
+    given = ctx.request.query_params.get("date", "").strip()
+    if not given:
+        return queries.settlement_day(ctx.console.settings)
+    day = _date(given)
+    return day if day is not None and 1900 <= day.year <= 2999 else None
+
+
+def _no_day(ctx: Ctx) -> Response:
+    return ctx.console.refuse(ctx.request, ctx.user, 400, "the date is not a day between 1900 and 2999 "
+                                                          "(give it as YYYY-MM-DD)")
 
 
 @page()
 def settlement(ctx: Ctx) -> Response:
     day = _settlement_day(ctx)
+    if day is None:
+        return _no_day(ctx)
     with ctx.reader() as s:
         rows = queries.settlement(s, ctx.console.settings, day)
     cal = calendar(SETTLEMENT_CALENDAR)
@@ -378,6 +390,8 @@ def settlement(ctx: Ctx) -> Response:
 @page()
 def settlement_csv(ctx: Ctx) -> Response:
     day = _settlement_day(ctx)
+    if day is None:
+        return _no_day(ctx)
     with ctx.reader() as s:
         rows = queries.settlement(s, ctx.console.settings, day)
     return Response(stl.to_csv(rows), media_type="text/csv",

@@ -147,3 +147,29 @@ def test_overview_shows_the_late_expected_file_in_red(console: Console) -> None:
     assert re.search(r'<div class="n late">1</div>expected files late', html)
     css = login(console, "vic").get("/static/console.css").text
     assert re.search(r"\.late \{[^}]*background: #c62828", css)
+
+
+def test_settlement_page_refuses_a_bad_date_in_one_line(console: Console) -> None:
+    client = login(console, "vic")
+    for path in ("/settlement?date=yesterday", "/settlement?date=0001-01-01", "/settlement.csv?date=2026-13-01"):
+        r = client.get(path)
+        assert r.status_code == 400 and "YYYY-MM-DD" in r.text and "Traceback" not in r.text, path
+
+
+def test_overview_with_a_rule_check_config_would_refuse_still_shows_the_channels(tmp_path: Path,
+                                                                                   sqlite_url: str) -> None:
+    from daemon.config import Settings
+    from daemon.db import Database
+    from daemon.web import queries
+    from tests.support import archive_config
+
+    settings = Settings(**archive_config(tmp_path, sqlite_url, channel={"expectations": [
+        {**LATE_RULE, "weekdays": [], "calendar": "mars"}]}))
+    db = Database(sqlite_url)
+    try:
+        with db.transaction() as s:
+            data = queries.overview(s, settings)
+    finally:
+        db.dispose()
+    assert [c["name"] for c in data["channels"]] == ["drop"] and data["channels"][0]["expected"] == []
+    assert "mars" in data["expectations_error"] and data["late"] == 0
