@@ -31,12 +31,14 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from daemon import operator_actions as ops
+from daemon import settlement as stl
+from daemon.calendars import calendar
 from daemon.config import Settings
 from daemon.db import Database, make_engine
 from daemon.models.ach import AuditOp, CheckStatus
 from daemon.models.console import Role
 from daemon.web import auth, queries
-from daemon.web.svg import timeline
+from daemon.web.svg import settlement_chart, timeline
 
 log = logging.getLogger("spoolgate.web")
 
@@ -353,6 +355,49 @@ def run_job(ctx: Ctx) -> Response:
     return _back("/jobs", res.message + ".")
 
 
+#: previous/next links step over the Federal Reserve's business days, the ACH settlement calendar
+SETTLEMENT_CALENDAR = "us-fed"
+
+
+def _settlement_day(ctx: Ctx) -> dt.date | None:
+    """The asked day, today (settlement time zone) when none is asked, None when it is no date."""
+    given = ctx.request.query_params.get("date", "").strip()
+    if not given:
+        return queries.settlement_day(ctx.console.settings)
+    day = _date(given)
+    return day if day is not None and 1900 <= day.year <= 2999 else None
+
+
+def _no_day(ctx: Ctx) -> Response:
+    return ctx.console.refuse(ctx.request, ctx.user, 400, "the date is not a day between 1900 and 2999 "
+                                                          "(give it as YYYY-MM-DD)")
+
+
+@page()
+def settlement(ctx: Ctx) -> Response:
+    day = _settlement_day(ctx)
+    if day is None:
+        return _no_day(ctx)
+    with ctx.reader() as s:
+        rows = queries.settlement(s, ctx.console.settings, day)
+    cal = calendar(SETTLEMENT_CALENDAR)
+    return ctx.console.render(ctx.request, "settlement.html.j2", ctx.user, day=day, rows=rows,
+                              prev_day=cal.add_business_days(day, -1), next_day=cal.add_business_days(day, 1),
+                              business_day=cal.is_business_day(day), tz=ctx.console.settings.settlement.timezone,
+                              svg=settlement_chart(rows, _fmt_money))
+
+
+@page()
+def settlement_csv(ctx: Ctx) -> Response:
+    day = _settlement_day(ctx)
+    if day is None:
+        return _no_day(ctx)
+    with ctx.reader() as s:
+        rows = queries.settlement(s, ctx.console.settings, day)
+    return Response(stl.to_csv(rows), media_type="text/csv",
+                    headers={"content-disposition": f"attachment; filename=\"settlement-{day.isoformat()}.csv\""})
+
+
 def _audit_query(ctx: Ctx) -> tuple[dict[str, Any], dict[str, list[dict[str, Any]]] | None, str]:
     f = ctx.form
     kind, value = f.get("by", "payment_id"), f.get("value", "").strip()
@@ -441,6 +486,8 @@ def create_app(settings: Settings, db: Database, reader: Engine | None = None) -
         Route("/batches/{batch_id:int}/release", release, methods=["POST"]),
         Route("/jobs", jobs, methods=["GET"]),
         Route("/jobs/{name}/run", run_job, methods=["POST"]),
+        Route("/settlement", settlement, methods=["GET"]),
+        Route("/settlement.csv", settlement_csv, methods=["GET"]),
         Route("/audit", audit, methods=["GET", "POST"]),
         Route("/audit.csv", audit_csv, methods=["POST"]),
     ]

@@ -4,19 +4,27 @@ account numbers and personal names are masked here, before any template or expor
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import time
 from dataclasses import dataclass
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, literal_column, or_, select
 from sqlalchemy.orm import Session
 
+from daemon import expectations
 from daemon.config import Settings
+from daemon.expectations import ExpectationStatus
 from daemon.heartbeat import STALE_AFTER_S
 from daemon.models.ach import CheckPayment, CheckPaymentHistory, PaymentPayee, SuspendedBatch
 from daemon.models.console import DaemonHeartbeat, OperatorAction
 from daemon.models.core import FileState, JobRun, JobState, OutboundFile, OutboundItem, SpoolFile
+from daemon.settlement import Position
+from daemon.settlement import positions as settlement_positions
 from formats.errors import mask, mask_digit_runs
+
+log = logging.getLogger("spoolgate.web")
 
 PAGE = 100
 #: digit runs this long in free text (reasons, messages) may be account numbers
@@ -80,9 +88,9 @@ def overview(s: Session, settings: Settings) -> dict[str, Any]:
     channels = []
     in_work = dict(s.execute(select(SpoolFile.channel, func.count()).where(
         rare(s, SpoolFile.state.in_([FileState.CLAIMED, FileState.PROCESSING]))).group_by(SpoolFile.channel)
-    ).tuples().all())
+    ).all())
     in_error = dict(s.execute(select(SpoolFile.channel, func.count()).where(
-        rare(s, SpoolFile.state == FileState.ERROR)).group_by(SpoolFile.channel)).tuples().all())
+        rare(s, SpoolFile.state == FileState.ERROR)).group_by(SpoolFile.channel)).all())
     for name, ch in settings.channels.items():
         waiting, oldest = _inbox(ch.inbox)
         done_today = s.scalar(select(func.count()).select_from(SpoolFile).where(
@@ -100,7 +108,30 @@ def overview(s: Session, settings: Settings) -> dict[str, Any]:
         beats.append({"host": b.host, "pid": b.pid, "identity": b.identity, "started_at": b.started_at,
                       "beat_at": b.beat_at, "age_s": age, "alive": age <= STALE_AFTER_S, "status": b.status})
     suspended = s.scalar(select(func.count()).select_from(SuspendedBatch).where(SuspendedBatch.state == "suspended"))
-    return {"channels": channels, "heartbeats": beats, "suspended": suspended or 0}
+    expected: dict[str, list[ExpectationStatus]] = {}
+    try:
+        for st in expectations.status(s, settings, now):
+            expected.setdefault(st.channel, []).append(st)
+        unknown = ""
+    except ValueError as exc:  # a rule check-config would refuse (unknown calendar): the page still shows
+        log.warning("expected files not evaluated: %s", exc)
+        unknown = str(exc)
+    for c in channels:
+        c["expected"] = expected.get(str(c["name"]), [])
+    late = sum(st.is_late for sts in expected.values() for st in sts)
+    return {"channels": channels, "heartbeats": beats, "suspended": suspended or 0, "late": late,
+            "expectations_error": unknown}
+
+
+# -- settlement -----------------------------------------------------------------------------------
+def settlement_day(settings: Settings, now: dt.datetime | None = None) -> dt.date:
+    """Today in the ``[settlement]`` time zone: the page's default day."""
+    return (now or dt.datetime.now(dt.UTC)).astimezone(ZoneInfo(settings.settlement.timezone)).date()
+
+
+def settlement(s: Session, settings: Settings, day: dt.date) -> list[Position]:
+    """The day's positions; they carry payee names, creditor and ODFI numbers, never an account."""
+    return settlement_positions(s, day, settings)
 
 
 # -- files ----------------------------------------------------------------------------------------

@@ -161,6 +161,12 @@ def test_operator_console_in_chromium(console: Console, browser: WebDriver, tmp_
     assert len({b.get_attribute("y") for b in bars}) == 2  # the two overlapping runs are stacked
     shot("jobs")
 
+    # settlement: today's position of the seeded payee, a bar group for it in the chart
+    d.get(url + "/settlement")
+    _wait(d, "#settlement-chart svg g.party")
+    assert "ACME-POWER" in d.find_element(By.ID, "positions").text and "123.45" in _text(d)
+    shot("settlement")
+
     # both actions on the audit page, with who and why
     d.get(url + "/audit")
     _wait(d, "#actions")
