@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
+from pydantic_settings import SettingsError
 from sqlalchemy import select
 
 if TYPE_CHECKING:
@@ -46,7 +47,7 @@ def config_problems(path: str | Path) -> list[str]:
     try:
         with Path(path).open("rb") as fh:
             data = tomllib.load(fh)
-    except (OSError, tomllib.TOMLDecodeError) as exc:
+    except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         return [f"config file {path}: {exc}"]
     problems: list[str] = []
     for _ in range(100):
@@ -62,6 +63,10 @@ def config_problems(path: str | Path) -> list[str]:
             continue
         except ConfigError as exc:
             problems.append(str(exc))
+            break
+        except SettingsError as exc:  # an environment override that is not valid JSON
+            cause = exc.__cause__ or exc
+            problems.append(f"config environment: {str(exc).splitlines()[0]}: {cause}")
             break
         problems.extend(validate(settings))
         break

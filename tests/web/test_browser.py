@@ -18,6 +18,7 @@ from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
+from selenium.webdriver.remote.webelement import WebElement
 from selenium.webdriver.support import expected_conditions as ec
 from selenium.webdriver.support.ui import WebDriverWait
 from sqlalchemy import select
@@ -75,14 +76,21 @@ def _wait(driver: WebDriver, css: str) -> None:
     WebDriverWait(driver, 30).until(ec.presence_of_element_located((By.CSS_SELECTOR, css)))
 
 
+def _click_and_wait(driver: WebDriver, element: WebElement, css: str) -> None:
+    """Click, wait until the old page is gone, then for ``css`` on the new one (never the old page's)."""
+    old = driver.find_element(By.TAG_NAME, "html")
+    element.click()
+    WebDriverWait(driver, 30).until(ec.staleness_of(old))
+    _wait(driver, css)
+
+
 def _login(driver: WebDriver, console: Console, user: str) -> None:
     driver.delete_all_cookies()
     driver.get(console.url + "/")
     _wait(driver, "#username")  # a page without a session sends the browser to the login form
     driver.find_element(By.ID, "username").send_keys(user)
     driver.find_element(By.ID, "password").send_keys(PASSWORDS[user])
-    driver.find_element(By.ID, "login").click()
-    _wait(driver, "#channels")
+    _click_and_wait(driver, driver.find_element(By.ID, "login"), "#channels")
 
 
 def _text(driver: WebDriver) -> str:
@@ -104,12 +112,10 @@ def test_operator_console_in_chromium(console: Console, browser: WebDriver, tmp_
     # search by name, open the file's story
     d.get(url + "/files")
     d.find_element(By.NAME, "name").send_keys("returns-")
-    d.find_element(By.ID, "search").click()
-    _wait(d, "#results")
+    _click_and_wait(d, d.find_element(By.ID, "search"), "#results")
     assert "returns-20261130.txt" in d.find_element(By.ID, "results").text
     shot("files-search")
-    d.find_element(By.LINK_TEXT, "returns-20261130.txt").click()
-    _wait(d, "#ledger")
+    _click_and_wait(d, d.find_element(By.LINK_TEXT, "returns-20261130.txt"), "#ledger")
     story = _text(d)
     assert "done" in story and "returns-20261130.txt" in story and str(ids["payment"]) in story
     shot("file-story")
@@ -131,8 +137,7 @@ def test_operator_console_in_chromium(console: Console, browser: WebDriver, tmp_
     shot("errors")
     row = d.find_element(By.ID, f"error-{ids['bad']}")
     row.find_element(By.NAME, "reason").send_keys("upstream resent the file with a fixed header")
-    row.find_element(By.TAG_NAME, "button").click()
-    _wait(d, "#msg")
+    _click_and_wait(d, row.find_element(By.TAG_NAME, "button"), "#msg")
     assert "back in their inbox" in d.find_element(By.ID, "msg").text
     shot("errors-after-retry")
     assert (console.root / "spool/drop/in/bad-batch.txt").exists()
@@ -146,8 +151,7 @@ def test_operator_console_in_chromium(console: Console, browser: WebDriver, tmp_
     row = d.find_element(By.ID, f"batch-{ids['batch']}")
     assert "suspended" in row.text and "2,500,000.00" in row.text
     row.find_element(By.NAME, "reason").send_keys("treasury approved the December payroll")
-    row.find_element(By.TAG_NAME, "button").click()
-    _wait(d, "#msg")
+    _click_and_wait(d, row.find_element(By.TAG_NAME, "button"), "#msg")
     assert "released" in d.find_element(By.ID, "msg").text
     assert "released" in d.find_element(By.ID, f"batch-{ids['batch']}").text
     shot("risk-review-after-release")
@@ -176,8 +180,7 @@ def test_operator_console_in_chromium(console: Console, browser: WebDriver, tmp_
     d.find_element(By.NAME, "value").send_keys(str(ids["payment"]))
     d.execute_script("document.querySelector('input[name=from]').value='2000-01-01';"
                      "document.querySelector('input[name=to]').value='2100-01-01';")
-    d.find_element(By.ID, "audit-search").click()
-    _wait(d, "table.history")
+    _click_and_wait(d, d.find_element(By.ID, "audit-search"), "table.history")
     assert "returned R01" in _text(d)
     shot("audit")
 
