@@ -4,6 +4,7 @@ inbox → statuses, accounts, history, reports, ack and signal, processed/ and e
 from __future__ import annotations
 
 import datetime as dt
+import gzip
 import io
 import json
 from pathlib import Path
@@ -59,19 +60,25 @@ def test_daemon_end_to_end(tmp_path: Path, db_url: str, capsys: pytest.CaptureFi
         try:
             d.wait_ready()
             inbox = env.settings.channels["ach"].inbox
-            for name, content in (("ret_good.ach", good), ("ret_bad.ach", bad_file)):
+            zipped = gzip.compress(good)  # the same returns, compressed: never "longer than 94"
+            for name, content in (("ret_good.ach", good), ("ret_bad.ach", bad_file), ("ret_zip.ach", zipped)):
                 tmp = inbox / f"{name}.part"
                 tmp.write_bytes(content)
                 tmp.rename(inbox / name)
             processed = env.spool / "ach/processed/ret_good.ach"
             errored = env.spool / "ach/error/ret_bad.ach"
-            wait_for(lambda: processed.exists() and errored.exists(), 30, what="both files filed")
+            compressed = env.spool / "ach/error/ret_zip.ach"
+            wait_for(lambda: processed.exists() and errored.exists() and compressed.exists(), 30,
+                     what="all three files filed")
             wait_for(lambda: list((env.spool / "acks/out").glob("*.done")), 10, what="ack signal")
         finally:
             assert d.terminate() == 0, d.log()
         assert processed.read_bytes() == good
         report = json.loads(Path(f"{errored}.error.json").read_text())
         assert "matches no payee" in report["reason"]
+        zreport = json.loads(Path(f"{compressed}.error.json").read_text())
+        assert zreport["reason"].startswith("gzip-compressed: decompress first"), zreport["reason"]
+        assert compressed.read_bytes() == zipped
         assert list((env.spool / "ach/in").iterdir()) == [] and list((env.spool / "ach/work").iterdir()) == []
 
         pays = {(p.payer_id, p.amount, p.status): p for p in env.payments().values()}
@@ -88,7 +95,7 @@ def test_daemon_end_to_end(tmp_path: Path, db_url: str, capsys: pytest.CaptureFi
         assert all((env.spool / ("acks/out" if n.startswith("ack_") else "ach/out") / str(s)).exists()
                    for n, _st, s in outs)
         ledger = dict(env.all(select(SpoolFile.original_name, SpoolFile.state)))
-        assert ledger == {"ret_good.ach": "done", "ret_bad.ach": "error"}
+        assert ledger == {"ret_good.ach": "done", "ret_bad.ach": "error", "ret_zip.ach": "error"}
 
         day = dt.datetime.now().astimezone().date().isoformat()
         capsys.readouterr()

@@ -30,6 +30,10 @@ def test_daemon_loads_0602_and_0603_and_mails_an_alert_for_a_bad_file(tmp_path: 
             "D0004.BS1": build_0603([mandate_event("7001", "5")], delivery_number="0000000004"),
             "D0005.BS1": build_0602([automatic_payment("7001", "INV-1", 4200)], delivery_number="0000000003")
             + b"BS992 trailing junk\r\n",
+            # no line breaks at all: split into 128-character records, loaded with a warning
+            "D0006.BS1": b"".join(line.ljust(128).encode("cp1252") for line in build_0602(
+                [automatic_payment("7002", "INV-2", 1700)], data_supplier="12345678", delivery_number="0000000006",
+                envelope=True).decode("cp1252").splitlines()),
         }
         for name, data in files.items():
             tmp = inbox / f".{name}.tmp"
@@ -38,7 +42,8 @@ def test_daemon_loads_0602_and_0603_and_mails_an_alert_for_a_bad_file(tmp_path: 
         processed, error = spool / "processed_pbs_files", spool / "error_pbs_files"
         wait_for(lambda: len(files_in(processed)) + len(files_in(error)) == len(files), timeout=30,
                  what="all PBS files filed")
-        assert sorted(p.name for p in files_in(processed)) == ["D0001.BS1", "D0002.BS1", "D0003.BS1", "D0004.BS1"]
+        assert sorted(p.name for p in files_in(processed)) == ["D0001.BS1", "D0002.BS1", "D0003.BS1", "D0004.BS1",
+                                                              "D0006.BS1"]
         assert [p.name for p in files_in(error)] == ["D0005.BS1"]
         [mail] = smtp_server.wait_for(1, timeout=30)
         assert "D0005.BS1" in mail.message["Subject"] and mail.rcpt_tos == ("ops@example.test",)
@@ -48,12 +53,14 @@ def test_daemon_loads_0602_and_0603_and_mails_an_alert_for_a_bad_file(tmp_path: 
     try:
         with db.transaction() as s:
             lines = list(s.scalars(OcrLine.__table__.select()))
-            assert len(lines) == 7
+            assert len(lines) == 8
             agreements = s.query(PbsAgreement).count()
             assert agreements == 16
             states = {r.original_name: r.state for r in s.query(SpoolFile)}
             assert states == {"D0001.BS1": "done", "D0002.BS1": "done", "D0003.BS1": "done",
-                              "D0004.BS1": "done", "D0005.BS1": "error"}
+                              "D0004.BS1": "done", "D0005.BS1": "error", "D0006.BS1": "done"}
+            flat = s.query(SpoolFile).filter_by(original_name="D0006.BS1").one()
+            assert flat.summary is not None and [w["code"] for w in flat.summary["warnings"]] == ["no_line_breaks"]
             assert s.query(PbsAlert).count() == 1
     finally:
         db.dispose()
