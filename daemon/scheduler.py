@@ -221,9 +221,11 @@ class Scheduler:
                              log=logging.getLogger(f"spoolgate.job.{name}"))
             return job.run(ctx)
         except Exception as exc:
-            log.exception("job %s run %d failed", name, run_id)
             # stored, mailed and printed: never with account numbers or SQL parameters in it
-            return JobResult(outcome="failure", message=mask_sensitive(f"{type(exc).__name__}: {exc}", 8))
+            message = mask_sensitive(f"{type(exc).__name__}: {exc}", 8)
+            # one line for operators; the traceback only when debugging
+            log.error("job %s run %d failed: %s", name, run_id, message, exc_info=log.isEnabledFor(logging.DEBUG))
+            return JobResult(outcome="failure", message=message)
 
     def _dry_run(self, name: str, job_conf: JobConfig) -> RunSummary:
         """The job's work in units that roll back; no run, lock, schedule or e-mail is recorded."""

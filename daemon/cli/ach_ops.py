@@ -15,6 +15,8 @@ from daemon.cli import EXIT_FAILURE, EXIT_OK, EXIT_USAGE
 
 
 def register(sub: Any) -> None:
+    from daemon.cli.core import reason_text
+
     imp = sub.add_parser("import", help="load payees, payment accounts and scheduled payments from JSON, "
                                         "or setup records (recurring payments, reminders, accounts) from JSON Lines",
                          description="Load payees, payment accounts and scheduled payments (JSON), or setup "
@@ -67,7 +69,8 @@ def register(sub: Any) -> None:
                                      "check-submit run submits it.")
     rel.add_argument("batch", type=int, metavar="BATCH", help="the suspended batch's number")
     rel.add_argument("--by", default=None, metavar="NAME", help="who releases it (default: the Unix user)")
-    rel.add_argument("--reason", default="no reason given (cli)", metavar="TEXT", help="why; recorded with the release")
+    rel.add_argument("--reason", default="no reason given (cli)", type=reason_text, metavar="TEXT",
+                     help="why; recorded with the release")
     rel.set_defaults(func=cmd_release)
 
 

@@ -308,10 +308,21 @@ def cli_actor(args: argparse.Namespace) -> Any:
     return Actor(args.by or unix_user(), "cli")
 
 
+def reason_text(value: str) -> str:
+    """An operator's reason: refused as a usage error before anything is done when blank."""
+    from daemon.operator_actions import ReasonRequired, clean_reason
+
+    try:
+        return clean_reason(value)
+    except ReasonRequired as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
 def add_actor_args(p: argparse.ArgumentParser) -> None:
     """``--by`` / ``--reason`` of every operator action (recorded in operator_actions)."""
     p.add_argument("--by", default=None, metavar="NAME", help="who acts (default: the Unix user)")
-    p.add_argument("--reason", default="no reason given (cli)", metavar="TEXT", help="why; recorded with the action")
+    p.add_argument("--reason", default="no reason given (cli)", type=reason_text, metavar="TEXT",
+                   help="why; recorded with the action")
 
 
 def _schema_current(db: Database) -> bool:

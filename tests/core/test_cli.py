@@ -325,6 +325,27 @@ def test_retry_takes_exactly_what_errors_lists(tmp_path, db_url, capsys):
         db.dispose()
 
 
+def test_a_blank_reason_is_a_usage_error_before_anything_is_done(tmp_path, sqlite_url, capsys):
+    from daemon.models.console import OperatorAction
+
+    cfg = _config(tmp_path, sqlite_url)
+    _fail_files(cfg, "drop", "x.txt")
+    capsys.readouterr()
+    for argv in (["retry", "--all", "--reason", "  "], ["jobs", "run", "nope", "--reason", ""],
+                 ["release", "1", "--reason", " "]):
+        with pytest.raises(SystemExit) as info:
+            main(["--config", str(cfg), *argv])
+        assert info.value.code == EXIT_USAGE, argv
+        assert "a reason is required" in capsys.readouterr().err
+    assert [p.name for p in files_in(tmp_path / "spool/drop/error") if p.suffix == ".txt"] == ["x.txt"]
+    db = Database(load(cfg).database_url)
+    try:
+        with db.transaction() as s:
+            assert s.scalar(select(func.count()).select_from(OperatorAction)) == 0
+    finally:
+        db.dispose()
+
+
 # -- status --------------------------------------------------------------------------------------------
 def test_status_counts_only_what_the_daemon_picks(tmp_path, sqlite_url, capsys):
     cfg = _config(tmp_path, sqlite_url, channel={"completeness": "signal"})
