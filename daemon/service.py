@@ -36,7 +36,7 @@ from watchdog.observers.api import BaseObserver, ObservedWatch
 from watchdog.observers.polling import PollingObserver
 
 from daemon.config import Completeness, Settings
-from daemon.db import Database, describe
+from daemon.db import Database, DatabaseUnavailable, describe
 from daemon.heartbeat import INTERVAL_S as HEARTBEAT_S
 from daemon.heartbeat import HeartbeatWriter
 from daemon.mailer import Mailer
@@ -440,7 +440,7 @@ class Worker(ServiceThread):
                 d.handle_items(items)
             except Transient:
                 pass
-            except (OSError, DBAPIError) as exc:  # the environment, not a bug: one line
+            except (OSError, DBAPIError, DatabaseUnavailable) as exc:  # the environment, not a bug: one line
                 log.error("worker %s: %s", self.name, describe(exc))
                 d.problem("worker")
             except Exception:
@@ -462,7 +462,7 @@ class Periodic(ServiceThread):
             self.beat()
             try:
                 self.fn()
-            except (OSError, DBAPIError) as exc:  # the environment, not a bug: one line
+            except (OSError, DBAPIError, DatabaseUnavailable) as exc:  # the environment, not a bug: one line
                 log.error("%s: pass failed: %s", self.name, describe(exc))
             except Exception:
                 log.exception("%s: pass failed", self.name)
