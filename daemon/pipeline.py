@@ -678,7 +678,7 @@ class Pipeline:
                 continue
             for tmp in temps:
                 try:
-                    if not startup and self._is_staged(tmp):
+                    if (not startup and self._is_staged(tmp)) or self._is_held(tmp):
                         continue
                     log.info("removing orphaned temporary file %s", fsops.escape_name(str(tmp)))
                     tmp.unlink()
@@ -801,6 +801,15 @@ class Pipeline:
 
         with self.db.transaction() as s:
             return s.scalar(select(OutboundFile.id).where(OutboundFile.temp_name == tmp.name)) is not None
+
+    def _is_held(self, tmp: Path) -> bool:
+        """A copy a recorded bill transfer still has to place (``handlers/bills/xfer``): removing it
+        would make the transfer look placed and consumed, and its source would be deleted."""
+        from store.models.bills import BillTransfer, TransferState
+
+        with self.db.transaction() as s:
+            held = s.scalars(select(BillTransfer.temp).where(BillTransfer.state == TransferState.PLACING))
+            return any(Path(t).name == tmp.name for t in held)
 
     def _take_over(self, file_id: int, expected_owner: str | None) -> int | None:
         with self.db.transaction() as s:

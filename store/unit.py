@@ -114,8 +114,7 @@ class UnitOfWork:
             conf = self.settings.outbound[target]
         except KeyError:
             raise KeyError(f"no outbound target {target!r} configured") from None
-        signal_name = None if conf.signal == "none" else conf.signal_pattern.format(name=name)
-        writer = StagingWriter(conf.folder, name, mode=conf.mode, signal_name=signal_name,
+        writer = StagingWriter(conf.folder, name, mode=conf.mode, signal_name=conf.signal_name(name),
                                signal_style=str(conf.signal))
         self._writers.append(writer)
         return OutboundHandle(self, target, writer)

@@ -21,7 +21,6 @@ An upload that fails after the endpoint's retries moves the encrypted file to
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import logging
 import os
 import posixpath
@@ -33,7 +32,7 @@ from sqlalchemy import select, update
 
 from formats.checkfree import BadFileName, parse_name
 from handlers.checkfree import settings as cfs
-from spool import fsops
+from spool import atomic, fsops
 from spool.crashpoints import crashpoint
 from store.db import Database, utcnow
 from store.models.checkfree import CheckfreeTransfer, TransferState
@@ -81,26 +80,14 @@ def _sha(path: Path) -> tuple[str, int]:
 def copy_no_clobber(src: Path, dst: Path) -> None:
     """Copy ``src`` to ``dst`` complete or not at all; an identical ``dst`` is success."""
     fsops.ensure_dir(dst.parent)
-    tmp = fsops.temp_path(dst)  # recovery sweeps it if this process dies
-    digest = hashlib.sha256()
-    try:
-        with open(src, "rb") as fi, open(tmp, "xb") as fo:
-            while chunk := fi.read(_CHUNK):
-                fo.write(chunk)
-                digest.update(chunk)
-            fo.flush()
-            os.fsync(fo.fileno())
-        os.chmod(tmp, 0o640)
+    with open(src, "rb") as fi, atomic.AtomicFile(dst, mode=0o640) as out:
+        while chunk := fi.read(_CHUNK):
+            out.write(chunk)
         try:
-            os.link(tmp, dst)
+            out.publish()
         except FileExistsError:
-            if _sha(dst)[0] != digest.hexdigest():
+            if _sha(dst)[0] != out.sha256:
                 raise StageConflict(f"{dst} exists with other content") from None
-        fsops.fsync_dir(dst.parent)
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        fsops.temp_done(tmp)
 
 
 def _unlink(path: Path) -> bool:
