@@ -376,6 +376,25 @@ def test_recovery_sweeps_every_writers_temp_files(env, tmp_path):
     assert not live.exists()
 
 
+def test_recovery_keeps_a_copy_a_recorded_bill_transfer_still_has_to_place(env):
+    """bills.xfer records its copy before placing it; were recovery to sweep that copy of a dead
+    process, the next run would take the transfer for placed and consumed and delete the source."""
+    from spool import atomic
+    from store.models.bills import BillTransfer
+
+    settings, db, pipe = env()
+    inbox = settings.channels["drop"].inbox
+    recorded = inbox / atomic.temp_name("bills.xml", f"{fsops.HOST_TAG}-999999-0a0b0c0d")
+    unrecorded = inbox / atomic.temp_name("other.xml", f"{fsops.HOST_TAG}-999999-0a0b0c0e")
+    for p in (recorded, unrecorded):
+        p.write_bytes(b"<bills/>")
+    with db.transaction() as s:
+        s.add(BillTransfer(source="/elsewhere/bills.xml", target=str(inbox / "bills.xml"), temp=str(recorded),
+                           sha256="0" * 64, size=8))
+    pipe.recover(startup=True)
+    assert recorded.exists() and not unrecorded.exists()
+
+
 _UNREADABLE = r'''
 import json, logging, sys
 from pathlib import Path
