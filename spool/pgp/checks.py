@@ -50,6 +50,7 @@ def check_encrypt(result: Any, src: Path, sign_with: str | None,
     if result.returncode != 0 or not st.has("END_ENCRYPTION") or not signed_ok:
         raise fail(PgpErrorCode.GPG_FAILED, "; ".join(msgs) or "gpg reported no success")
 
+
 def check_passphrase(st: Status, passphrase: str | None,
                       fail: Callable[..., PgpError]) -> None:
     codes = {_error_code(v) for k, v in st.lines if k in ("ERROR", "FAILURE")}
@@ -62,6 +63,7 @@ def check_passphrase(st: Status, passphrase: str | None,
                                or _GPG_ERR_NO_PASSPHRASE in codes):
         raise fail(PgpErrorCode.MISSING_PASSPHRASE, "the secret key is protected and no passphrase "
                    "is configured")
+
 
 def check_decrypt(result: Any, src: Path, passphrase: str | None, require_signature: bool,
                    trusted_signers: Collection[str]) -> tuple[bool, bool, str | None, str | None]:

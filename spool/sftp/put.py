@@ -82,6 +82,7 @@ def upload(ep: SftpEndpoint, make_link: Callable[[], Link], retrier: Retrier, lo
              result.size, result.attempts, ", consumed by the server" if result.vanished else "")
     return result
 
+
 def _put(conn: Connection, sftp: paramiko.SFTPClient, local_path: Path, temp: str) -> None:
     try:
         src = open(local_path, "rb")  # noqa: SIM115 (closed by the with below)
@@ -92,6 +93,7 @@ def _put(conn: Connection, sftp: paramiko.SFTPClient, local_path: Path, temp: st
         while chunk := src.read(_CHUNK):
             remote.write(chunk)
             timeout_check(conn)
+
 
 def _rename(sftp: paramiko.SFTPClient, temp: str, final: str) -> None:
     try:
