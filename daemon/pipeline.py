@@ -24,8 +24,6 @@ import datetime as dt
 import errno
 import logging
 import os
-import secrets
-import socket
 import time
 import traceback
 from collections import Counter
@@ -40,25 +38,25 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 from tenacity import Retrying, retry_if_exception, stop_after_delay, wait_exponential_jitter
 from tenacity.stop import stop_base
 
-from daemon.config import Channel, DedupPolicy, Route, Settings
-from daemon.crashpoints import crashpoint
-from daemon.db import Database, describe, is_transient, utcnow
-from daemon.models.core import TERMINAL_STATES, FileState, SpoolFile
-from daemon.unit import UnitOfWork
 from formats.errors import FormatError, Issue, IssueCode, mask_sensitive
 from handlers.base import FileContext, FileInfo, Handler, HandlerResult, Rejected, RetryLater
 from handlers.registry import handler_class
-from spool import fsops
+from spool import fsops, owner
+from spool.crashpoints import crashpoint
+from store.config import Channel, DedupPolicy, Route, Settings
+from store.db import Database, describe, is_transient, utcnow
+from store.models.core import TERMINAL_STATES, FileState, SpoolFile
+from store.unit import UnitOfWork
 
 log = logging.getLogger("spoolgate.pipeline")
 
 
-HOST_TAG = fsops.HOST_TAG
+HOST_TAG = owner.HOST_TAG
 
 
 def claim_token() -> str:
-    """``<host>-<pid>-<random>``: the claimer of a work file, readable without the ledger."""
-    return f"{HOST_TAG}-{os.getpid()}-{secrets.token_hex(4)}"
+    """The claimer of a work file, readable without the ledger (``spool.owner``)."""
+    return owner.token()
 
 
 #: marks the work name of an entry being refused, so recovery refuses it again after a crash
@@ -66,23 +64,12 @@ REFUSED_TAG = "-refused"
 
 
 def _claimer_dead(work_name: str) -> bool:
-    parts = work_name.split(".", 1)[0].removesuffix(REFUSED_TAG).split("-")
-    if len(parts) != 3 or parts[0] != HOST_TAG or not parts[1].isdigit():
-        return False
-    pid = int(parts[1])
-    if pid == os.getpid():
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return True
-    except PermissionError:
-        return False
-    return False
+    holder = owner.parse(work_name.split(".", 1)[0].removesuffix(REFUSED_TAG))
+    return holder is not None and holder.is_dead()
 
 
 def default_identity() -> str:
-    return f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
+    return owner.token()
 
 
 @dataclass
@@ -658,7 +645,7 @@ class Pipeline:
 
         Each channel, each file and each folder swept is isolated: one that fails is
         logged and counted, and the pass goes on with the next."""
-        from daemon.unit import deliver_pending
+        from store.unit import deliver_pending
 
         todo: list[int] = []
         for cname, ch in self.settings.channels.items():
@@ -730,7 +717,7 @@ class Pipeline:
             mine = snap.owner == self.identity
             expired = snap.lease_until is None or snap.lease_until < now
             if not (sole_owner or expired or (mine and snap.id not in self.inflight)
-                    or _owner_dead(snap.owner)):
+                    or owner_dead(snap.owner)):
                 continue
             got = self._isolated(f"recovery {cname}", snap.name, self._recover_row, ch, snap, on_disk)
             if got is not None:
@@ -813,7 +800,7 @@ class Pipeline:
                                         code=IssueCode.UNSAFE_NAME))
 
     def _is_staged(self, tmp: Path) -> bool:
-        from daemon.models.core import OutboundFile
+        from store.models.core import OutboundFile
 
         with self.db.transaction() as s:
             return s.scalar(select(OutboundFile.id).where(OutboundFile.temp_name == tmp.name)) is not None
@@ -1028,29 +1015,13 @@ class _Snap:
         return cls(r.id, r.channel, r.original_name, r.work_name, r.state, r.owner, r.lease_until, r.final_path)
 
 
-def owner_dead(owner: str | None) -> bool:
-    """True when ``owner`` (an identity ``host:pid:...``) is a process of this host that no longer runs."""
-    return _owner_dead(owner)
-
-
-def _owner_dead(owner: str | None) -> bool:
-    if not owner:
-        return True
-    host, _, rest = owner.partition(":")
-    pid = rest.split(":", 1)[0]
-    if host != socket.gethostname() or not pid.isdigit():
-        return False
-    try:
-        os.kill(int(pid), 0)
-    except ProcessLookupError:
-        return True
-    except PermissionError:
-        return False
-    return False
+def owner_dead(holder: str | None) -> bool:
+    """True when ``holder`` (a ``spool.owner`` token) is a process of this host that no longer runs."""
+    return owner.is_dead(holder)
 
 
 def _alert(row: SpoolFile, report: dict[str, Any], recipients: list[str]) -> Any:
-    from daemon.models.core import Notification
+    from store.models.core import Notification
 
     where = ", ".join(f"{k} {report[k]}" for k in ("line", "record", "field", "columns") if report.get(k))
     body = (f"File {row.original_name} on channel {row.channel} was filed to error/.\n\n"

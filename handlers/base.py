@@ -22,8 +22,8 @@ from formats.errors import Issue, IssueCode
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
-    from daemon.config import Settings
-    from daemon.unit import UnitOfWork
+    from store.config import Settings
+    from store.unit import UnitOfWork
 
 
 class Rejected(Exception):

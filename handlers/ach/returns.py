@@ -23,13 +23,13 @@ from typing import Any, BinaryIO, cast
 from sqlalchemy import and_, bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
-from daemon.models.ach import AccountStatus, AuditOp, CheckPayment, CheckStatus, PaymentAccount
 from formats.errors import FormatError, Issue, IssueCode, Severity
 from formats.nacha import AchReader, Entry, ValidationPolicy
 from formats.nacha.codes import DEBIT_CODES
 from formats.nacha.records.batch_header import BatchHeader
 from formats.nacha.records.file_header import FileHeader
 from formats.nacha.returns import NocResult, ReturnResult
+from handlers.ach.ack import BatchInfo, build_ack, render
 from handlers.ach.audit import Actor, audit_ids, audit_snapshots, base_columns, chunks
 from handlers.ach.jobs import ACCOUNT_TYPE_OF_CODE, DEBIT_CODE
 from handlers.ach.settings import AchSettings, policy_of
@@ -46,6 +46,7 @@ from handlers.ach.store import (
 )
 from handlers.base import FileContext, Handler, HandlerResult, Rejected
 from handlers.stats import analyze_if_stale
+from store.models.ach import AccountStatus, AuditOp, CheckPayment, CheckStatus, PaymentAccount
 
 OPTIONS = {"policy", "partner", "ack", "gunzip"}
 #: which account fields a change code corrects (seed 001 "NOC Returns")
@@ -58,23 +59,6 @@ PAYMENT_COLUMNS = ("payment_id", "payee_id", "payer_id", "status", "amount", "pi
 
 def _norm(v: str) -> str:
     return v.strip().upper()
-
-
-@dataclass
-class BatchInfo:
-    number: int
-    line: int
-    company_name: str
-    company_id: str
-    sec: str
-    payee: str
-    entries: int = 0
-    debit: int = 0
-    credit: int = 0
-    returns: int = 0
-    prenote_returns: int = 0
-    nocs: int = 0
-    exceptions: int = 0
 
 
 @dataclass
@@ -522,7 +506,6 @@ class AchReturnsHandler(Handler):
 
     def _ack(self, ctx: FileContext, conf: AchSettings, header: FileHeader | None, batches: list[BatchInfo],
              a: _Applier, counts: dict[str, int], totals: dict[str, int], log_id: int) -> str:
-        from handlers.ach.ack import build_ack, render
 
         xml = build_ack(ctx, header, batches, [(e.line, e.trace, e.code, e.reason) for e in a.exceptions],
                         counts, totals, log_id)

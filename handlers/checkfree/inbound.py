@@ -20,8 +20,6 @@ from typing import Any, BinaryIO
 
 from sqlalchemy import select
 
-from daemon.models.ach import CheckPayment, CheckStatus, PaymentPayee
-from daemon.models.checkfree import CheckfreeFile
 from formats.checkfree import (
     BAD_NAME,
     BadFileName,
@@ -38,6 +36,8 @@ from formats.errors import FormatError, Issue, IssueCode, Severity
 from handlers.base import FileContext, Handler, HandlerResult, Rejected
 from handlers.checkfree import payments as pay
 from handlers.checkfree import settings as cfs
+from store.models.ach import CheckPayment, CheckStatus, PaymentPayee
+from store.models.checkfree import CheckfreeFile
 
 OPTIONS = {"payee", "update_account_on_noc"}
 APPLIED = ("confirm", "tranjrnl", "returns")

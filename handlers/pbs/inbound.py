@@ -28,18 +28,6 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from daemon.models.ach import AuditOp
-from daemon.models.pbs import (
-    AgreementStatus,
-    DeliveryState,
-    LineStatus,
-    OcrHeader,
-    OcrLine,
-    Pbs0603Result,
-    PbsAgreement,
-    PbsDelivery,
-    PbsReceivedDelivery,
-)
 from formats.errors import Issue, IssueCode
 from formats.pbs import GUIDE_EXAMPLES, STRICT, FileKind, Policy, classify, parse_receipt
 from formats.pbs.codes import (
@@ -63,9 +51,21 @@ from formats.pbs.delivery import (
 from formats.pbs.receipts import HEAD_BYTES, Receipt, receipt_warnings
 from handlers.ach.audit import Actor, audit_ids, audit_where
 from handlers.base import FileContext, Handler, HandlerResult, Rejected
-from handlers.bulk import insert_dicts
 from handlers.pbs.settings import pbs_settings
 from handlers.stats import analyze_if_stale
+from store.bulk import insert_dicts
+from store.models.ach import AuditOp
+from store.models.pbs import (
+    AgreementStatus,
+    DeliveryState,
+    LineStatus,
+    OcrHeader,
+    OcrLine,
+    Pbs0603Result,
+    PbsAgreement,
+    PbsDelivery,
+    PbsReceivedDelivery,
+)
 
 OPTIONS = {"policy", "keep_control_lists"}
 POLICIES: dict[str, Policy] = {"strict": STRICT, "guide_examples": GUIDE_EXAMPLES}

@@ -9,7 +9,7 @@ from __future__ import annotations
 import calendar
 import datetime as dt
 
-from daemon.models.recurring import PayDateType
+from store.models.recurring import PayDateType
 
 
 def _month_day(year: int, month: int, day: int) -> dt.date:

@@ -13,10 +13,10 @@ from dataclasses import dataclass
 from sqlalchemy import Table, insert
 from sqlalchemy.orm import Session
 
-from daemon.db import utcnow
-from daemon.models.core import Notification
 from handlers.recurring.audit import Actor, audit_notice
 from handlers.recurring.ids import reserve_ids
+from store.db import utcnow
+from store.models.core import Notification
 
 
 @dataclass

@@ -16,8 +16,15 @@ from typing import Any, BinaryIO
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from daemon.models.ach import AccountStatus, AuditOp, PaymentAccount, PaymentPayee
-from daemon.models.recurring import (
+from formats.errors import Issue, IssueCode
+from formats.setups import AccountRecord, CancelRecord, RecurringRecord, ReminderRecord, parse_setups
+from formats.setups.reader import FAR_FUTURE
+from formats.setups.records import SetupRecord
+from handlers.base import FileContext, Handler, HandlerResult, Rejected
+from handlers.recurring.audit import Actor, audit_objects
+from handlers.recurring.dates import day_after, first_pay_date, local_midnight
+from store.models.ach import AccountStatus, AuditOp, PaymentAccount, PaymentPayee
+from store.models.recurring import (
     NEVER_PAID,
     NO_DUE_DATE,
     UNLIMITED,
@@ -30,13 +37,6 @@ from daemon.models.recurring import (
     RecurringStatus,
     SummaryStatus,
 )
-from formats.errors import Issue, IssueCode
-from formats.setups import AccountRecord, CancelRecord, RecurringRecord, ReminderRecord, parse_setups
-from formats.setups.reader import FAR_FUTURE
-from formats.setups.records import SetupRecord
-from handlers.base import FileContext, Handler, HandlerResult, Rejected
-from handlers.recurring.audit import Actor, audit_objects
-from handlers.recurring.dates import day_after, first_pay_date, local_midnight
 
 MAX_LINES_IN_REASON = 5
 

@@ -20,7 +20,7 @@ PG_ROWS = 10_000
 def array_params(session: Session, table: str, columns: Sequence[str]) -> str:
     """``CAST(%s AS type[])`` per column, the types from the table's model (a list of ``None`` or of
     naive datetimes has no array type of its own)."""
-    from daemon.db import Base
+    from store.db import Base
 
     dialect = session.get_bind().dialect
     t = Base.metadata.tables[table]
@@ -36,7 +36,7 @@ def insert_dicts(session: Session, table: str, rows: Sequence[dict[str, Any]],
         return []
     from sqlalchemy import insert
 
-    from daemon.db import Base
+    from store.db import Base
 
     t = Base.metadata.tables[table]
     if session.get_bind().dialect.name != "postgresql":
