@@ -3,7 +3,11 @@
 SQLite: ``executemany`` of one prepared statement. PostgreSQL: one statement per 10,000 rows
 with one array parameter per column, ``INSERT ... SELECT FROM unnest(...)`` (a multi-row
 ``VALUES`` has a placeholder per value, parsed again for every chunk, and the ORM's
-per-object flush costs more than the database work).
+per-object flush costs more than the database work). Where no ``RETURNING`` is needed,
+:func:`copy_dicts` streams the rows with ``COPY ... FROM STDIN`` instead: psycopg writes COPY
+rows in C where it builds array parameters element by element in Python, and the server
+inserts COPY rows in batches (measured in ``bench/bills/load.py``); :func:`insert_keyed` draws
+the new ids from the table's sequence first, so parent rows can go the same way.
 """
 
 from __future__ import annotations
@@ -11,7 +15,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy.orm import Session
+from sqlalchemy import ARRAY, ColumnElement, any_, literal
+from sqlalchemy.orm import QueryableAttribute, Session
 
 #: rows per ``unnest(...)`` statement on PostgreSQL
 PG_ROWS = 10_000
@@ -46,8 +51,7 @@ def insert_dicts(session: Session, table: str, rows: Sequence[dict[str, Any]],
         session.execute(insert(t), list(rows))
         return []
     columns = list(rows[0])
-    dialect = session.get_bind().dialect
-    procs = [(c, t.c[c].type._cached_bind_processor(dialect)) for c in columns]
+    procs = _procs(session, table, columns)
     sql = f"INSERT INTO {table} ({', '.join(columns)}) SELECT * FROM unnest({array_params(session, table, columns)})"
     if returning:
         sql += f" RETURNING {', '.join(returning)}"
@@ -60,3 +64,53 @@ def insert_dicts(session: Session, table: str, rows: Sequence[dict[str, Any]],
         if returning:
             out.extend(tuple(r) for r in result)
     return out
+
+
+def _procs(session: Session, table: str, columns: Sequence[str]) -> list[tuple[str, Any]]:
+    from store.db import Base
+
+    t = Base.metadata.tables[table]
+    dialect = session.get_bind().dialect
+    return [(c, t.c[c].type._cached_bind_processor(dialect)) for c in columns]
+
+
+def copy_dicts(session: Session, table: str, rows: Sequence[dict[str, Any]]) -> None:
+    """Insert rows as :func:`insert_dicts` does (same values, same transaction), without reading
+    anything back; on PostgreSQL in one ``COPY ... FROM STDIN``."""
+    if not rows:
+        return
+    if session.get_bind().dialect.name != "postgresql":
+        insert_dicts(session, table, rows)
+        return
+    procs = _procs(session, table, list(rows[0]))
+    cursor = session.connection().connection.cursor()
+    try:
+        with cursor.copy(f"COPY {table} ({', '.join(c for c, _ in procs)}) FROM STDIN") as copy:
+            for r in rows:
+                copy.write_row([r[c] if p is None else p(r[c]) for c, p in procs])
+    finally:
+        cursor.close()
+
+
+def insert_keyed(session: Session, table: str, rows: Sequence[dict[str, Any]], key: str) -> dict[Any, int]:
+    """Insert rows that carry no ``id``; the new ``id`` of each row by its (unique) ``key`` value.
+
+    PostgreSQL: the ids come from the table's sequence in one statement and the rows go in by
+    :func:`copy_dicts`; elsewhere ``INSERT ... RETURNING``."""
+    if not rows:
+        return {}
+    if session.get_bind().dialect.name != "postgresql":
+        return {k: pk for k, pk in insert_dicts(session, table, rows, returning=(key, "id"))}
+    ids = session.connection().exec_driver_sql(
+        "SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)", (table, len(rows))
+    ).scalars().all()
+    copy_dicts(session, table, [{**r, "id": pk} for r, pk in zip(rows, ids, strict=True)])
+    return {r[key]: pk for r, pk in zip(rows, ids, strict=True)}
+
+
+def among(session: Session, column: QueryableAttribute[Any], values: Sequence[Any]) -> ColumnElement[bool]:
+    """``column IN values``; on PostgreSQL ``= ANY(array)``: one parameter, one plan, however many
+    values (an ``IN`` list of a thousand placeholders is parsed and planned again for every batch)."""
+    if session.get_bind().dialect.name == "postgresql":
+        return column == any_(literal(list(values), ARRAY(column.type)))
+    return column.in_(values)

@@ -20,7 +20,7 @@ from typing import IO
 LIMIT_MB = 150
 
 
-def generate(path: str, size_mb: int) -> int:
+def generate(path: str, size_mb: float) -> int:
     from formats.bills import Bill, LineItem, write_bills
 
     target = size_mb * 1024 * 1024

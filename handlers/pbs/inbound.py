@@ -53,7 +53,7 @@ from handlers.ach.audit import Actor, audit_ids, audit_where
 from handlers.base import FileContext, Handler, HandlerResult, Rejected
 from handlers.pbs.settings import pbs_settings
 from handlers.stats import analyze_if_stale
-from store.bulk import insert_dicts
+from store.bulk import copy_dicts
 from store.models.ach import AuditOp
 from store.models.pbs import (
     AgreementStatus,
@@ -148,10 +148,10 @@ class _Loader:
             self._flush()
 
     def _flush(self) -> None:
-        """OCR lines in bulk (no ORM object per line, no ids read back)."""
+        """OCR lines in bulk (no ORM object per line, no ids read back; COPY on PostgreSQL)."""
         self.s.flush()
         if self.lines:
-            insert_dicts(self.s, OcrLine.__tablename__, self.lines)
+            copy_dicts(self.s, OcrLine.__tablename__, self.lines)
             self.lines = []
         self.pending = 0
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -27,6 +28,7 @@ from handlers.ach.audit import Actor, audit_ids
 from handlers.jobs import Job, JobContext, JobResult
 from handlers.pbs.settings import pbs_settings
 from handlers.stats import analyze_if_stale
+from store.bulk import among, copy_dicts
 from store.calendars import Calendar, calendar
 from store.models.ach import AuditOp
 from store.models.pbs import Invoice, InvoicePayment, LineStatus, OcrLine, PaymentSurplus
@@ -39,13 +41,26 @@ SURPLUS_REVERSED = "reversed"
 
 @dataclass
 class _Batch:
-    """What one unit of work changed: history rows and alerts are written per batch."""
+    """What one unit of work changed: invoice payments, history rows and alerts are written per batch."""
 
     changed: dict[str, list[int]] = field(default_factory=dict)
     alerts: list[str] = field(default_factory=list)
+    #: invoice_payment rows not yet written, in booking order
+    payments: list[dict[str, Any]] = field(default_factory=list)
 
     def mark(self, outcome: str, line: OcrLine) -> None:
         self.changed.setdefault(outcome, []).append(line.id)
+
+    def book(self, line: OcrLine, invoice_id: int, amount: int, booked_on: dt.date,
+             job_name: str, now: dt.datetime) -> None:
+        self.payments.append({"invoice_id": invoice_id, "ocr_line_id": line.id, "amount": amount,
+                              "paid_on": line.payment_date, "booked_on": booked_on, "job_name": job_name,
+                              "created_at": now})
+
+    def write_payments(self, s: Session) -> None:
+        """One statement for the batch's payments (no ORM object per row; COPY on PostgreSQL)."""
+        copy_dicts(s, InvoicePayment.__tablename__, self.payments)
+        self.payments = []
 
 
 class SettleJob(Job):
@@ -74,7 +89,7 @@ class SettleJob(Job):
                 refs = {ln.payment_reference.strip() for ln in lines} - {""}
                 invoices: dict[str, Invoice] = {}
                 if refs:
-                    inv_query = select(Invoice).where(Invoice.invoice_number.in_(refs))
+                    inv_query = select(Invoice).where(among(s, Invoice.invoice_number, sorted(refs)))
                     if not ctx.db.is_sqlite:
                         inv_query = inv_query.with_for_update()
                     invoices = {i.invoice_number: i for i in s.scalars(inv_query)}
@@ -96,6 +111,7 @@ class SettleJob(Job):
 def _record(uow: UnitOfWork, done: _Batch, actor: Actor, ctx: JobContext) -> None:
     s = uow.session
     s.flush()
+    done.write_payments(s)
     for outcome, ids in done.changed.items():
         audit_ids(s, OcrLine, ids, AuditOp.UPDATE, actor, f"pbs.settle: {outcome}")
     if done.alerts:
@@ -144,8 +160,7 @@ def _decide(s: Session, line: OcrLine, invoices: dict[str, Invoice], ctx: JobCon
                               "on the customer's account")
         return "surplus"
     paid = min(line.total_amount, outstanding)
-    s.add(InvoicePayment(invoice_id=invoice.id, ocr_line_id=line.id, amount=paid, paid_on=line.payment_date,
-                         booked_on=_booking_day(line, cal, ctx.today), job_name=job_name, created_at=ctx.now))
+    done.book(line, invoice.id, paid, _booking_day(line, cal, ctx.today), job_name, ctx.now)
     invoice.paid_amount += paid
     surplus = line.total_amount - paid
     if surplus > 0:
@@ -178,6 +193,7 @@ def _charge_back(s: Session, line: OcrLine, invoices: dict[str, Invoice], ctx: J
                  job_name: str, done: _Batch) -> str:
     amount = -line.total_amount if line.total_amount < 0 else line.paid_amount
     ref = line.payment_reference.strip()
+    done.write_payments(s)  # the payment taken back may have been booked earlier in this batch
     orig = _original(s, line, amount, ctx)
     what = f"charge-back ({line.transaction_code}) of {amount} øre for invoice {ref!r}"
     if orig is None or amount > orig.total_amount:
@@ -193,9 +209,7 @@ def _charge_back(s: Session, line: OcrLine, invoices: dict[str, Invoice], ctx: J
     rest = amount - from_invoice
     if invoice is not None and from_invoice:
         invoice.paid_amount -= from_invoice
-        s.add(InvoicePayment(invoice_id=invoice.id, ocr_line_id=line.id, amount=-from_invoice,
-                             paid_on=line.payment_date, booked_on=_booking_day(line, cal, ctx.today),
-                             job_name=job_name, created_at=ctx.now))
+        done.book(line, invoice.id, -from_invoice, _booking_day(line, cal, ctx.today), job_name, ctx.now)
     if rest:
         surplus = s.scalar(select(PaymentSurplus).where(PaymentSurplus.ocr_line_id == orig.id))
         if surplus is not None:

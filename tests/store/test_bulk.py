@@ -1,0 +1,76 @@
+"""store.bulk on both databases: COPY and ``INSERT ... RETURNING`` write the same rows in the caller's transaction."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import pytest
+from sqlalchemy import delete, select
+
+from store.bulk import copy_dicts, insert_dicts, insert_keyed
+from store.db import Database
+from store.models.bills import Bill, BillLineItem
+
+NOW = dt.datetime(2024, 3, 1, 13, 30, 15, 250000, tzinfo=dt.timezone(dt.timedelta(hours=2)))
+
+
+def bill(n: int, **over: Any) -> dict[str, Any]:
+    return {"bill_id": f"B{n}", "account_number": f"ACC-{n}", "user_id": None if n % 2 else f"u{n}",
+            "payer_name": f"Payer \\ {n}\ttab", "document_date": dt.date(2024, 1, 31), "due_date": dt.date(2024, 2, 15),
+            "amount_due": -n, "minimum_amount_due": 0, "currency": "USD", "pdf_ref": None, "status": "LOADED",
+            "file_id": 7, "loaded_at": NOW, "line_count": 1, "data": b"\x00\x01\\x" if n % 3 else None,
+            "data_encoding": None, "notified_run": None, **over}
+
+
+def rows(db: Database) -> list[tuple[Any, ...]]:
+    with db.transaction() as s:
+        return [tuple(r) for r in s.execute(select(Bill.bill_id, Bill.account_number, Bill.user_id, Bill.payer_name,
+                                                   Bill.document_date, Bill.amount_due, Bill.pdf_ref, Bill.loaded_at,
+                                                   Bill.data).order_by(Bill.bill_id))]
+
+
+def test_copy_dicts_writes_what_insert_dicts_writes(db_url: str) -> None:
+    db = Database(db_url)
+    try:
+        with db.transaction() as s:
+            insert_dicts(s, "bills", [bill(n) for n in range(1, 6)])
+        inserted = rows(db)
+        with db.transaction() as s:
+            s.execute(delete(Bill))
+            copy_dicts(s, "bills", [bill(n) for n in range(1, 6)])
+            copy_dicts(s, "bills", [])
+        assert rows(db) == inserted
+        assert inserted[0][7] == dt.datetime(2024, 3, 1, 11, 30, 15, 250000, tzinfo=dt.UTC)
+    finally:
+        db.dispose()
+
+
+def test_copy_dicts_is_part_of_the_callers_transaction(db_url: str) -> None:
+    db = Database(db_url)
+    try:
+        with pytest.raises(RuntimeError), db.transaction() as s:
+            copy_dicts(s, "bills", [bill(1)])
+            assert s.scalar(select(Bill.bill_id)) == "B1"
+            raise RuntimeError("roll back")
+        assert rows(db) == []
+    finally:
+        db.dispose()
+
+
+def test_insert_keyed_gives_each_row_its_new_id(db_url: str) -> None:
+    db = Database(db_url)
+    try:
+        with db.transaction() as s:
+            first = insert_keyed(s, "bills", [bill(n) for n in range(1, 4)], "bill_id")
+            second = insert_keyed(s, "bills", [bill(n) for n in range(4, 6)], "bill_id")
+            assert insert_keyed(s, "bills", [], "bill_id") == {}
+            copy_dicts(s, "bill_line_items", [{"bill_pk": pk, "position": 1, "description": bid, "amount": 5,
+                                               "code": None} for bid, pk in {**first, **second}.items()])
+        with db.transaction() as s:
+            stored = dict(s.execute(select(Bill.bill_id, Bill.id)).all())
+            items = dict(s.execute(select(BillLineItem.description, BillLineItem.bill_pk)).all())
+        assert {**first, **second} == stored == items
+        assert len(set(stored.values())) == 5
+    finally:
+        db.dispose()
