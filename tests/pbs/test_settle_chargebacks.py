@@ -81,3 +81,21 @@ def test_charge_back_of_a_payment_never_received_is_an_exception_with_an_alert(p
     [alert] = env.rows(Notification, Notification.kind == "pbs.chargeback")
     assert "exception:" in alert.body and "INV-9" in alert.body
     assert env.job("pbs-settle").outcome == "noop"
+
+
+def test_a_charge_back_settled_in_the_same_run_as_its_payment_reverses_it(pbs_env):
+    env = pbs_env(policy="strict")
+    env.add_invoices(invoice("INV-1", 10000), invoice("INV-2", 4000))
+    assert env.drop("D1.BS1", build_0602([automatic_payment("7001", "INV-1", 10000),
+                                          automatic_payment("7002", "INV-2", 4000)],
+                                         delivery_number="0000000401")).state == "done"
+    assert env.drop("D2.BS1", build_0602([automatic_payment("7001", "INV-1", 10000, code="0239")],
+                                         delivery_number="0000000402")).state == "done"
+    run = env.job("pbs-settle")
+    assert run.counts == {"settled": 2, "charged_back": 1, "amount": 14000}, run.counts
+    inv = {i.invoice_number: i for i in env.rows(Invoice)}
+    assert (inv["INV-1"].outstanding, inv["INV-2"].outstanding) == (10000, 0)
+    lines = _lines(env)
+    assert sorted((p.ocr_line_id, p.amount) for p in env.rows(InvoicePayment)) == sorted([
+        (lines["7001", "0236"].id, 10000), (lines["7002", "0236"].id, 4000), (lines["7001", "0239"].id, -10000)])
+    assert lines["7001", "0236"].status == "charged_back"
