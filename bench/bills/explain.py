@@ -1,0 +1,103 @@
+"""Where PostgreSQL spends ``bills.load``'s time: ``EXPLAIN (ANALYZE, BUFFERS)`` and COPY against unnest.
+
+    .venv/bin/python bench/bills/explain.py [--bills 20000]
+
+Loads ``--bills`` bills with 8 line items each into a scratch database of ``$SPOOLGATE_BENCH_PG``
+(default postgresql://postgres@127.0.0.1:5432/postgres) as the handler's batches of 1,000 do, then
+shows for one more batch: the ``billId`` check as an ``IN`` list and as ``= ANY(array)``, the
+line-item insert as ``INSERT ... SELECT FROM unnest(arrays)`` (its foreign-key trigger shows in the
+plan), and the wall time of the same 8,000 line items by unnest and by ``COPY`` (each in a
+rolled-back transaction, alternating).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+import sys
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
+import psycopg
+
+from daemon import migrate
+from store.db import make_engine
+
+BILLS = ("INSERT INTO bills (bill_id, account_number, user_id, payer_name, document_date, due_date, amount_due, "
+         "minimum_amount_due, currency, pdf_ref, status, file_id, loaded_at, line_count) "
+         "SELECT b, 'ACC-' || b, 'user1', 'Payer', DATE '2024-01-31', DATE '2024-02-15', 123456, 1000, 'USD', "
+         "'pdf/' || b, 'PUBLISHED', 1, %s, 8 FROM unnest(%s::varchar[]) b RETURNING id")
+ITEMS = "bill_line_items (bill_pk, position, description, amount, code)"
+UNNEST = (f"INSERT INTO {ITEMS} SELECT * FROM unnest(CAST(%s AS BIGINT[]), CAST(%s AS INTEGER[]), "
+          "CAST(%s AS VARCHAR(200)[]), CAST(%s AS BIGINT[]), CAST(%s AS VARCHAR(64)[]))")
+
+
+def explain(cur: psycopg.Cursor[Any], title: str, sql: str, params: Any) -> None:
+    t = time.perf_counter()
+    cur.execute(f"EXPLAIN (ANALYZE, BUFFERS) {sql}", params)
+    plan = [r[0] for r in cur.fetchall()]
+    print(f"\n-- {title} ({time.perf_counter() - t:.3f} s with EXPLAIN; load {os.getloadavg()[0]:.1f})")
+    for line in plan:
+        print("   " + (line if len(line) <= 160 else line[:160] + "..."))
+
+
+def add_bills(cur: psycopg.Cursor[Any], ids: list[str]) -> list[list[Any]]:
+    cur.execute(BILLS, (dt.datetime(2024, 1, 31), ids))
+    pks = [r[0] for r in cur.fetchall()]
+    return [[p for p in pks for _ in range(8)], [k + 1 for _ in pks for k in range(8)],
+            [f"Charge {k}" for _ in pks for k in range(8)], [1000 + k for _ in pks for k in range(8)],
+            [f"C{k}" for _ in pks for k in range(8)]]
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--bills", type=int, default=20_000)
+    args = ap.parse_args()
+    admin = os.environ.get("SPOOLGATE_BENCH_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
+    name = f"billsexplain_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(admin, autocommit=True) as c:
+        c.execute(f'CREATE DATABASE "{name}"')
+    url = f"{admin.rpartition('/')[0]}/{name}"
+    try:
+        engine = make_engine(url, pool=False)
+        migrate.upgrade(engine)
+        engine.dispose()
+        with psycopg.connect(url) as conn, conn.cursor() as cur:
+            for start in range(0, args.bills, 1000):
+                cols = add_bills(cur, [f"B{n:09d}" for n in range(start, min(start + 1000, args.bills))])
+                cur.execute(UNNEST, cols)
+            conn.commit()
+            ids = [f"X{n:09d}" for n in range(1000)]
+            explain(cur, "billId check, IN list of 1,000", "SELECT bill_id FROM bills WHERE bill_id IN "
+                    f"({', '.join(['%s'] * len(ids))})", ids)
+            explain(cur, "billId check, = ANY(array)", "SELECT bill_id FROM bills WHERE bill_id = ANY(%s)", (ids,))
+            explain(cur, "8,000 line items, INSERT ... SELECT FROM unnest", UNNEST, add_bills(cur, ids))
+            conn.rollback()
+            took = {"unnest": 0.0, "copy": 0.0}
+            for run in range(6):
+                cols = add_bills(cur, ids)
+                way = "copy" if run % 2 else "unnest"
+                t = time.perf_counter()
+                if way == "unnest":
+                    cur.execute(UNNEST, cols)
+                else:
+                    with cur.copy(f"COPY {ITEMS} FROM STDIN") as copy:
+                        for row in zip(*cols, strict=True):
+                            copy.write_row(row)
+                took[way] += time.perf_counter() - t
+                conn.rollback()
+            print(f"\n-- 3 x 8,000 line items: unnest {took['unnest']:.3f} s, COPY {took['copy']:.3f} s, "
+                  f"COPY/unnest {took['copy'] / took['unnest']:.2f} (load {os.getloadavg()[0]:.1f})")
+    finally:
+        with psycopg.connect(admin, autocommit=True) as c:
+            c.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
