@@ -114,3 +114,31 @@ def among(session: Session, column: QueryableAttribute[Any], values: Sequence[An
     if session.get_bind().dialect.name == "postgresql":
         return column == any_(literal(list(values), ARRAY(column.type)))
     return column.in_(values)
+
+
+def update_dicts(session: Session, table: str, rows: Sequence[dict[str, Any]], key: str = "id") -> None:
+    """Set the columns each row names on the row whose ``key`` column matches; every row carries the
+    same keys. PostgreSQL: one ``UPDATE ... FROM unnest(arrays)`` per 10,000 rows (an ``executemany``
+    runs the statement once per row); elsewhere ``executemany``."""
+    if not rows:
+        return
+    from sqlalchemy import bindparam, update
+
+    from store.db import Base
+
+    t = Base.metadata.tables[table]
+    columns = [c for c in rows[0] if c != key]
+    if session.get_bind().dialect.name != "postgresql":
+        stmt = update(t).where(t.c[key] == bindparam("_key", type_=t.c[key].type)).values(
+            {c: bindparam(f"_{c}", type_=t.c[c].type) for c in columns})
+        session.execute(stmt, [{"_key": r[key], **{f"_{c}": r[c] for c in columns}} for r in rows])
+        return
+    procs = _procs(session, table, [key, *columns])
+    sql = (f"UPDATE {table} SET {', '.join(f'{c} = u.{c}' for c in columns)} "
+           f"FROM unnest({array_params(session, table, [key, *columns])}) AS u({key}, {', '.join(columns)}) "
+           f"WHERE {table}.{key} = u.{key}")
+    conn = session.connection()
+    for i in range(0, len(rows), PG_ROWS):
+        part = rows[i:i + PG_ROWS]
+        conn.exec_driver_sql(sql, tuple([r[c] for r in part] if p is None else [p(r[c]) for r in part]
+                                        for c, p in procs))

@@ -22,19 +22,23 @@ from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from formats.pbs.codes import PaymentKind
 from handlers.ach.audit import Actor, audit_ids
 from handlers.jobs import Job, JobContext, JobResult
 from handlers.pbs.settings import pbs_settings
 from handlers.stats import analyze_if_stale
-from store.bulk import among, copy_dicts
+from store.bulk import among, copy_dicts, update_dicts
 from store.calendars import Calendar, calendar
 from store.models.ach import AuditOp
 from store.models.pbs import Invoice, InvoicePayment, LineStatus, OcrLine, PaymentSurplus
 from store.unit import UnitOfWork
 
 OPTIONS = {"batch"}
+#: what settling changes on a line and on an invoice, written per batch in one statement each
+LINE_COLUMNS = ("status", "status_reason", "attempts", "invoice_id", "settled_at", "reverses_line_id")
+INVOICE_COLUMNS = ("paid_amount",)
 SURPLUS_OPEN = "open"
 SURPLUS_REVERSED = "reversed"
 
@@ -110,6 +114,8 @@ class SettleJob(Job):
 
 def _record(uow: UnitOfWork, done: _Batch, actor: Actor, ctx: JobContext) -> None:
     s = uow.session
+    _write_changed(s, OcrLine, LINE_COLUMNS)
+    _write_changed(s, Invoice, INVOICE_COLUMNS)
     s.flush()
     done.write_payments(s)
     for outcome, ids in done.changed.items():
@@ -119,6 +125,16 @@ def _record(uow: UnitOfWork, done: _Batch, actor: Actor, ctx: JobContext) -> Non
         n = len(done.alerts)
         uow.notify(list(recipients), f"PBS alert: {n} charge-back(s) to look at",
                    "\n".join(done.alerts) + "\n", kind="pbs.chargeback", ref=f"job_run:{ctx.run_id}")
+
+
+def _write_changed(s: Session, model: type[OcrLine] | type[Invoice], columns: tuple[str, ...]) -> None:
+    """The batch's changed rows of ``model`` in one UPDATE (not one per row at the flush); the objects
+    are then clean for the session. Any other column changed is left to the flush."""
+    changed = [o for o in s.dirty if isinstance(o, model)]
+    update_dicts(s, model.__tablename__, [{"id": o.id, **{c: getattr(o, c) for c in columns}} for o in changed])
+    for o in changed:
+        for c in columns:
+            set_committed_value(o, c, getattr(o, c))
 
 
 def _booking_day(line: OcrLine, cal: Calendar, today: dt.date) -> dt.date:

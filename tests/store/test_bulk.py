@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from sqlalchemy import delete, select
 
-from store.bulk import copy_dicts, insert_dicts, insert_keyed
+from store.bulk import copy_dicts, insert_dicts, insert_keyed, update_dicts
 from store.db import Database
 from store.models.bills import Bill, BillLineItem
 
@@ -72,5 +72,24 @@ def test_insert_keyed_gives_each_row_its_new_id(db_url: str) -> None:
             items = dict(s.execute(select(BillLineItem.description, BillLineItem.bill_pk)).all())
         assert {**first, **second} == stored == items
         assert len(set(stored.values())) == 5
+    finally:
+        db.dispose()
+
+
+def test_update_dicts_sets_the_named_columns_of_the_keyed_rows(db_url: str) -> None:
+    db = Database(db_url)
+    try:
+        with db.transaction() as s:
+            insert_dicts(s, "bills", [bill(n) for n in range(1, 4)])
+            ids = dict(s.execute(select(Bill.bill_id, Bill.id)).all())
+            later = NOW + dt.timedelta(days=1)
+            update_dicts(s, "bills", [{"id": ids["B1"], "payer_name": "New \\ name", "loaded_at": later,
+                                       "pdf_ref": "x"},
+                                      {"id": ids["B3"], "payer_name": "Other", "loaded_at": NOW, "pdf_ref": None}])
+            update_dicts(s, "bills", [])
+        utc = dt.datetime(2024, 3, 1, 11, 30, 15, 250000, tzinfo=dt.UTC)
+        got = {r[0]: (r[3], r[6], r[7]) for r in rows(db)}
+        assert got == {"B1": ("New \\ name", "x", utc + dt.timedelta(days=1)), "B2": ("Payer \\ 2\ttab", None, utc),
+                       "B3": ("Other", None, utc)}
     finally:
         db.dispose()
