@@ -52,7 +52,6 @@ from formats.pbs.receipts import HEAD_BYTES, Receipt, receipt_warnings
 from handlers.ach.audit import Actor, audit_ids, audit_where
 from handlers.base import FileContext, Handler, HandlerResult, Rejected
 from handlers.pbs.settings import pbs_settings
-from handlers.stats import analyze_if_stale
 from store.bulk import copy_dicts
 from store.models.ach import AuditOp
 from store.models.pbs import (
@@ -71,11 +70,10 @@ OPTIONS = {"policy", "keep_control_lists"}
 POLICIES: dict[str, Policy] = {"strict": STRICT, "guide_examples": GUIDE_EXAMPLES}
 #: flush loaded rows in batches so memory stays bounded on large deliveries
 FLUSH_EVERY = 500
+#: OCR lines per bulk insert (plain dicts, no ORM objects: a larger batch is still a few MB)
+LINES_EVERY = 5_000
 NOT_IN_FULL_LIST = "not in full list"
 FULL_LISTS = (SECTION_ACTIVE, SECTION_EIK_ACTIVE)
-
-#: a delivery this large changes ocr_line enough to refresh its planner statistics
-BULK_LINES = 10_000
 
 
 class PbsInboundHandler(Handler):
@@ -174,8 +172,6 @@ class _Loader:
                 pass
         self._flush()
         self._flush_audit()
-        if self.counts.get("ocr_lines", 0) >= BULK_LINES:
-            analyze_if_stale(self.s, (OcrLine.__tablename__,))  # settle reads them next
         assert self.delivery is not None
         self.delivery.warnings = len(reader.warnings)
         return HandlerResult(counts=self.counts, totals=self.totals, warnings=reader.warnings,
@@ -290,7 +286,8 @@ class _Loader:
         self._count("ocr_lines")
         self._count(f"payments_{p.kind}")
         self._total("received", p.received_amount)
-        self._added()
+        if len(self.lines) >= LINES_EVERY:
+            self._flush()
 
     def _result(self, **values: Any) -> Pbs0603Result:
         assert self.delivery is not None
