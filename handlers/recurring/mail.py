@@ -10,11 +10,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import Table, insert
 from sqlalchemy.orm import Session
 
 from daemon.db import utcnow
 from daemon.models.core import Notification
+from handlers.bulk import insert_rows
 from handlers.recurring.audit import Actor, audit_notice
 from handlers.recurring.ids import reserve_ids
 
@@ -34,8 +34,7 @@ def queue(s: Session, notices: Sequence[Notice], actor: Actor, *, audit: bool, r
         return []
     now = utcnow()
     ids = reserve_ids(s, "notifications", "id", len(notices))
-    table: Table = Notification.__table__  # type: ignore[assignment]
-    s.execute(insert(table), [
+    insert_rows(s, Notification.__tablename__, [
         {"id": i, "lane": "bulk", "kind": n.kind, "recipients": [n.recipient], "subject": n.subject, "body": n.body,
          "state": "pending", "attempts": 0, "created_at": now, "ref": ref} for n, i in zip(notices, ids, strict=True)])
     if audit:

@@ -27,6 +27,7 @@ from daemon.models.recurring import PaymentReminder, RecurringStatus
 from daemon.templates import renderer
 from formats.bills import format_cents
 from formats.errors import mask
+from handlers.bulk import one_of, update_rows
 from handlers.jobs import Job, JobContext, JobResult
 from handlers.recurring.audit import Actor, audit_ids
 from handlers.recurring.mail import Notice, queue
@@ -120,7 +121,7 @@ class PaymentRemindersJob(Job):
                                     "last_modify_time": actor.now})
                 queue(s, notices, actor, audit=self.opt("audit_reminders"), ref=f"job_run:{ctx.run_id}")
                 crashpoint("reminders-queued")
-                s.execute(update(PaymentReminder), updates)
+                update_rows(s, PaymentReminder.__tablename__, "reminder_id", updates)
                 audit_ids(s, PaymentReminder, [u["reminder_id"] for u in updates], AuditOp.UPDATE, actor,
                           "reminder sent")
                 counts["reminders"] += len(rows)
@@ -159,8 +160,8 @@ class PaymentRemindersJob(Job):
                 queue(s, notices, actor, audit=self.opt("audit_status"), ref=f"job_run:{ctx.run_id}")
                 crashpoint("status-notices-queued")
                 ids = [p.payment_id for p in rows]
-                s.execute(update(CheckPayment).where(CheckPayment.payment_id.in_(ids), CheckPayment.reminded == "N")
-                          .values(reminded="Y"))
+                s.execute(update(CheckPayment).where(one_of(s, CheckPayment.payment_id, ids),
+                                                     CheckPayment.reminded == "N").values(reminded="Y"))
                 counts["status_notices"] += len(notices)
 
     @staticmethod
@@ -170,8 +171,9 @@ class PaymentRemindersJob(Job):
         out: dict[tuple[str, str], str] = {}
         if pids:
             out.update({("pid", pid): email for pid, email in s.execute(
-                select(PaymentAccount.pid, PaymentAccount.email).where(PaymentAccount.pid.in_(pids),
+                select(PaymentAccount.pid, PaymentAccount.email).where(one_of(s, PaymentAccount.pid, pids),
                                                                         PaymentAccount.email.is_not(None)))})
         out.update({("user", uid): email for uid, email in s.execute(
-            select(BillUser.user_id, BillUser.email).where(BillUser.user_id.in_(users), BillUser.email.is_not(None)))})
+            select(BillUser.user_id, BillUser.email).where(one_of(s, BillUser.user_id, users),
+                                                           BillUser.email.is_not(None)))})
         return out
