@@ -152,7 +152,7 @@ class RecurringPaymentsJob(Job):
                                                              RecurringPayment.recurring_id > last)
                     .order_by(RecurringPayment.recurring_id).limit(chunk))
                 keys = list(result.keys())
-                rows = [dict(zip(keys, r, strict=True)) for r in result]
+                rows = [dict(zip(keys, r, strict=True)) for r in result.all()]
                 if not rows:
                     break
                 last = rows[-1]["recurring_id"]
@@ -166,8 +166,9 @@ class RecurringPaymentsJob(Job):
     # -- reading ---------------------------------------------------------------------------------
     def _read(self, s: Session, rows: list[dict[str, Any]]) -> _Chunk:
         ids = [r["recurring_id"] for r in rows]
+        conn = s.connection()  # Core rows, not the ORM's loading
         accounts: dict[int, list[str]] = defaultdict(list)
-        for rid, acct in s.execute(select(RecurringPaymentAccount.recurring_id,
+        for rid, acct in conn.execute(select(RecurringPaymentAccount.recurring_id,
                                           RecurringPaymentAccount.payer_account_number)
                                    .where(one_of(s, RecurringPaymentAccount.recurring_id, ids))
                                    .order_by(RecurringPaymentAccount.id)):
@@ -181,15 +182,15 @@ class RecurringPaymentsJob(Job):
         last_due: dict[tuple[int, str], dt.date] = {}
         bills: dict[str, list[_Bill]] = defaultdict(list)
         if sync_ids:
-            for m in s.execute(select(PaymentBillSummary.__table__).where(
+            for m in conn.execute(select(PaymentBillSummary.__table__).where(
                     one_of(s, PaymentBillSummary.recurring_id, sync_ids),
-                    PaymentBillSummary.status == SummaryStatus.ACTIVE)).mappings():
+                    PaymentBillSummary.status == SummaryStatus.ACTIVE)).mappings().all():
                 active[m["recurring_id"]].append(dict(m))
             cur_ids = [r["bill_id"] for r in sync_rows if r["bill_id"] is not None]
             if cur_ids:
-                current = {m["bill_id"]: dict(m) for m in s.execute(select(PaymentBillSummary.__table__).where(
+                current = {m["bill_id"]: dict(m) for m in conn.execute(select(PaymentBillSummary.__table__).where(
                     one_of(s, PaymentBillSummary.bill_id, cur_ids))).mappings()}
-            for rid, acct, due in s.execute(
+            for rid, acct, due in conn.execute(
                     select(PaymentBillSummary.recurring_id, PaymentBillSummary.payer_account_number,
                            func.max(PaymentBillSummary.due_date))
                     .where(one_of(s, PaymentBillSummary.recurring_id, sync_ids),
@@ -200,19 +201,19 @@ class RecurringPaymentsJob(Job):
                 accts = sorted({a for r in sync_rows for a in accounts[r["recurring_id"]]})
                 lo = min(first_doc_date(r["last_process_time"]) for r in sync_rows)
                 for i in range(0, len(accts), 5000):
-                    for b in s.execute(select(Bill.bill_id, Bill.account_number, Bill.document_date, Bill.due_date,
+                    for b in conn.execute(select(Bill.bill_id, Bill.account_number, Bill.document_date, Bill.due_date,
                                               Bill.amount_due, Bill.minimum_amount_due)
                                        .where(one_of(s, Bill.account_number, accts[i:i + 5000]),
                                               Bill.document_date >= lo, Bill.document_date <= self.today,
-                                              Bill.status.in_(BILL_STATES))):
+                                              Bill.status.in_(BILL_STATES))).all():
                         bills[b[1]].append(_Bill(*b))
         pids = sorted({r["pid"] for r in rows})
-        pay_accounts = {a.pid: a for a in s.execute(
+        pay_accounts = {a.pid: a for a in conn.execute(
             select(PaymentAccount.pid, PaymentAccount.account_status, PaymentAccount.routing_transit,
                    PaymentAccount.account_number, PaymentAccount.account_holder_name, PaymentAccount.account_type,
                    PaymentAccount.payment_type).where(one_of(s, PaymentAccount.pid, pids)))}
         pay_ids = [c["payment_id"] for c in current.values() if c["payment_id"] is not None]
-        payment_status = {int(i): int(st) for i, st in s.execute(
+        payment_status = {int(i): int(st) for i, st in conn.execute(
             select(CheckPayment.payment_id, CheckPayment.status).where(one_of(s, CheckPayment.payment_id, pay_ids)))}
         return _Chunk(rows, accounts, active, current, last_due, bills, pay_accounts, payment_status)
 

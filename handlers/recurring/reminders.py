@@ -96,15 +96,14 @@ class PaymentRemindersJob(Job):
         while True:
             with ctx.unit() as uow:
                 s = uow.session
-                rows = list(s.execute(select(PaymentReminder.reminder_id, PaymentReminder.payer_email_addr,
-                                             PaymentReminder.payer_account_number, PaymentReminder.memo,
-                                             PaymentReminder.reminder_interval, PaymentReminder.next_reminder_date,
-                                             PaymentReminder.end_date)
-                                      .where(PaymentReminder.status == RecurringStatus.ACTIVE,
-                                             PaymentReminder.reminded == "N",
-                                             PaymentReminder.next_reminder_date <= today,
-                                             PaymentReminder.reminder_id > last)
-                                      .order_by(PaymentReminder.reminder_id).limit(chunk)))
+                rows = list(s.connection().execute(
+                    select(PaymentReminder.reminder_id, PaymentReminder.payer_email_addr,
+                           PaymentReminder.payer_account_number, PaymentReminder.memo,
+                           PaymentReminder.reminder_interval, PaymentReminder.next_reminder_date,
+                           PaymentReminder.end_date)
+                    .where(PaymentReminder.status == RecurringStatus.ACTIVE, PaymentReminder.reminded == "N",
+                           PaymentReminder.next_reminder_date <= today, PaymentReminder.reminder_id > last)
+                    .order_by(PaymentReminder.reminder_id).limit(chunk)).all())
                 if not rows:
                     return
                 last = rows[-1].reminder_id
@@ -132,12 +131,13 @@ class PaymentRemindersJob(Job):
         while True:
             with ctx.unit() as uow:
                 s = uow.session
-                rows = list(s.execute(select(CheckPayment.payment_id, CheckPayment.status, CheckPayment.amount,
-                                             CheckPayment.pay_date, CheckPayment.pid, CheckPayment.payer_id,
-                                             CheckPayment.payer_account_number, CheckPayment.txn_err_msg)
-                                      .where(CheckPayment.status.in_(statuses), CheckPayment.reminded == "N",
-                                             CheckPayment.payment_id > last)
-                                      .order_by(CheckPayment.payment_id).limit(chunk)))
+                rows = list(s.connection().execute(
+                    select(CheckPayment.payment_id, CheckPayment.status, CheckPayment.amount, CheckPayment.pay_date,
+                           CheckPayment.pid, CheckPayment.payer_id, CheckPayment.payer_account_number,
+                           CheckPayment.txn_err_msg)
+                    .where(CheckPayment.status.in_(statuses), CheckPayment.reminded == "N",
+                           CheckPayment.payment_id > last)
+                    .order_by(CheckPayment.payment_id).limit(chunk)).all())
                 if not rows:
                     return
                 last = rows[-1].payment_id
@@ -160,8 +160,8 @@ class PaymentRemindersJob(Job):
                 queue(s, notices, actor, audit=self.opt("audit_status"), ref=f"job_run:{ctx.run_id}")
                 crashpoint("status-notices-queued")
                 ids = [p.payment_id for p in rows]
-                s.execute(update(CheckPayment).where(one_of(s, CheckPayment.payment_id, ids),
-                                                     CheckPayment.reminded == "N").values(reminded="Y"))
+                s.connection().execute(update(CheckPayment).where(one_of(s, CheckPayment.payment_id, ids),
+                                                                  CheckPayment.reminded == "N").values(reminded="Y"))
                 counts["status_notices"] += len(notices)
 
     @staticmethod
