@@ -46,7 +46,7 @@ from daemon.templates import renderer
 from daemon.unit import UnitOfWork
 from formats.bills import format_cents
 from formats.errors import mask
-from handlers.bulk import insert_rows, one_of, update_rows
+from handlers.bulk import gc_paused, insert_rows, one_of, update_rows
 from handlers.jobs import Job, JobContext, JobResult
 from handlers.recurring.audit import Actor, audit_ids
 from handlers.recurring.dates import day_after, first_doc_date, first_pay_date
@@ -145,7 +145,7 @@ class RecurringPaymentsJob(Job):
         chunk = int(self.options.get("chunk", 2000))
         last = 0
         while True:
-            with ctx.unit() as uow:
+            with gc_paused(), ctx.unit() as uow:
                 # Core on the connection: the session would run each row through the ORM's loading
                 result = uow.session.connection().execute(
                     select(RecurringPayment.__table__).where(RecurringPayment.status == RecurringStatus.ACTIVE,

@@ -27,7 +27,7 @@ from daemon.models.recurring import PaymentReminder, RecurringStatus
 from daemon.templates import renderer
 from formats.bills import format_cents
 from formats.errors import mask
-from handlers.bulk import one_of, update_rows
+from handlers.bulk import gc_paused, one_of, update_rows
 from handlers.jobs import Job, JobContext, JobResult
 from handlers.recurring.audit import Actor, audit_ids
 from handlers.recurring.mail import Notice, queue
@@ -94,7 +94,7 @@ class PaymentRemindersJob(Job):
         render = renderer("payment_reminder")
         last = 0
         while True:
-            with ctx.unit() as uow:
+            with gc_paused(), ctx.unit() as uow:
                 s = uow.session
                 rows = list(s.connection().execute(
                     select(PaymentReminder.reminder_id, PaymentReminder.payer_email_addr,
@@ -129,7 +129,7 @@ class PaymentRemindersJob(Job):
         render = renderer("payment_status")
         last = 0
         while True:
-            with ctx.unit() as uow:
+            with gc_paused(), ctx.unit() as uow:
                 s = uow.session
                 rows = list(s.connection().execute(
                     select(CheckPayment.payment_id, CheckPayment.status, CheckPayment.amount, CheckPayment.pay_date,
