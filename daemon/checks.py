@@ -1,6 +1,6 @@
 """Start-up checks beyond the config file itself: the machine and the database.
 
-``daemon.config.validate`` checks what the file says; these check what it must
+``store.config.validate`` checks what the file says; these check what it must
 agree with, so a mismatch is one ``check-config`` line and exit 78 instead of a
 traceback per file or a restart loop. Every problem is reported, never just the first.
 """
@@ -19,8 +19,8 @@ from pydantic_settings import SettingsError
 from sqlalchemy import select
 
 if TYPE_CHECKING:
-    from daemon.config import Settings
-    from daemon.db import Database
+    from store.config import Settings
+    from store.db import Database
 
 
 #: sections whose entries are checked one by one: a bad entry does not hide the others' problems
@@ -42,7 +42,8 @@ def _prune(data: dict[str, Any], loc: tuple[Any, ...]) -> bool:
 def config_problems(path: str | Path) -> list[str]:
     """Every problem of a config file, also one that does not load: the parts that fail to load
     are reported and left out, and what remains goes through ``validate``."""
-    from daemon.config import ConfigError, Settings, validate
+    from daemon.validate import validate
+    from store.config import ConfigError, Settings
 
     try:
         with Path(path).open("rb") as fh:
@@ -127,9 +128,9 @@ def runtime_problems(settings: Settings, *, running_ok: bool = False) -> list[st
 
 def database_problems(settings: Settings, db: Database) -> list[str]:
     """Settings that name database rows that must exist or agree (today: ``[ach.payees.NAME]``)."""
-    from daemon.models.ach import PaymentPayee
     from handlers.ach.settings import PayeeSettings
     from handlers.ach.store import ach_settings
+    from store.models.ach import PaymentPayee
 
     if not settings.ach:
         return []

@@ -23,11 +23,11 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from daemon.calendars import calendar
-from daemon.config import WEEKDAYS, Channel, Expectation, Settings
-from daemon.db import Database
-from daemon.models.alerts import ExpectationEvent, ExpectationState
-from daemon.models.core import Notification, SpoolFile
+from store.calendars import calendar
+from store.config import WEEKDAYS, Channel, Expectation, Settings
+from store.db import Database
+from store.models.alerts import ExpectationEvent, ExpectationState
+from store.models.core import Notification, SpoolFile
 
 log = logging.getLogger("spoolgate.expectations")
 
@@ -100,7 +100,7 @@ def _recipients(settings: Settings, ch: Channel, e: Expectation) -> list[str]:
 
 def _notify(s: Session, settings: Settings, ch: Channel, cname: str, e: Expectation, template: str,
             ev: ExpectationEvent, **values: object) -> None:
-    from daemon.templates import render
+    from store.templates import render
 
     to = _recipients(settings, ch, e)
     if not to:

@@ -10,8 +10,8 @@ from collections.abc import Callable
 
 from sqlalchemy import delete, update
 
-from daemon.db import Database, utcnow
-from daemon.models.console import DaemonHeartbeat
+from store.db import Database, utcnow
+from store.models.console import DaemonHeartbeat
 
 #: seconds between beats; the console calls a daemon stale after STALE_AFTER_S
 INTERVAL_S = 10.0

@@ -27,9 +27,9 @@ from email.utils import formatdate
 
 from sqlalchemy import or_, select, update
 
-from daemon.config import Smtp
-from daemon.db import Database, utcnow
-from daemon.models.core import Notification
+from store.config import Smtp
+from store.db import Database, utcnow
+from store.models.core import Notification
 
 log = logging.getLogger("spoolgate.mailer")
 
@@ -120,7 +120,7 @@ class Mailer:
 
     def _message(self, nid: int) -> EmailMessage | None:
         """Build the message; fixes its Message-ID in the database before the first attempt."""
-        from daemon.models.core import NotificationAttachment
+        from store.models.core import NotificationAttachment
 
         with self.db.transaction() as s:
             n = s.get(Notification, nid)

@@ -25,8 +25,8 @@ from prometheus_client import (
 )
 
 if TYPE_CHECKING:
-    from daemon.config import Settings
-    from daemon.db import Database
+    from store.config import Settings
+    from store.db import Database
 
 disable_created_metrics()
 
@@ -102,7 +102,7 @@ class Metrics:
         """Gauges read from the folders and the database (every daemon on a database agrees)."""
         from sqlalchemy import func, select
 
-        from daemon.models.core import FileState, Notification, SpoolFile
+        from store.models.core import FileState, Notification, SpoolFile
 
         for name, ch in settings.channels.items():
             try:

@@ -14,9 +14,9 @@ from dataclasses import dataclass, field
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from daemon.config import Settings
-from daemon.db import Database, utcnow
-from daemon.models.console import OperatorAction
+from store.config import Settings
+from store.db import Database, utcnow
+from store.models.console import OperatorAction
 
 #: longest reason kept; the column is TEXT, the bound keeps a pasted log out of the table
 MAX_REASON = 2000
@@ -89,7 +89,7 @@ def retry_file(settings: Settings, db: Database, ref: str, actor: Actor, reason:
 
 def release_batch(db: Database, batch_id: int, actor: Actor, reason: str) -> ActionResult:
     """Release a batch suspended over a risk limit (seed 002); the next check-submit run writes it."""
-    from daemon.models.ach import HoldState, SuspendedBatch
+    from store.models.ach import HoldState, SuspendedBatch
 
     why = clean_reason(reason)
     target = f"ach-batch:{batch_id}"
@@ -110,7 +110,7 @@ def release_batch(db: Database, batch_id: int, actor: Actor, reason: str) -> Act
 
 def request_job_run(settings: Settings, db: Database, name: str, actor: Actor, reason: str) -> ActionResult:
     """Make a job due now; the running daemon's scheduler starts it on its next tick."""
-    from daemon.models.core import JobState
+    from store.models.core import JobState
 
     why = clean_reason(reason)
     target = f"job:{name}"

@@ -18,15 +18,15 @@ from dataclasses import dataclass
 from sqlalchemy import or_, select, update
 from sqlalchemy.exc import IntegrityError
 
-from daemon.calendars import calendar, parse_interval
-from daemon.config import Job as JobConfig
-from daemon.config import Settings
-from daemon.db import Database, utcnow
-from daemon.models.core import JobRun, JobState, Notification
 from formats.errors import mask_sensitive
 from handlers.chain import ChainJob
 from handlers.jobs import JobContext, JobResult
 from handlers.registry import job_class
+from store.calendars import calendar, parse_interval
+from store.config import Job as JobConfig
+from store.config import Settings
+from store.db import Database, utcnow
+from store.models.core import JobRun, JobState, Notification
 
 log = logging.getLogger("spoolgate.scheduler")
 
@@ -266,7 +266,7 @@ class Scheduler:
 
 def _job_notification(name: str, run_id: int, conf: JobConfig, result: JobResult,
                       started: dt.datetime) -> Notification:
-    from daemon.templates import render
+    from store.templates import render
 
     template = {"success": "batch_success", "failure": "batch_failure", "noop": "batch_noop"}[result.outcome]
     subject, body = render(template, job=name, kind=conf.kind, run_id=run_id, outcome=result.outcome,

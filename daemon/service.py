@@ -35,8 +35,6 @@ from watchdog.observers import Observer
 from watchdog.observers.api import BaseObserver, ObservedWatch
 from watchdog.observers.polling import PollingObserver
 
-from daemon.config import Completeness, Settings
-from daemon.db import Database, DatabaseUnavailable, describe
 from daemon.heartbeat import INTERVAL_S as HEARTBEAT_S
 from daemon.heartbeat import HeartbeatWriter
 from daemon.mailer import Mailer
@@ -45,6 +43,8 @@ from daemon.pipeline import Outcome, Pipeline, Transient
 from daemon.scheduler import RunSummary, Scheduler
 from spool import events, fsops
 from spool.intake import CompletenessTracker, Verdict
+from store.config import Channel, Completeness, Settings
+from store.db import Database, DatabaseUnavailable, describe
 
 #: how often gauges read from folders and the database are refreshed
 METRICS_REFRESH_S = 5.0
@@ -153,7 +153,7 @@ class Intake(ServiceThread):
     def __init__(self, daemon_: Daemon) -> None:
         super().__init__("intake", daemon_)
         self.events: queue.SimpleQueue[tuple[str, Path]] = queue.SimpleQueue()
-        self.trackers: dict[str, CompletenessTracker] = {}
+        self.trackers: dict[str, CompletenessTracker[Channel]] = {}
         self._due: list[tuple[float, str, str]] = []
         self._queued: dict[Path, float] = {}
         self._lock = threading.Lock()
@@ -207,7 +207,7 @@ class Intake(ServiceThread):
             self._disarm(name)
             self.scan_now.set()
 
-    def _arm_one(self, name: str, tracker: CompletenessTracker) -> None:
+    def _arm_one(self, name: str, tracker: CompletenessTracker[Channel]) -> None:
         ch = tracker.channel
         try:
             st = ch.inbox.stat()
@@ -617,7 +617,7 @@ class Daemon:
 
     def _queue_alerts(self) -> None:
         """Alerts for degraded channels, queued from the recovery thread (intake never waits on the database)."""
-        from daemon.models.core import Notification
+        from store.models.core import Notification
 
         with self._count_lock:
             alerts, self._alerts = self._alerts, []
@@ -656,7 +656,7 @@ class Daemon:
 
     def _refresh_metrics(self) -> None:
         from daemon import expectations
-        from daemon.db import utcnow
+        from store.db import utcnow
 
         self.metrics.refresh(self.settings, self.db)
         with self.db.transaction() as s:

@@ -25,9 +25,9 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import BigInteger, cast, select
 from sqlalchemy.orm import Session
 
-from daemon.config import Settings
-from daemon.models.ach import CheckPayment, CheckStatus, PaymentPayee
-from daemon.models.core import FileState, OutboundFile, OutboundItem, OutboundState, SpoolFile
+from store.config import Settings
+from store.models.ach import CheckPayment, CheckStatus, PaymentPayee
+from store.models.core import FileState, OutboundFile, OutboundItem, OutboundState, SpoolFile
 
 
 @dataclass
@@ -142,7 +142,7 @@ def positions(session: Session, day: dt.date, settings: Settings) -> list[Positi
 
     pbs_files = [f.id for f in _inbound(session, "pbs.inbound", start, end)]
     if pbs_files:
-        from daemon.models.pbs import OcrHeader, OcrLine
+        from store.models.pbs import OcrHeader, OcrLine
 
         for file_id, creditor, amount in session.execute(
                 select(OcrHeader.spool_file_id, OcrHeader.pbs_number, OcrLine.total_amount)

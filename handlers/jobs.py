@@ -17,11 +17,11 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from handlers.base import unknown_options
 
 if TYPE_CHECKING:
-    from daemon.calendars import Calendar
-    from daemon.config import Job as JobConfig
-    from daemon.config import Settings
-    from daemon.db import Database
-    from daemon.unit import UnitOfWork
+    from store.calendars import Calendar
+    from store.config import Job as JobConfig
+    from store.config import Settings
+    from store.db import Database
+    from store.unit import UnitOfWork
 
 
 @dataclass
@@ -44,7 +44,7 @@ class JobContext:
     dry_run: bool = False
 
     def unit(self) -> UnitOfWork:
-        from daemon.unit import UnitOfWork
+        from store.unit import UnitOfWork
 
         return UnitOfWork(self.db, self.settings, source=f"job:{self.run_id}", dry_run=self.dry_run)
 

@@ -14,9 +14,9 @@ from functools import cache
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from daemon.config import Settings
     from handlers.base import Handler
     from handlers.jobs import Job
+    from store.config import Settings
 
 CHANNEL_PACKAGES: tuple[str, ...] = (
     "handlers.core",

@@ -1,11 +1,11 @@
-"""Alembic environment: the engine comes from ``daemon.migrate``, the models from ``daemon.models``."""
+"""Alembic environment: the engine comes from ``daemon.migrate``, the models from ``store.models``."""
 
 from __future__ import annotations
 
 from alembic import context
 
-import daemon.models  # noqa: F401  (registers every table on the metadata)
-from daemon.db import metadata
+import store.models  # noqa: F401  (registers every table on the metadata)
+from store.db import metadata
 
 config = context.config
 
@@ -13,7 +13,7 @@ config = context.config
 def run_migrations_online() -> None:
     connection = config.attributes.get("connection")
     if connection is None:
-        from daemon.db import make_engine
+        from store.db import make_engine
 
         engine = make_engine(config.get_main_option("sqlalchemy.url") or "", pool=False)
         with engine.connect() as conn:

@@ -19,12 +19,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from spool import owner
+
 CHUNK = 1 << 20
 
 #: hidden temporary files end in this; recovery sweeps the ones whose writer died
 TEMP_SUFFIX = ".sgtmp"
-#: this host in temporary and work file names (no dots, so names split reliably)
-HOST_TAG = __import__("hashlib").sha1(__import__("socket").gethostname().encode()).hexdigest()[:8]
+#: this host in temporary and work file names (``spool.owner``)
+HOST_TAG = owner.HOST_TAG
 
 
 def temp_token() -> str:
@@ -367,7 +369,7 @@ def move_no_clobber(src: Path, folder: Path, name: str, *, suffix: str = "", syn
 
 
 def _crash(name: str) -> None:
-    from daemon.crashpoints import crashpoint
+    from spool.crashpoints import crashpoint
 
     crashpoint(name)
 

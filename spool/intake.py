@@ -11,11 +11,28 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from enum import Enum
+from enum import Enum, StrEnum
 from pathlib import Path
+from typing import Generic, Protocol, TypeVar
 
-from daemon.config import Channel, Completeness
 from spool.fsops import Entry, lstat_entry
+
+
+class Completeness(StrEnum):
+    QUIET = "quiet"  #: size, mtime and ctime unchanged for ``quiet_ms``
+    SIGNAL = "signal"  #: a signal file beside the data file
+
+
+class CompletenessRule(Protocol):
+    """What the tracker needs of a channel's settings (``store.config.Channel`` is one)."""
+
+    @property
+    def completeness(self) -> Completeness: ...
+    @property
+    def quiet_ms(self) -> int: ...
+    def is_denied(self, name: str) -> bool: ...
+    def is_signal_name(self, name: str) -> bool: ...
+    def signal_names(self, name: str) -> list[str]: ...
 
 
 class Verdict(Enum):
@@ -34,10 +51,13 @@ class _Seen:
     since: float  # monotonic time the current observation was first seen
 
 
-class CompletenessTracker:
+R = TypeVar("R", bound=CompletenessRule)
+
+
+class CompletenessTracker(Generic[R]):
     """Per-channel state of files seen but not yet claimed. Not thread-safe: one intake thread."""
 
-    def __init__(self, channel: Channel, *, monotonic: Callable[[], float] = time.monotonic,
+    def __init__(self, channel: R, *, monotonic: Callable[[], float] = time.monotonic,
                  wall: Callable[[], float] = time.time) -> None:
         self.channel = channel
         self._seen: dict[Path, _Seen] = {}

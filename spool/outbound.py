@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 
+from spool import owner
 from spool.fsops import (
     CHUNK,
     HOST_TAG,
@@ -40,7 +41,7 @@ class OutboundLost(Exception):
 
 
 def _crash(name: str) -> None:
-    from daemon.crashpoints import crashpoint
+    from spool.crashpoints import crashpoint
 
     crashpoint(name)
 
@@ -192,7 +193,7 @@ def orphan_temps(folder: Path, *, max_age_s: float = 86400.0, now: float | None 
         dead = False
         if len(parts) == 4 and parts[1] == HOST_TAG and parts[2].isdigit():
             pid = int(parts[2])
-            dead = not temp_live(Path(de.path)) if pid == os.getpid() else not _pid_alive(pid)
+            dead = not temp_live(Path(de.path)) if pid == os.getpid() else not owner.pid_alive(pid)
         try:
             age = now - de.stat(follow_symlinks=False).st_mtime
         except FileNotFoundError:
@@ -200,13 +201,3 @@ def orphan_temps(folder: Path, *, max_age_s: float = 86400.0, now: float | None 
         if dead or age > max_age_s:
             out.append(Path(de.path))
     return out
-
-
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True

@@ -25,7 +25,7 @@ BACKENDS = ["sqlite", "postgresql"] if PG_URL or REQUIRE_PG else ["sqlite"]
 @pytest.fixture(scope="session")
 def _sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     from daemon import migrate
-    from daemon.db import make_engine
+    from store.db import make_engine
 
     path = tmp_path_factory.mktemp("dbtemplate") / "template.db"
     engine = make_engine(f"sqlite:///{path}", pool=False)
@@ -46,7 +46,7 @@ def _pg_template() -> Iterator[str]:
     import psycopg
 
     from daemon import migrate
-    from daemon.db import make_engine
+    from store.db import make_engine
 
     name = f"sg_tpl_{uuid.uuid4().hex[:10]}"
     admin = pg_admin_url(PG_URL)

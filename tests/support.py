@@ -203,8 +203,8 @@ def check_invariants(root: Path, db_url: str, dropped: dict[str, str], *, channe
     """
     from sqlalchemy import select
 
-    from daemon.db import Database
-    from daemon.models.core import OutboundFile, SpoolFile
+    from store.db import Database
+    from store.models.core import OutboundFile, SpoolFile
 
     spool = root / "spool"
     inbox, work = spool / "drop/in", spool / "drop/work"

@@ -32,9 +32,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 from sqlalchemy import func, insert, select
 
 from daemon import migrate
-from daemon.config import Settings
-from daemon.db import Database, make_engine, utcnow
-from daemon.models.ach import CheckPayment, CheckStatus, PaymentAccount, PaymentPayee
 from daemon.pipeline import Pipeline
 from daemon.scheduler import Scheduler
 from formats.nacha import AchReader
@@ -47,6 +44,9 @@ from formats.nacha.records.entry_detail import EntryDetail
 from formats.nacha.records.file_control import FileControl
 from formats.nacha.records.file_header import FileHeader
 from formats.nacha.writer import dumps
+from store.config import Settings
+from store.db import Database, make_engine, utcnow
+from store.models.ach import CheckPayment, CheckStatus, PaymentAccount, PaymentPayee
 
 ODFI = "09100001"
 RDFI, RDFI_CD = "01100001", "5"

@@ -25,7 +25,7 @@ import psycopg
 
 from bench.ach.bench import ODFI, load
 from daemon import migrate
-from daemon.db import Database, make_engine
+from store.db import Database, make_engine
 
 COLS = ("payment_id, payee_id, payer_id, status, amount, pid, routing_transit, check_account_number, "
         "account_type, account_name, txn_number, pay_date, action_code")
@@ -59,8 +59,8 @@ def main() -> int:
         stride = 10
         traces = [f"{ODFI}{i + 1:07d}" for i in range(0, min(args.payments, 20_000 * stride), stride)][:2000]
         ids = list(range(1, 2 * len(traces), 2))
-        from daemon.models.ach import CheckPayment
         from handlers.ach.audit import AUDIT_COLUMNS, base_columns
+        from store.models.ach import CheckPayment
 
         cols = base_columns(CheckPayment)
         audit = (f"INSERT INTO check_payments_history ({', '.join(cols)}, {', '.join(AUDIT_COLUMNS)}) "

@@ -40,9 +40,9 @@ def vm(pid: int, key: str) -> float:
 
 def child(config: str, path: str) -> int:
     """--inprocess: the daemon's worker code path (claim, handle, commit, file away) in a fresh process."""
-    from daemon.config import load
-    from daemon.db import Database
     from daemon.pipeline import Pipeline
+    from store.config import load
+    from store.db import Database
 
     settings = load(config)
     db = Database(settings.database_url)
@@ -77,7 +77,7 @@ def main() -> int:
             c.execute("CREATE DATABASE sg_bills_bench")
         url = pg.rpartition("/")[0] + "/sg_bills_bench"
     from daemon import migrate
-    from daemon.db import make_engine
+    from store.db import make_engine
 
     engine = make_engine(url, pool=False)
     migrate.upgrade(engine)

@@ -32,9 +32,9 @@ from tests.support import write_config  # noqa: E402
 
 def load_once(src: Path, url: str) -> tuple[float, float, dict[str, int]]:
     from daemon import migrate
-    from daemon.config import load
-    from daemon.db import Database, make_engine
     from daemon.pipeline import Pipeline
+    from store.config import load
+    from store.db import Database, make_engine
 
     root = Path(tempfile.mkdtemp(prefix="bills-load-bench-"))
     try:

@@ -25,7 +25,7 @@ from tests.support import DaemonProcess, NotifySocket, archive_config, write_con
 
 def _setup(root: Path, db: str | None, **over: Any) -> tuple[Path, str]:
     from daemon import migrate
-    from daemon.db import make_engine
+    from store.db import make_engine
 
     url = db or f"sqlite:///{root}/bench.db"
     engine = make_engine(url, pool=False)
@@ -137,10 +137,10 @@ def _cpu_seconds(pid: int) -> float:
 
 
 def inprocess(files: int, durable: bool, claim_batch: int) -> None:
-    from daemon.config import Settings
-    from daemon.db import Database
     from daemon.pipeline import Pipeline
     from spool import fsops
+    from store.config import Settings
+    from store.db import Database
 
     root = Path(tempfile.mkdtemp(prefix="sg-bench-inproc-"))
     _, url = _setup(root, None, durable=durable)

@@ -16,7 +16,7 @@ from pathlib import Path
 
 def main(argv: list[str] | None = None) -> None:
     from daemon import migrate
-    from daemon.db import make_engine
+    from store.db import make_engine
     from tests.core.test_crash import _kill_loop
 
     ap = argparse.ArgumentParser()

@@ -20,12 +20,12 @@ import uuid
 from pathlib import Path
 
 from daemon import migrate
-from daemon.config import Settings
-from daemon.db import Database, make_engine
-from daemon.models.pbs import Invoice
 from daemon.pipeline import Pipeline
 from daemon.scheduler import Scheduler
 from formats.pbs.writer import automatic_payment, build_0602
+from store.config import Settings
+from store.db import Database, make_engine
+from store.models.pbs import Invoice
 from tests.pbs.helpers import invoice, pbs_config
 
 

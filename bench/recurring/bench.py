@@ -33,7 +33,7 @@ BATCH = 20000
 
 
 def _settings(url: str, root: str, chunk: int) -> Any:
-    from daemon.config import Settings
+    from store.config import Settings
 
     return Settings(base_dir=root, spool_root=f"{root}/spool", state_dir=f"{root}/state", database_url=url,
                     channels={}, outbound={"ach_out": {"folder": "ach/out"}},
@@ -46,12 +46,12 @@ def _settings(url: str, root: str, chunk: int) -> Any:
 def seed(url: str, n: int) -> None:
     from sqlalchemy import insert
 
-    from daemon.db import make_engine
     from daemon.migrate import upgrade
-    from daemon.models.ach import PaymentAccount, PaymentPayee
-    from daemon.models.bills import Bill
-    from daemon.models.recurring import NEVER_PAID, NO_DUE_DATE, RecurringPayment
     from handlers.recurring.dates import local_midnight
+    from store.db import make_engine
+    from store.models.ach import PaymentAccount, PaymentPayee
+    from store.models.bills import Bill
+    from store.models.recurring import NEVER_PAID, NO_DUE_DATE, RecurringPayment
 
     engine = make_engine(url, pool=False)
     upgrade(engine)
@@ -88,10 +88,10 @@ def child(url: str, root: str, what: str, chunk: int) -> None:
     """Runs in a fresh process: one job (or the read-only baseline); prints one JSON line."""
     from sqlalchemy import select
 
-    from daemon.db import Database
-    from daemon.models.bills import Bill
-    from daemon.models.recurring import RecurringPayment
     from daemon.scheduler import Scheduler
+    from store.db import Database
+    from store.models.bills import Bill
+    from store.models.recurring import RecurringPayment
 
     settings = _settings(url, root, chunk)
     db = Database(url)
@@ -117,7 +117,7 @@ def child(url: str, root: str, what: str, chunk: int) -> None:
         if what == "payment-reminders":
             from sqlalchemy import update
 
-            from daemon.models.ach import CheckPayment
+            from store.models.ach import CheckPayment
 
             with db.transaction() as s:
                 s.execute(update(CheckPayment).values(status=7))

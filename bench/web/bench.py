@@ -30,8 +30,8 @@ from typing import Any
 from sqlalchemy import text
 
 from daemon import migrate
-from daemon.config import Settings
-from daemon.db import Database, make_engine
+from store.config import Settings
+from store.db import Database, make_engine
 
 CHANNELS = ("ch0", "ch1", "ch2", "ch3")
 PG_DEFAULT = "postgresql://postgres@127.0.0.1:5432/postgres"

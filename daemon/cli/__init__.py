@@ -96,7 +96,7 @@ def build_parser() -> argparse.ArgumentParser:
 def _db_unavailable(exc: BaseException) -> bool:
     from sqlalchemy.exc import DBAPIError
 
-    from daemon.db import DatabaseUnavailable, is_transient
+    from store.db import DatabaseUnavailable, is_transient
 
     return isinstance(exc, DatabaseUnavailable) or (isinstance(exc, DBAPIError) and is_transient(exc))
 

@@ -23,10 +23,11 @@ from daemon.cli import (
     EXIT_USAGE,
 )
 from daemon.logfmt import JsonFormatter, MaskingFormatter, escape_unsafe, journald_stderr
+from formats.errors import IssueCode
 
 if TYPE_CHECKING:
-    from daemon.config import Settings
-    from daemon.db import Database
+    from store.config import Settings
+    from store.db import Database
 
 
 def setup_logging(level: str, as_json: bool = False, *, prefix: bool | None = None) -> None:
@@ -43,7 +44,7 @@ def setup_logging(level: str, as_json: bool = False, *, prefix: bool | None = No
 
 
 def _settings(args: argparse.Namespace) -> Settings:
-    from daemon.config import load
+    from store.config import load
 
     return load(args.config)
 
@@ -54,15 +55,15 @@ def _fail_config(msg: str) -> int:
 
 
 def _db(settings: Settings) -> Database:
-    from daemon.db import Database
     from spool import fsops
+    from store.db import Database
 
     fsops.configure(durable=settings.durable)
     return Database(settings.database_url, durable=settings.durable)
 
 
 def _load_or_exit(args: argparse.Namespace) -> tuple[Settings | None, int]:
-    from daemon.config import ConfigError
+    from store.config import ConfigError
 
     try:
         return _settings(args), EXIT_OK
@@ -97,7 +98,7 @@ def open_db(settings: Settings) -> Database:
 def load_settings(args: argparse.Namespace) -> Settings:
     """The configuration ``main`` found, or ``Fail`` with every problem on its own line (78)."""
     from daemon.cli import Fail
-    from daemon.config import ConfigError
+    from store.config import ConfigError
 
     try:
         return _settings(args)
@@ -109,7 +110,7 @@ def load_settings(args: argparse.Namespace) -> Settings:
 # -- init / db -------------------------------------------------------------------------------------
 def cmd_init(args: argparse.Namespace) -> int:
     from daemon import migrate
-    from daemon.config import validate
+    from daemon.validate import validate
     from spool.fsops import ensure_dir
 
     settings = load_settings(args)
@@ -170,10 +171,11 @@ def cmd_run(args: argparse.Namespace) -> int:
     from sqlalchemy import text
 
     from daemon.checks import runtime_problems
-    from daemon.config import ConfigError, load, validate
     from daemon.lock import LockHeld, SpoolLock
     from daemon.sdnotify import Notifier, watchdog_interval_s
     from daemon.service import Daemon
+    from daemon.validate import validate
+    from store.config import ConfigError, load
 
     settings = load_settings(args)
     setup_logging(args.log_level or settings.log_level, settings.log_json)
@@ -374,8 +376,8 @@ def _waiting(ch: Any, role: str, entries: list[Any]) -> list[Any]:
 def cmd_status(args: argparse.Namespace) -> int:
     from sqlalchemy import func, select
 
-    from daemon.models.core import FileState, SpoolFile
     from spool.fsops import scan
+    from store.models.core import FileState, SpoolFile
 
     settings = load_settings(args)
     now = time.time()
@@ -400,7 +402,7 @@ def cmd_status(args: argparse.Namespace) -> int:
                                            "reason": (r.error or {}).get("reason"), "path": r.final_path,
                                            "time": r.finished_at.isoformat() if r.finished_at else None})
             from daemon import expectations
-            from daemon.db import utcnow
+            from store.db import utcnow
 
             out["expectations"] = [
                 {"channel": e.channel, "name": e.name, "pattern": e.pattern, "day": e.day.isoformat(),
@@ -440,8 +442,8 @@ def _in_error(settings: Settings, db: Database, channel: str | None = None) -> l
     is still where the ledger says, in a configured channel."""
     from sqlalchemy import select
 
-    from daemon.models.core import FileState, SpoolFile
     from spool.fsops import is_inside
+    from store.models.core import FileState, SpoolFile
 
     items = []
     with db.transaction() as s:
@@ -458,7 +460,7 @@ def _in_error(settings: Settings, db: Database, channel: str | None = None) -> l
             items.append({"id": r.id, "channel": r.channel, "file": r.original_name, "path": r.final_path,
                           "state": r.state, "reason": e.get("reason") or (
                               f"duplicate of file {r.duplicate_of}" if r.duplicate_of else None),
-                          "code": e.get("code") or ("duplicate" if r.state == FileState.DUPLICATE else None),
+                          "code": e.get("code") or (IssueCode.DUPLICATE if r.state == FileState.DUPLICATE else None),
                           "line": e.get("line"), "field": e.get("field"), "columns": e.get("columns")})
     return items
 
@@ -600,7 +602,7 @@ def cmd_process(args: argparse.Namespace) -> int:
 def cmd_ledger(args: argparse.Namespace) -> int:
     from sqlalchemy import or_, select
 
-    from daemon.models.core import SpoolFile
+    from store.models.core import SpoolFile
 
     settings = load_settings(args)
     db = open_db(settings)
@@ -674,7 +676,7 @@ def cmd_jobs(args: argparse.Namespace) -> int:
 def cmd_check_config(args: argparse.Namespace) -> int:
     from daemon.checks import config_problems, runtime_problems
     from daemon.cli import Fail
-    from daemon.config import validate
+    from daemon.validate import validate
 
     try:
         settings = load_settings(args)

@@ -12,7 +12,7 @@ from daemon.cli import EXIT_FAILURE, EXIT_OK
 
 
 def cmd_share(args: argparse.Namespace) -> int:
-    from daemon import share
+    from store import share
 
     if not args.name:
         for name in share.listing():

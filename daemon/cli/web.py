@@ -55,8 +55,8 @@ def cmd_users(args: argparse.Namespace) -> int:
     from sqlalchemy.exc import SQLAlchemyError
 
     from daemon.cli.core import _db, _load_or_exit
-    from daemon.models.console import ConsoleUser
     from daemon.web import auth
+    from store.models.console import ConsoleUser
 
     settings, code = _load_or_exit(args)
     if settings is None:

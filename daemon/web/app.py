@@ -32,13 +32,13 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from daemon import operator_actions as ops
 from daemon import settlement as stl
-from daemon.calendars import calendar
-from daemon.config import Settings
-from daemon.db import Database, make_engine
-from daemon.models.ach import AuditOp, CheckStatus
-from daemon.models.console import Role
 from daemon.web import auth, queries
 from daemon.web.svg import settlement_chart, timeline
+from store.calendars import calendar
+from store.config import Settings
+from store.db import Database, make_engine
+from store.models.ach import AuditOp, CheckStatus
+from store.models.console import Role
 
 log = logging.getLogger("spoolgate.web")
 

@@ -21,8 +21,8 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from daemon.db import utcnow
-from daemon.models.console import ConsoleSession, ConsoleUser, Role
+from store.db import utcnow
+from store.models.console import ConsoleSession, ConsoleUser, Role
 
 SESSION_COOKIE = "sg_session"
 LOGIN_COOKIE = "sg_login"

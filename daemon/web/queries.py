@@ -14,15 +14,15 @@ from sqlalchemy import func, literal_column, or_, select
 from sqlalchemy.orm import Session
 
 from daemon import expectations
-from daemon.config import Settings
 from daemon.expectations import ExpectationStatus
 from daemon.heartbeat import STALE_AFTER_S
-from daemon.models.ach import CheckPayment, CheckPaymentHistory, PaymentPayee, SuspendedBatch
-from daemon.models.console import DaemonHeartbeat, OperatorAction
-from daemon.models.core import FileState, JobRun, JobState, OutboundFile, OutboundItem, SpoolFile
 from daemon.settlement import Position
 from daemon.settlement import positions as settlement_positions
 from formats.errors import mask, mask_digit_runs
+from store.config import Settings
+from store.models.ach import CheckPayment, CheckPaymentHistory, PaymentPayee, SuspendedBatch
+from store.models.console import DaemonHeartbeat, OperatorAction
+from store.models.core import FileState, JobRun, JobState, OutboundFile, OutboundItem, SpoolFile
 
 log = logging.getLogger("spoolgate.web")
 

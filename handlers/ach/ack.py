@@ -8,6 +8,7 @@ can turn it into the partner's format; ``etc/ack.xsl`` is a sample.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -15,10 +16,29 @@ from lxml import etree
 
 if TYPE_CHECKING:
     from formats.nacha.records.file_header import FileHeader
-    from handlers.ach.returns import BatchInfo
     from handlers.base import FileContext
 
 NS = "urn:spoolgate:ach:transmission-ack:1"
+
+
+@dataclass
+class BatchInfo:
+    """One batch of a return file as the acknowledgment reports it."""
+
+
+    number: int
+    line: int
+    company_name: str
+    company_id: str
+    sec: str
+    payee: str
+    entries: int = 0
+    debit: int = 0
+    credit: int = 0
+    returns: int = 0
+    prenote_returns: int = 0
+    nocs: int = 0
+    exceptions: int = 0
 
 
 def _el(parent: Any, tag: str, text: object | None = None, **attrs: object) -> Any:

@@ -16,8 +16,9 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import BigInteger, ColumnElement, Integer, String, insert, literal, select
 from sqlalchemy.orm import Session
 
-from daemon.db import Base, UtcDateTime, utcnow
-from daemon.models.ach import (
+from store.bulk import one_of
+from store.db import Base, UtcDateTime, utcnow
+from store.models.ach import (
     AUDIT_OK,
     AuditOp,
     CheckPayment,
@@ -27,8 +28,7 @@ from daemon.models.ach import (
     PaymentRefund,
     PaymentRefundHistory,
 )
-from daemon.models.pbs import OcrLine, OcrLineHistory, PbsAgreement, PbsAgreementHistory
-from handlers.bulk import one_of
+from store.models.pbs import OcrLine, OcrLineHistory, PbsAgreement, PbsAgreementHistory
 
 if TYPE_CHECKING:
     from handlers.base import FileContext

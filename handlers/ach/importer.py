@@ -20,14 +20,14 @@ from pydantic import BaseModel, ConfigDict, Field, StrictInt, ValidationError, f
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from daemon.config import Settings
-from daemon.models.ach import AccountStatus, AuditOp, CheckPayment, CheckStatus, PaymentAccount, PaymentPayee
-from daemon.models.ach_import import ImportedPayment
 from formats.errors import mask
 from formats.nacha.routing import is_valid
 from handlers.ach.audit import Actor, audit_objects
 from handlers.ach.settings import PayeeSettings
 from handlers.ach.store import ach_settings
+from store.config import Settings
+from store.models.ach import AccountStatus, AuditOp, CheckPayment, CheckStatus, PaymentAccount, PaymentPayee
+from store.models.ach_import import ImportedPayment
 
 
 class ImportRejected(Exception):

@@ -17,17 +17,6 @@ from typing import Any, BinaryIO, ClassVar
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
-from daemon.calendars import Calendar
-from daemon.models.ach import (
-    AccountStatus,
-    AuditOp,
-    CheckPayment,
-    CheckStatus,
-    HoldState,
-    PaymentAccount,
-    SuspendedBatch,
-)
-from daemon.unit import OutboundHandle, UnitOfWork
 from formats.nacha import codes
 from formats.nacha.routing import is_valid
 from formats.nacha.writer import MAX_AMOUNT, AchWriter, BatchSpec, FileSpec, Payment
@@ -45,6 +34,17 @@ from handlers.ach.store import (
 from handlers.ach.store import Sequence as Counter
 from handlers.ach.windows import WindowChoice, entry_dates, next_window
 from handlers.jobs import Job, JobContext, JobResult
+from store.calendars import Calendar
+from store.models.ach import (
+    AccountStatus,
+    AuditOp,
+    CheckPayment,
+    CheckStatus,
+    HoldState,
+    PaymentAccount,
+    SuspendedBatch,
+)
+from store.unit import OutboundHandle, UnitOfWork
 
 DEBIT_CODE = {"checking": 27, "saving": 37}
 CREDIT_CODE = {"checking": 22, "saving": 32}
@@ -451,7 +451,7 @@ class CheckSubmitJob(_AchJob):
                      for b in r.suspended]
             write_log(s, r.log_id, rows)
         if r.suspended and r.payee.settings.recipients:
-            from daemon.models.core import Notification
+            from store.models.core import Notification
 
             body = "\n".join(f"batch {b.id}: {b.entries} entries, debit {cents(b.debit_total)}, effective "
                              f"{b.effective_date}: {b.reason}. Release with: spoolgate release {b.id}"
@@ -520,7 +520,7 @@ def _accounts(session: Session, pids: Iterable[str]) -> dict[str, PaymentAccount
 
 def _free_name(s: Session, settings: Any, target: str, ps: Any, created: dt.datetime) -> tuple[str, dt.datetime]:
     """The file name for ``created``, a millisecond later while the name is taken in the target."""
-    from daemon.models.core import OutboundFile
+    from store.models.core import OutboundFile
 
     folder = str(settings.outbound[target].folder)
     for _ in range(1000):

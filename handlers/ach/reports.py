@@ -9,7 +9,8 @@ from typing import Any
 from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session
 
-from daemon.models.ach import (
+from formats.errors import mask
+from store.models.ach import (
     CheckPayment,
     CheckPaymentHistory,
     CheckStatus,
@@ -18,8 +19,7 @@ from daemon.models.ach import (
     PaymentPayee,
     PaymentRefundHistory,
 )
-from daemon.models.pbs import OcrLineHistory, PbsAgreementHistory
-from formats.errors import mask
+from store.models.pbs import OcrLineHistory, PbsAgreementHistory
 
 #: columns holding bank account numbers: masked in every operator output
 MASKED = frozenset({"check_account_number", "account_number", "payment_account_number"})

@@ -23,13 +23,13 @@ from typing import Any, BinaryIO, cast
 from sqlalchemy import and_, bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
-from daemon.models.ach import AccountStatus, AuditOp, CheckPayment, CheckStatus, PaymentAccount
-from formats.errors import FormatError, Issue, Severity
+from formats.errors import FormatError, Issue, IssueCode, Severity
 from formats.nacha import AchReader, Entry, ValidationPolicy
 from formats.nacha.codes import DEBIT_CODES
 from formats.nacha.records.batch_header import BatchHeader
 from formats.nacha.records.file_header import FileHeader
 from formats.nacha.returns import NocResult, ReturnResult
+from handlers.ach.ack import BatchInfo, build_ack, render
 from handlers.ach.audit import Actor, audit_ids, audit_snapshots, base_columns, chunks
 from handlers.ach.jobs import ACCOUNT_TYPE_OF_CODE, DEBIT_CODE
 from handlers.ach.settings import AchSettings, policy_of
@@ -46,6 +46,7 @@ from handlers.ach.store import (
 )
 from handlers.base import FileContext, Handler, HandlerResult, Rejected
 from handlers.stats import analyze_if_stale
+from store.models.ach import AccountStatus, AuditOp, CheckPayment, CheckStatus, PaymentAccount
 
 OPTIONS = {"policy", "partner", "ack", "gunzip"}
 #: which account fields a change code corrects (seed 001 "NOC Returns")
@@ -58,23 +59,6 @@ PAYMENT_COLUMNS = ("payment_id", "payee_id", "payer_id", "status", "amount", "pi
 
 def _norm(v: str) -> str:
     return v.strip().upper()
-
-
-@dataclass
-class BatchInfo:
-    number: int
-    line: int
-    company_name: str
-    company_id: str
-    sec: str
-    payee: str
-    entries: int = 0
-    debit: int = 0
-    credit: int = 0
-    returns: int = 0
-    prenote_returns: int = 0
-    nocs: int = 0
-    exceptions: int = 0
 
 
 @dataclass
@@ -101,7 +85,7 @@ class _Exception:
     amount: int
 
     def issue(self) -> Issue:
-        return Issue(code="ach_return_exception", reason=self.reason, line=self.line, record="EntryDetail",
+        return Issue(code=IssueCode.ACH_RETURN_EXCEPTION, reason=self.reason, line=self.line, record="EntryDetail",
                      field="trace_number", columns=(80, 94), value=self.trace, severity=Severity.WARNING)
 
 
@@ -349,7 +333,7 @@ class _Gunzip:
         try:
             return self._gz.read(size)
         except (OSError, EOFError, zlib.error) as exc:
-            raise FormatError.single("compressed", f"gzip data is corrupt: {exc}", line=1,
+            raise FormatError.single(IssueCode.COMPRESSED, f"gzip data is corrupt: {exc}", line=1,
                                      record="(gzip)") from None
 
 
@@ -400,7 +384,7 @@ class AchReturnsHandler(Handler):
         s = ctx.session
         payees = [p for p in load_payees(s, ctx.settings).values() if p.settings.gateway == "ach"]
         if not payees:
-            raise Rejected("no ACH payee is configured", code="no_payee")
+            raise Rejected("no ACH payee is configured", code=IssueCode.NO_PAYEE)
         actor = Actor.for_file(ctx)
         log_id = new_log_id(s)
         applier = _Applier(s, actor, log_id, ctx.file.original_name,
@@ -485,10 +469,10 @@ class AchReturnsHandler(Handler):
         if not out:
             raise Rejected(
                 f"file header immediate destination {d!r} / origin {o!r} ({dn or '-'} / {on or '-'}) match no "
-                f"ACH payee, also swapped", [Issue(code="unknown_originator", line=line, record="FileHeader",
+                f"ACH payee, also swapped", [Issue(code=IssueCode.UNKNOWN_ORIGINATOR, line=line, record="FileHeader",
                                                    field="immediate_origin", columns=(14, 23), value=o,
                                                    reason="no payee has these immediate fields")],
-                code="unknown_payee")
+                code=IssueCode.UNKNOWN_PAYEE)
         return out
 
     @staticmethod
@@ -500,10 +484,10 @@ class AchReturnsHandler(Handler):
                 if _norm(p.settings.company_name) == name and p.settings.company_id.strip() == cid:
                     return p
         raise Rejected(f"batch {b.batch_number} (line {line}): company {name!r} id {cid!r} matches no payee",
-                       [Issue(code="unknown_company", line=line, record="BatchHeader", field="company_name",
+                       [Issue(code=IssueCode.UNKNOWN_COMPANY, line=line, record="BatchHeader", field="company_name",
                               columns=(5, 20), value=b.company_name,
                               reason=f"company {name!r} / {cid!r} matches no payee")],
-                       code="unknown_payee")
+                       code=IssueCode.UNKNOWN_PAYEE)
 
     # -- reports ------------------------------------------------------------------------------
     @staticmethod
@@ -522,7 +506,6 @@ class AchReturnsHandler(Handler):
 
     def _ack(self, ctx: FileContext, conf: AchSettings, header: FileHeader | None, batches: list[BatchInfo],
              a: _Applier, counts: dict[str, int], totals: dict[str, int], log_id: int) -> str:
-        from handlers.ach.ack import build_ack, render
 
         xml = build_ack(ctx, header, batches, [(e.line, e.trace, e.code, e.reason) for e in a.exceptions],
                         counts, totals, log_id)

@@ -10,9 +10,9 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from daemon.config import Settings
-from daemon.models.ach import PaymentCounter, PaymentPayee
 from handlers.ach.settings import AchSettings, PayeeSettings
+from store.config import Settings
+from store.models.ach import PaymentCounter, PaymentPayee
 
 
 @dataclass(frozen=True)
@@ -150,7 +150,7 @@ def bulk_insert(session: Session, table: str, columns: Sequence_[str], rows: Seq
 def _arrays(session: Session, table: str, columns: Sequence_[str]) -> str:
     """``CAST(%s AS type[])`` per column, the types from the table's model (a list of ``None`` or of
     naive datetimes has no array type of its own)."""
-    from daemon.db import Base
+    from store.db import Base
 
     dialect = session.get_bind().dialect
     t = Base.metadata.tables[table]

@@ -30,7 +30,7 @@ import datetime as dt
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
-from daemon.calendars import Calendar
+from store.calendars import Calendar
 
 #: Nacha's same-day dollar limit per entry, in cents ($1,000,000 since March 2022)
 SAME_DAY_LIMIT = 100_000_000

@@ -33,10 +33,10 @@ from typing import Any
 from lxml import etree
 from sqlalchemy import select
 
-from daemon.models.ach import CheckPayment, CheckStatus, PaymentPayee
 from formats.bills import format_cents
 from formats.errors import mask
 from handlers.jobs import Job, JobContext, JobResult
+from store.models.ach import CheckPayment, CheckStatus, PaymentPayee
 
 OPTIONS = {"query_file", "check_query", "card_query", "xslt", "target", "extension", "name_prefix", "skip_empty"}
 TABLES = ("check_payments",)
@@ -138,7 +138,7 @@ class ArExtractJob(Job):
     def _query_file(self) -> Path:
         if "query_file" in self.options:
             return self._path("query_file")
-        from daemon import share
+        from store import share
 
         return Path(str(share.find("etc/arQuery.xml")))
 

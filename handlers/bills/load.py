@@ -15,13 +15,13 @@ from typing import Any, BinaryIO
 
 from sqlalchemy import select
 
-from daemon.models.bills import AuditEvent, BillLineItem, BillUser, encode_bill_data
-from daemon.models.bills import Bill as BillRow
 from formats.bills import Bill, BillReader
-from formats.errors import FormatError, Issue
+from formats.errors import FormatError, Issue, IssueCode
 from handlers.base import FileContext, Handler, HandlerResult
-from handlers.bulk import insert_dicts
 from handlers.registry import section
+from store.bulk import insert_dicts
+from store.models.bills import AuditEvent, BillLineItem, BillUser, encode_bill_data
+from store.models.bills import Bill as BillRow
 
 OPTIONS = {"loaded_status", "data_compress", "noop_recipients", "batch_size"}
 STATUSES = ("LOADED", "PUBLISHED")
@@ -97,7 +97,7 @@ class BillLoadHandler(Handler):
         existing = set(s.scalars(select(BillRow.bill_id).where(BillRow.bill_id.in_(ids))))
         if existing:
             raise FormatError("bill file", [
-                Issue(code="bill_exists", reason="a bill with this billId is already loaded", line=b.line,
+                Issue(code=IssueCode.BILL_EXISTS, reason="a bill with this billId is already loaded", line=b.line,
                       record=f"bill {b.bill_id}", field="billId", value=b.bill_id)
                 for b in batch if b.bill_id in existing][:100])
         rows: list[dict[str, Any]] = []
@@ -123,7 +123,7 @@ class BillLoadHandler(Handler):
         return len(item_rows)
 
     def _noop(self, ctx: FileContext, recipients: Iterable[str]) -> None:
-        from daemon.templates import render
+        from store.templates import render
 
         subject, body = render("batch_noop", job=ctx.job_name, kind=self.name, run_id=f"file {ctx.file.id}",
                                outcome="noop", counts={}, started=ctx.now.isoformat(),

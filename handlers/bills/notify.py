@@ -18,12 +18,12 @@ from dataclasses import dataclass, field
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from daemon.models.bills import Bill, BillNotice, BillStatus, BillUser
-from daemon.templates import render
 from formats.bills import format_cents
 from formats.errors import mask
 from handlers.jobs import Job, JobContext, JobResult
 from handlers.registry import section
+from store.models.bills import Bill, BillNotice, BillStatus, BillUser
+from store.templates import render
 
 OPTIONS = {"few_accounts_max", "one_template", "few_template", "many_template"}
 TEMPLATES = {"one": "bill_new_doc_one_account", "few": "bill_new_doc_few_accounts",

@@ -11,8 +11,8 @@ import datetime as dt
 
 from sqlalchemy import delete, select
 
-from daemon.models.bills import Bill, BillLineItem, BillStatus
 from handlers.jobs import Job, JobContext, JobResult
+from store.models.bills import Bill, BillLineItem, BillStatus
 
 OPTIONS = {"older_than_days", "purge.older.than.Xdays", "exp_rej_only", "purge.exp.rej.only", "chunk_size",
            "purge.chunk.size"}

@@ -20,12 +20,12 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from daemon.config import DEFAULT_DENY
-from daemon.crashpoints import crashpoint
-from daemon.db import utcnow
-from daemon.models.bills import BillTransfer, TransferState
 from handlers.jobs import Job, JobContext, JobResult
 from spool import fsops
+from spool.crashpoints import crashpoint
+from store.config import DEFAULT_DENY
+from store.db import utcnow
+from store.models.bills import BillTransfer, TransferState
 
 METHODS = ("RENAME", "COPY_AND_DELETE")
 OPTIONS = {"source", "target", "channel", "method", "move.method", "min_age_s"}

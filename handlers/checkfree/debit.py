@@ -17,16 +17,16 @@ from typing import IO, TYPE_CHECKING, Any, cast
 
 from sqlalchemy import func, select
 
-from daemon.db import utcnow
-from daemon.models.checkfree import CheckfreeTransfer, TransferState
 from formats.checkfree import ACTION_ADD, DebitBatch, DebitHeader, DebitPayment, Payee, build_name, write_debit
 from handlers.checkfree import settings as cfs
 from handlers.checkfree.cutoff import after_cutoff
+from store.db import utcnow
+from store.models.checkfree import CheckfreeTransfer, TransferState
 
 if TYPE_CHECKING:
-    from daemon.config import Settings
-    from daemon.models.ach import CheckPayment
-    from daemon.unit import UnitOfWork
+    from store.config import Settings
+    from store.models.ach import CheckPayment
+    from store.unit import UnitOfWork
 
 log = logging.getLogger("spoolgate.checkfree.debit")
 

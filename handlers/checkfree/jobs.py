@@ -54,9 +54,9 @@ class DownloadJob(Job):
         return problems
 
     def run(self, ctx: JobContext) -> JobResult:
-        from spool.fetched import DbFetchedRegistry
         from spool.fsops import ensure_dir
         from spool.sftp import SftpStage
+        from store.fetched import DbFetchedRegistry
 
         ep = cfs.endpoint(ctx.settings)
         inbox = cfs.folder(ctx.settings, "in_ftp")
@@ -87,8 +87,8 @@ class ClearJob(Job):
     def run(self, ctx: JobContext) -> JobResult:
         from sqlalchemy import select
 
-        from daemon.models.ach import CheckPayment, CheckStatus, PaymentPayee
         from handlers.checkfree import payments as pay
+        from store.models.ach import CheckPayment, CheckStatus, PaymentPayee
 
         cf = cfs.checkfree(ctx.settings)
         cleared = 0

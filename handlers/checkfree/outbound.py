@@ -31,16 +31,16 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select, update
 
-from daemon.crashpoints import crashpoint
-from daemon.db import Database, utcnow
-from daemon.models.checkfree import CheckfreeTransfer, TransferState
 from formats.checkfree import BadFileName, parse_name
 from handlers.checkfree import settings as cfs
 from spool import fsops
+from spool.crashpoints import crashpoint
+from store.db import Database, utcnow
+from store.models.checkfree import CheckfreeTransfer, TransferState
 
 if TYPE_CHECKING:
-    from daemon.config import Settings
     from spool.sftp import SftpStage
+    from store.config import Settings
 
 log = logging.getLogger("spoolgate.checkfree.outbound")
 

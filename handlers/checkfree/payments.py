@@ -12,8 +12,8 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import inspect as sa_inspect
 
-from daemon.db import utcnow
-from daemon.models.ach import (
+from store.db import utcnow
+from store.models.ach import (
     AUDIT_OK,
     AuditOp,
     CheckPayment,

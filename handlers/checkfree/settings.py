@@ -16,9 +16,9 @@ from typing import TYPE_CHECKING, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
 if TYPE_CHECKING:
-    from daemon.config import Settings
     from spool.pgp import PgpHome
     from spool.sftp import SftpEndpoint
+    from store.config import Settings
 
 
 class _Model(BaseModel):

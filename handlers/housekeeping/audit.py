@@ -21,11 +21,11 @@ from typing import Any
 
 from sqlalchemy import delete, func, select
 
-from daemon.crashpoints import crashpoint
-from daemon.models.bills import AuditEvent, AuditExport
 from handlers.housekeeping.options import PurgeOptions
 from handlers.jobs import Job, JobContext, JobResult
 from spool import fsops
+from spool.crashpoints import crashpoint
+from store.models.bills import AuditEvent, AuditExport
 
 FILE_RE = re.compile(r"auditEvents_\d{14}(?:_\d+)?\.log")
 

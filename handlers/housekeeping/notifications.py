@@ -11,10 +11,10 @@ import datetime as dt
 
 from sqlalchemy import delete, select
 
-from daemon.models.bills import BillNotice
-from daemon.models.core import Notification, NotificationAttachment
 from handlers.housekeeping.options import PurgeOptions
 from handlers.jobs import Job, JobContext, JobResult
+from store.models.bills import BillNotice
+from store.models.core import Notification, NotificationAttachment
 
 FINISHED = ("sent", "failed")
 

@@ -13,10 +13,10 @@ import json
 
 from sqlalchemy import select
 
-from daemon.models.core import FileState, SpoolFile
-from daemon.models.pbs import PbsAlert
 from handlers.jobs import Job, JobContext, JobResult
 from handlers.pbs.settings import pbs_settings
+from store.models.core import FileState, SpoolFile
+from store.models.pbs import PbsAlert
 
 OPTIONS = {"channels", "recipients", "limit"}
 

@@ -23,13 +23,13 @@ from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from daemon.models.pbs import DeliveryState, Invoice, PbsDelivery, PbsDocument
-from daemon.unit import UnitOfWork
 from formats.pbs import invoice_xml
 from handlers.jobs import Job, JobContext, JobResult
 from handlers.pbs.pdf import invoice_pdf
 from handlers.pbs.settings import PbsSettings, pbs_settings
 from spool import fsops
+from store.models.pbs import DeliveryState, Invoice, PbsDelivery, PbsDocument
+from store.unit import UnitOfWork
 
 OPTIONS = {"max_invoices_per_file", "max_files"}
 _CHUNK = 1024 * 1024

@@ -7,7 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from daemon.config import Settings
+from store.config import Settings
 
 
 class PbsSettings(BaseModel):

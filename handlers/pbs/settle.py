@@ -22,15 +22,15 @@ from dataclasses import dataclass, field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from daemon.calendars import Calendar, calendar
-from daemon.models.ach import AuditOp
-from daemon.models.pbs import Invoice, InvoicePayment, LineStatus, OcrLine, PaymentSurplus
-from daemon.unit import UnitOfWork
 from formats.pbs.codes import PaymentKind
 from handlers.ach.audit import Actor, audit_ids
 from handlers.jobs import Job, JobContext, JobResult
 from handlers.pbs.settings import pbs_settings
 from handlers.stats import analyze_if_stale
+from store.calendars import Calendar, calendar
+from store.models.ach import AuditOp
+from store.models.pbs import Invoice, InvoicePayment, LineStatus, OcrLine, PaymentSurplus
+from store.unit import UnitOfWork
 
 OPTIONS = {"batch"}
 SURPLUS_OPEN = "open"

@@ -20,12 +20,12 @@ from pathlib import Path
 from pydantic import ValidationError
 from sqlalchemy import or_, select
 
-from daemon.models.pbs import DeliveryState, PbsDelivery
 from handlers.jobs import Job, JobContext, JobResult
 from handlers.pbs.settings import pbs_settings
 from spool import fsops
-from spool.fetched import DbFetchedRegistry
 from spool.sftp import SftpEndpoint, SftpStage, TransferError
+from store.fetched import DbFetchedRegistry
+from store.models.pbs import DeliveryState, PbsDelivery
 
 OPTIONS = {"download", "upload"}
 

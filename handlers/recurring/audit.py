@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
-from daemon.models.recurring import (
+from handlers.ach.audit import HISTORY, Actor, audit_ids, audit_objects
+from store.models.recurring import (
     PaymentBillSummary,
     PaymentBillSummaryHistory,
     PaymentEmailHistory,
@@ -17,7 +18,6 @@ from daemon.models.recurring import (
     RecurringPayment,
     RecurringPaymentHistory,
 )
-from handlers.ach.audit import HISTORY, Actor, audit_ids, audit_objects
 
 HISTORY.update({RecurringPayment: RecurringPaymentHistory, PaymentBillSummary: PaymentBillSummaryHistory,
                 PaymentReminder: PaymentReminderHistory})

@@ -10,7 +10,7 @@ import calendar
 import datetime as dt
 from functools import lru_cache
 
-from daemon.models.recurring import PayDateType
+from store.models.recurring import PayDateType
 
 
 def _month_day(year: int, month: int, day: int) -> dt.date:

@@ -12,11 +12,11 @@ from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
 
-from daemon.db import utcnow
-from daemon.models.core import Notification
-from handlers.bulk import insert_rows
 from handlers.recurring.audit import Actor, audit_notice
 from handlers.recurring.ids import reserve_ids
+from store.bulk import insert_rows
+from store.db import utcnow
+from store.models.core import Notification
 
 
 @dataclass

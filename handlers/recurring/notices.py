@@ -18,13 +18,13 @@ from typing import ClassVar
 
 from sqlalchemy import select, update
 
-from daemon.models.ach import AccountStatus, AuditOp, PaymentAccount
-from daemon.models.bills import BillUser
-from daemon.templates import renderer
 from formats.errors import mask
 from handlers.jobs import Job, JobContext, JobResult
 from handlers.recurring.audit import Actor, audit_ids
 from handlers.recurring.mail import Notice, queue
+from store.models.ach import AccountStatus, AuditOp, PaymentAccount
+from store.models.bills import BillUser
+from store.templates import renderer
 
 STATUS_TEXT = {AccountStatus.ACTIVE: "active and ready for payments",
                AccountStatus.BAD_ACTIVE: "not verified by the bank"}

@@ -29,9 +29,19 @@ from typing import Any, ClassVar
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from daemon.models.ach import AccountStatus, AuditOp, CheckPayment, CheckStatus, PaymentAccount
-from daemon.models.bills import Bill, BillStatus
-from daemon.models.recurring import (
+from formats.bills import format_cents
+from formats.errors import mask
+from handlers.jobs import Job, JobContext, JobResult
+from handlers.recurring.audit import Actor, audit_ids
+from handlers.recurring.dates import day_after, first_doc_date, first_pay_date
+from handlers.recurring.hooks import Hook, HookError, ProposedPayment, apply_hooks, load_hooks
+from handlers.recurring.ids import reserve_ids
+from handlers.recurring.mail import Notice, queue
+from handlers.recurring.setups import needs_bill
+from store.bulk import gc_paused, insert_rows, one_of, update_rows
+from store.models.ach import AccountStatus, AuditOp, CheckPayment, CheckStatus, PaymentAccount
+from store.models.bills import Bill, BillStatus
+from store.models.recurring import (
     NO_DUE_DATE,
     AmountLimit,
     AmountType,
@@ -42,18 +52,8 @@ from daemon.models.recurring import (
     RecurringStatus,
     SummaryStatus,
 )
-from daemon.templates import renderer
-from daemon.unit import UnitOfWork
-from formats.bills import format_cents
-from formats.errors import mask
-from handlers.bulk import gc_paused, insert_rows, one_of, update_rows
-from handlers.jobs import Job, JobContext, JobResult
-from handlers.recurring.audit import Actor, audit_ids
-from handlers.recurring.dates import day_after, first_doc_date, first_pay_date
-from handlers.recurring.hooks import Hook, HookError, ProposedPayment, apply_hooks, load_hooks
-from handlers.recurring.ids import reserve_ids
-from handlers.recurring.mail import Notice, queue
-from handlers.recurring.setups import needs_bill
+from store.templates import renderer
+from store.unit import UnitOfWork
 
 BOOL_OPTIONS = ("email_on_schedule", "email_on_zero", "email_on_expiry", "email_on_cancel", "email_over_limit",
                 "cancel_if_account_cancelled", "cancel_if_account_invalid", "skip_sync", "audit_notifications")

@@ -20,17 +20,17 @@ from typing import Any, ClassVar
 
 from sqlalchemy import select, update
 
-from daemon.crashpoints import crashpoint
-from daemon.models.ach import AuditOp, CheckPayment, CheckStatus, PaymentAccount
-from daemon.models.bills import BillUser
-from daemon.models.recurring import PaymentReminder, RecurringStatus
-from daemon.templates import renderer
 from formats.bills import format_cents
 from formats.errors import mask
-from handlers.bulk import gc_paused, one_of, update_rows
 from handlers.jobs import Job, JobContext, JobResult
 from handlers.recurring.audit import Actor, audit_ids
 from handlers.recurring.mail import Notice, queue
+from spool.crashpoints import crashpoint
+from store.bulk import gc_paused, one_of, update_rows
+from store.models.ach import AuditOp, CheckPayment, CheckStatus, PaymentAccount
+from store.models.bills import BillUser
+from store.models.recurring import PaymentReminder, RecurringStatus
+from store.templates import renderer
 
 STATUS_OPTIONS = {"notify_processed": (CheckStatus.PROCESSED,), "notify_paid": (CheckStatus.PAID,),
                   "notify_failed": (CheckStatus.FAILED, CheckStatus.CANCELLED, CheckStatus.RETURNED)}

@@ -22,13 +22,13 @@ from typing import Any, BinaryIO
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from daemon.models.ach import AuditOp, CheckPayment, CheckStatus, PaymentPayee, PaymentRefund
 from formats.errors import mask
 from formats.refunds import PaymentType, RefundReader, RefundRow, RefundType
 from handlers.ach.audit import Actor, audit_objects
 from handlers.base import FileContext, Handler, HandlerResult
 from handlers.refunds.settings import RefundSettings, RefundStatus
 from handlers.registry import section
+from store.models.ach import AuditOp, CheckPayment, CheckStatus, PaymentPayee, PaymentRefund
 
 REFUNDABLE = (int(CheckStatus.PROCESSED), int(CheckStatus.PAID))
 OPTIONS = {"selection_unit", "selection_value", "allow_multiple"}

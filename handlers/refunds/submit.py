@@ -21,11 +21,11 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from daemon.models.ach import AuditOp, CheckPayment, CheckStatus, PaymentAccount, PaymentRefund
 from handlers.ach.audit import Actor, audit_objects
 from handlers.jobs import Job, JobContext, JobResult
 from handlers.refunds.load import OPTIONS, refund_settings, refunded_so_far
 from handlers.refunds.settings import RefundKind, RefundStatus
+from store.models.ach import AuditOp, CheckPayment, CheckStatus, PaymentAccount, PaymentRefund
 
 COPIED = ("payee_id", "payer_id", "routing_transit", "account_name", "check_account_number",
           "payer_account_number", "account_type", "check_usage", "pid", "bill_id")

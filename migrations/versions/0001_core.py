@@ -10,7 +10,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-import daemon.db
+import store.db
 
 revision: str = '0001_core'
 down_revision: str | Sequence[str] | None = None
@@ -26,7 +26,7 @@ def upgrade() -> None:
     sa.Column('name', sa.String(length=255), nullable=False),
     sa.Column('size', sa.BigInteger(), nullable=False),
     sa.Column('mtime', sa.BigInteger(), nullable=False),
-    sa.Column('fetched_at', daemon.db.UtcDateTime(), nullable=False),
+    sa.Column('fetched_at', store.db.UtcDateTime(), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_fetched_remote')),
     sa.UniqueConstraint('endpoint', 'name', 'size', 'mtime', name='uq_fetched_remote_endpoint_name')
     )
@@ -36,8 +36,8 @@ def upgrade() -> None:
     sa.Column('kind', sa.String(length=64), nullable=False),
     sa.Column('trigger', sa.String(length=16), nullable=False),
     sa.Column('owner', sa.String(length=128), nullable=True),
-    sa.Column('started_at', daemon.db.UtcDateTime(), nullable=False),
-    sa.Column('finished_at', daemon.db.UtcDateTime(), nullable=True),
+    sa.Column('started_at', store.db.UtcDateTime(), nullable=False),
+    sa.Column('finished_at', store.db.UtcDateTime(), nullable=True),
     sa.Column('outcome', sa.String(length=16), nullable=False),
     sa.Column('counts', sa.JSON(), nullable=True),
     sa.Column('message', sa.Text(), nullable=True),
@@ -48,10 +48,10 @@ def upgrade() -> None:
 
     op.create_table('job_state',
     sa.Column('job', sa.String(length=64), nullable=False),
-    sa.Column('next_run_at', daemon.db.UtcDateTime(), nullable=True),
+    sa.Column('next_run_at', store.db.UtcDateTime(), nullable=True),
     sa.Column('last_run_id', sa.BigInteger(), nullable=True),
     sa.Column('lock_owner', sa.String(length=128), nullable=True),
-    sa.Column('lock_until', daemon.db.UtcDateTime(), nullable=True),
+    sa.Column('lock_until', store.db.UtcDateTime(), nullable=True),
     sa.PrimaryKeyConstraint('job', name=op.f('pk_job_state'))
     )
     op.create_table('notifications',
@@ -63,9 +63,9 @@ def upgrade() -> None:
     sa.Column('body', sa.Text(), nullable=False),
     sa.Column('state', sa.String(length=16), nullable=False),
     sa.Column('attempts', sa.Integer(), nullable=False),
-    sa.Column('created_at', daemon.db.UtcDateTime(), nullable=False),
-    sa.Column('next_attempt_at', daemon.db.UtcDateTime(), nullable=True),
-    sa.Column('sent_at', daemon.db.UtcDateTime(), nullable=True),
+    sa.Column('created_at', store.db.UtcDateTime(), nullable=False),
+    sa.Column('next_attempt_at', store.db.UtcDateTime(), nullable=True),
+    sa.Column('sent_at', store.db.UtcDateTime(), nullable=True),
     sa.Column('last_error', sa.Text(), nullable=True),
     sa.Column('message_id', sa.String(length=255), nullable=True),
     sa.Column('ref', sa.String(length=64), nullable=True),
@@ -87,8 +87,8 @@ def upgrade() -> None:
     sa.Column('size', sa.BigInteger(), nullable=False),
     sa.Column('records', sa.Integer(), nullable=False),
     sa.Column('state', sa.String(length=16), nullable=False),
-    sa.Column('created_at', daemon.db.UtcDateTime(), nullable=False),
-    sa.Column('delivered_at', daemon.db.UtcDateTime(), nullable=True),
+    sa.Column('created_at', store.db.UtcDateTime(), nullable=False),
+    sa.Column('delivered_at', store.db.UtcDateTime(), nullable=True),
     sa.Column('source', sa.String(length=64), nullable=True),
     sa.Column('summary', sa.JSON(), nullable=True),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_outbound_files')),
@@ -109,12 +109,12 @@ def upgrade() -> None:
     sa.Column('handler', sa.String(length=64), nullable=True),
     sa.Column('attempts', sa.Integer(), nullable=False),
     sa.Column('owner', sa.String(length=128), nullable=True),
-    sa.Column('lease_until', daemon.db.UtcDateTime(), nullable=True),
+    sa.Column('lease_until', store.db.UtcDateTime(), nullable=True),
     sa.Column('dedup_key', sa.String(length=64), nullable=True),
     sa.Column('duplicate_of', sa.BigInteger(), nullable=True),
-    sa.Column('claimed_at', daemon.db.UtcDateTime(), nullable=False),
-    sa.Column('started_at', daemon.db.UtcDateTime(), nullable=True),
-    sa.Column('finished_at', daemon.db.UtcDateTime(), nullable=True),
+    sa.Column('claimed_at', store.db.UtcDateTime(), nullable=False),
+    sa.Column('started_at', store.db.UtcDateTime(), nullable=True),
+    sa.Column('finished_at', store.db.UtcDateTime(), nullable=True),
     sa.Column('final_path', sa.Text(), nullable=True),
     sa.Column('counts', sa.JSON(), nullable=True),
     sa.Column('totals', sa.JSON(), nullable=True),

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-import daemon.db
+import store.db
 
 revision: str = '0002_ach'
 down_revision: str | Sequence[str] | None = '0001_core'
@@ -31,10 +31,10 @@ def upgrade() -> None:
     sa.Column('reason', sa.String(length=512), nullable=False),
     sa.Column('job_id', sa.BigInteger(), nullable=False),
     sa.Column('job_name', sa.String(length=80), nullable=True),
-    sa.Column('created_at', daemon.db.UtcDateTime(), nullable=False),
-    sa.Column('released_at', daemon.db.UtcDateTime(), nullable=True),
+    sa.Column('created_at', store.db.UtcDateTime(), nullable=False),
+    sa.Column('released_at', store.db.UtcDateTime(), nullable=True),
     sa.Column('released_by', sa.String(length=80), nullable=True),
-    sa.Column('submitted_at', daemon.db.UtcDateTime(), nullable=True),
+    sa.Column('submitted_at', store.db.UtcDateTime(), nullable=True),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_ach_suspended_batches'))
     )
     with op.batch_alter_table('ach_suspended_batches', schema=None) as batch_op:
@@ -42,8 +42,8 @@ def upgrade() -> None:
 
     op.create_table('check_payments',
     sa.Column('payment_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
-    sa.Column('last_modify_time', daemon.db.UtcDateTime(), nullable=False),
-    sa.Column('create_time', daemon.db.UtcDateTime(), nullable=False),
+    sa.Column('last_modify_time', store.db.UtcDateTime(), nullable=False),
+    sa.Column('create_time', store.db.UtcDateTime(), nullable=False),
     sa.Column('needs_backup', sa.String(length=1), nullable=False),
     sa.Column('bill_id', sa.String(length=255), nullable=True),
     sa.Column('payee_id', sa.BigInteger(), nullable=False),
@@ -54,8 +54,8 @@ def upgrade() -> None:
     sa.Column('account_name', sa.String(length=40), nullable=False),
     sa.Column('check_account_number', sa.String(length=255), nullable=False),
     sa.Column('amount', sa.BigInteger(), nullable=False),
-    sa.Column('txn_timestamp_1', daemon.db.UtcDateTime(), nullable=True),
-    sa.Column('txn_timestamp_2', daemon.db.UtcDateTime(), nullable=True),
+    sa.Column('txn_timestamp_1', store.db.UtcDateTime(), nullable=True),
+    sa.Column('txn_timestamp_2', store.db.UtcDateTime(), nullable=True),
     sa.Column('partition_id', sa.Integer(), nullable=False),
     sa.Column('txn_status', sa.String(length=20), nullable=True),
     sa.Column('txn_fee', sa.BigInteger(), nullable=True),
@@ -94,8 +94,8 @@ def upgrade() -> None:
     op.create_table('check_payments_history',
     sa.Column('history_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
     sa.Column('payment_id', sa.BigInteger(), nullable=False),
-    sa.Column('last_modify_time', daemon.db.UtcDateTime(), nullable=False),
-    sa.Column('create_time', daemon.db.UtcDateTime(), nullable=False),
+    sa.Column('last_modify_time', store.db.UtcDateTime(), nullable=False),
+    sa.Column('create_time', store.db.UtcDateTime(), nullable=False),
     sa.Column('needs_backup', sa.String(length=1), nullable=False),
     sa.Column('bill_id', sa.String(length=255), nullable=True),
     sa.Column('payee_id', sa.BigInteger(), nullable=False),
@@ -106,8 +106,8 @@ def upgrade() -> None:
     sa.Column('account_name', sa.String(length=40), nullable=False),
     sa.Column('check_account_number', sa.String(length=255), nullable=False),
     sa.Column('amount', sa.BigInteger(), nullable=False),
-    sa.Column('txn_timestamp_1', daemon.db.UtcDateTime(), nullable=True),
-    sa.Column('txn_timestamp_2', daemon.db.UtcDateTime(), nullable=True),
+    sa.Column('txn_timestamp_1', store.db.UtcDateTime(), nullable=True),
+    sa.Column('txn_timestamp_2', store.db.UtcDateTime(), nullable=True),
     sa.Column('partition_id', sa.Integer(), nullable=False),
     sa.Column('txn_status', sa.String(length=20), nullable=True),
     sa.Column('txn_fee', sa.BigInteger(), nullable=True),
@@ -136,7 +136,7 @@ def upgrade() -> None:
     sa.Column('audit_reason', sa.String(length=255), nullable=True),
     sa.Column('job_id', sa.BigInteger(), nullable=False),
     sa.Column('job_name', sa.String(length=80), nullable=True),
-    sa.Column('time_stamp', daemon.db.UtcDateTime(), nullable=False),
+    sa.Column('time_stamp', store.db.UtcDateTime(), nullable=False),
     sa.PrimaryKeyConstraint('history_id', name=op.f('pk_check_payments_history'))
     )
     with op.batch_alter_table('check_payments_history', schema=None) as batch_op:
@@ -166,7 +166,7 @@ def upgrade() -> None:
     sa.Column('notify_source', sa.String(length=1), nullable=True),
     sa.Column('notify_status', sa.String(length=1), nullable=True),
     sa.Column('txn_message', sa.String(length=255), nullable=True),
-    sa.Column('txn_date', daemon.db.UtcDateTime(), nullable=True),
+    sa.Column('txn_date', store.db.UtcDateTime(), nullable=True),
     sa.Column('flex_field_1', sa.String(length=255), nullable=True),
     sa.Column('flex_field_2', sa.String(length=255), nullable=True),
     sa.Column('flex_date_1', sa.Date(), nullable=True),
@@ -203,7 +203,7 @@ def upgrade() -> None:
     sa.Column('notify_source', sa.String(length=1), nullable=True),
     sa.Column('notify_status', sa.String(length=1), nullable=True),
     sa.Column('txn_message', sa.String(length=255), nullable=True),
-    sa.Column('txn_date', daemon.db.UtcDateTime(), nullable=True),
+    sa.Column('txn_date', store.db.UtcDateTime(), nullable=True),
     sa.Column('flex_field_1', sa.String(length=255), nullable=True),
     sa.Column('flex_field_2', sa.String(length=255), nullable=True),
     sa.Column('flex_date_1', sa.Date(), nullable=True),
@@ -217,7 +217,7 @@ def upgrade() -> None:
     sa.Column('audit_reason', sa.String(length=255), nullable=True),
     sa.Column('job_id', sa.BigInteger(), nullable=False),
     sa.Column('job_name', sa.String(length=80), nullable=True),
-    sa.Column('time_stamp', daemon.db.UtcDateTime(), nullable=False),
+    sa.Column('time_stamp', store.db.UtcDateTime(), nullable=False),
     sa.PrimaryKeyConstraint('history_id', name=op.f('pk_payment_accounts_history'))
     )
     with op.batch_alter_table('payment_accounts_history', schema=None) as batch_op:
@@ -249,8 +249,8 @@ def upgrade() -> None:
     sa.Column('name', sa.String(length=18), nullable=False),
     sa.Column('gateway', sa.String(length=16), nullable=False),
     sa.Column('settings', sa.JSON(), nullable=True),
-    sa.Column('create_time', daemon.db.UtcDateTime(), nullable=False),
-    sa.Column('last_modify_time', daemon.db.UtcDateTime(), nullable=False),
+    sa.Column('create_time', store.db.UtcDateTime(), nullable=False),
+    sa.Column('last_modify_time', store.db.UtcDateTime(), nullable=False),
     sa.PrimaryKeyConstraint('payee_id', name=op.f('pk_payment_payees')),
     sa.UniqueConstraint('name', name=op.f('uq_payment_payees_name'))
     )
@@ -276,8 +276,8 @@ def upgrade() -> None:
     sa.Column('flex_field_2', sa.String(length=255), nullable=True),
     sa.Column('flex_field_3', sa.String(length=255), nullable=True),
     sa.Column('flex_date', sa.Date(), nullable=True),
-    sa.Column('create_time', daemon.db.UtcDateTime(), nullable=False),
-    sa.Column('last_modify_time', daemon.db.UtcDateTime(), nullable=False),
+    sa.Column('create_time', store.db.UtcDateTime(), nullable=False),
+    sa.Column('last_modify_time', store.db.UtcDateTime(), nullable=False),
     sa.PrimaryKeyConstraint('refund_id', name=op.f('pk_payment_refunds'))
     )
     with op.batch_alter_table('payment_refunds', schema=None) as batch_op:
@@ -308,14 +308,14 @@ def upgrade() -> None:
     sa.Column('flex_field_2', sa.String(length=255), nullable=True),
     sa.Column('flex_field_3', sa.String(length=255), nullable=True),
     sa.Column('flex_date', sa.Date(), nullable=True),
-    sa.Column('create_time', daemon.db.UtcDateTime(), nullable=False),
-    sa.Column('last_modify_time', daemon.db.UtcDateTime(), nullable=False),
+    sa.Column('create_time', store.db.UtcDateTime(), nullable=False),
+    sa.Column('last_modify_time', store.db.UtcDateTime(), nullable=False),
     sa.Column('audit_operation', sa.Integer(), nullable=False),
     sa.Column('audit_status', sa.Integer(), nullable=False),
     sa.Column('audit_reason', sa.String(length=255), nullable=True),
     sa.Column('job_id', sa.BigInteger(), nullable=False),
     sa.Column('job_name', sa.String(length=80), nullable=True),
-    sa.Column('time_stamp', daemon.db.UtcDateTime(), nullable=False),
+    sa.Column('time_stamp', store.db.UtcDateTime(), nullable=False),
     sa.PrimaryKeyConstraint('history_id', name=op.f('pk_payment_refunds_history'))
     )
     with op.batch_alter_table('payment_refunds_history', schema=None) as batch_op:

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-import daemon.db
+import store.db
 
 revision: str = '0002_checkfree'
 down_revision: str | Sequence[str] | None = '0001_core'
@@ -36,9 +36,9 @@ def upgrade() -> None:
     sa.Column('late', sa.Boolean(), nullable=False),
     sa.Column('source', sa.String(length=64), nullable=True),
     sa.Column('error', sa.JSON(), nullable=True),
-    sa.Column('created_at', daemon.db.UtcDateTime(), nullable=False),
-    sa.Column('updated_at', daemon.db.UtcDateTime(), nullable=False),
-    sa.Column('uploaded_at', daemon.db.UtcDateTime(), nullable=True),
+    sa.Column('created_at', store.db.UtcDateTime(), nullable=False),
+    sa.Column('updated_at', store.db.UtcDateTime(), nullable=False),
+    sa.Column('uploaded_at', store.db.UtcDateTime(), nullable=True),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_checkfree_transfers')),
     sa.UniqueConstraint('name', name='uq_checkfree_transfers_name')
     )
@@ -58,7 +58,7 @@ def upgrade() -> None:
     sa.Column('detail_count', sa.Integer(), nullable=False),
     sa.Column('total_amount', sa.BigInteger(), nullable=False),
     sa.Column('counts', sa.JSON(), nullable=True),
-    sa.Column('received_at', daemon.db.UtcDateTime(), nullable=False),
+    sa.Column('received_at', store.db.UtcDateTime(), nullable=False),
     sa.ForeignKeyConstraint(['spool_file_id'], ['spool_files.id'], name=op.f('fk_checkfree_files_spool_file_id_spool_files')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_checkfree_files'))
     )

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-import daemon.db
+import store.db
 
 revision: str = '0002_pbs'
 down_revision: str | Sequence[str] | None = '0001_core'
@@ -30,7 +30,7 @@ def upgrade() -> None:
     sa.Column('start_date', sa.Date(), nullable=True),
     sa.Column('end_date', sa.Date(), nullable=True),
     sa.Column('cancel_reason', sa.String(length=32), nullable=True),
-    sa.Column('updated_at', daemon.db.UtcDateTime(), nullable=False),
+    sa.Column('updated_at', store.db.UtcDateTime(), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_pbs_agreement')),
     sa.UniqueConstraint('pbs_number', 'agreement_number', 'customer_number', name='uq_pbs_agreement_number')
     )
@@ -40,23 +40,23 @@ def upgrade() -> None:
     op.create_table('pbs_alert',
     sa.Column('spool_file_id', sa.BigInteger(), autoincrement=False, nullable=False),
     sa.Column('notification_id', sa.BigInteger(), nullable=True),
-    sa.Column('alerted_at', daemon.db.UtcDateTime(), nullable=False),
+    sa.Column('alerted_at', store.db.UtcDateTime(), nullable=False),
     sa.PrimaryKeyConstraint('spool_file_id', name=op.f('pk_pbs_alert'))
     )
     op.create_table('pbs_delivery',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
     sa.Column('identifier', sa.String(length=17), nullable=True),
     sa.Column('state', sa.String(length=16), nullable=False),
-    sa.Column('created_at', daemon.db.UtcDateTime(), nullable=False),
+    sa.Column('created_at', store.db.UtcDateTime(), nullable=False),
     sa.Column('invoice_count', sa.Integer(), nullable=False),
     sa.Column('total_amount', sa.BigInteger(), nullable=False),
     sa.Column('agreement_number', sa.String(length=9), nullable=False),
     sa.Column('test_mode', sa.Boolean(), nullable=False),
     sa.Column('xml_name', sa.String(length=255), nullable=True),
     sa.Column('zip_name', sa.String(length=255), nullable=True),
-    sa.Column('sent_at', daemon.db.UtcDateTime(), nullable=True),
+    sa.Column('sent_at', store.db.UtcDateTime(), nullable=True),
     sa.Column('receipt_file_id', sa.BigInteger(), nullable=True),
-    sa.Column('receipt_at', daemon.db.UtcDateTime(), nullable=True),
+    sa.Column('receipt_at', store.db.UtcDateTime(), nullable=True),
     sa.Column('receipt_status', sa.String(length=8), nullable=True),
     sa.Column('receipt_delivery_number', sa.String(length=20), nullable=True),
     sa.Column('accepted_count', sa.Integer(), nullable=True),
@@ -73,7 +73,7 @@ def upgrade() -> None:
     sa.Column('delivery_number', sa.String(length=10), nullable=False),
     sa.Column('created', sa.Date(), nullable=True),
     sa.Column('spool_file_id', sa.BigInteger(), nullable=False),
-    sa.Column('received_at', daemon.db.UtcDateTime(), nullable=False),
+    sa.Column('received_at', store.db.UtcDateTime(), nullable=False),
     sa.Column('warnings', sa.Integer(), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_pbs_received_delivery')),
     sa.UniqueConstraint('data_supplier', 'delivery_type', 'delivery_number', name='uq_pbs_received_delivery_number')
@@ -171,8 +171,8 @@ def upgrade() -> None:
     sa.Column('status_reason', sa.Text(), nullable=True),
     sa.Column('invoice_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
     sa.Column('attempts', sa.Integer(), nullable=False),
-    sa.Column('settled_at', daemon.db.UtcDateTime(), nullable=True),
-    sa.Column('created_at', daemon.db.UtcDateTime(), nullable=False),
+    sa.Column('settled_at', store.db.UtcDateTime(), nullable=True),
+    sa.Column('created_at', store.db.UtcDateTime(), nullable=False),
     sa.ForeignKeyConstraint(['header_id'], ['ocr_header.id'], name=op.f('fk_ocr_line_header_id_ocr_header')),
     sa.ForeignKeyConstraint(['invoice_id'], ['invoice.id'], name=op.f('fk_ocr_line_invoice_id_invoice')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_ocr_line'))
@@ -190,7 +190,7 @@ def upgrade() -> None:
     sa.Column('sha256', sa.String(length=64), nullable=False),
     sa.Column('size', sa.BigInteger(), nullable=False),
     sa.Column('generated', sa.Boolean(), nullable=False),
-    sa.Column('created_at', daemon.db.UtcDateTime(), nullable=False),
+    sa.Column('created_at', store.db.UtcDateTime(), nullable=False),
     sa.ForeignKeyConstraint(['invoice_id'], ['invoice.id'], name=op.f('fk_pbs_document_invoice_id_invoice')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_pbs_document')),
     sa.UniqueConstraint('invoice_id', name=op.f('uq_pbs_document_invoice_id'))
@@ -203,7 +203,7 @@ def upgrade() -> None:
     sa.Column('paid_on', sa.Date(), nullable=True),
     sa.Column('booked_on', sa.Date(), nullable=False),
     sa.Column('job_name', sa.String(length=64), nullable=False),
-    sa.Column('created_at', daemon.db.UtcDateTime(), nullable=False),
+    sa.Column('created_at', store.db.UtcDateTime(), nullable=False),
     sa.ForeignKeyConstraint(['invoice_id'], ['invoice.id'], name=op.f('fk_invoice_payment_invoice_id_invoice')),
     sa.ForeignKeyConstraint(['ocr_line_id'], ['ocr_line.id'], name=op.f('fk_invoice_payment_ocr_line_id_ocr_line')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_invoice_payment')),
@@ -219,7 +219,7 @@ def upgrade() -> None:
     sa.Column('customer_number', sa.String(length=15), nullable=False),
     sa.Column('amount', sa.BigInteger(), nullable=False),
     sa.Column('status', sa.String(length=16), nullable=False),
-    sa.Column('created_at', daemon.db.UtcDateTime(), nullable=False),
+    sa.Column('created_at', store.db.UtcDateTime(), nullable=False),
     sa.ForeignKeyConstraint(['invoice_id'], ['invoice.id'], name=op.f('fk_payment_surplus_invoice_id_invoice')),
     sa.ForeignKeyConstraint(['ocr_line_id'], ['ocr_line.id'], name=op.f('fk_payment_surplus_ocr_line_id_ocr_line')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_payment_surplus')),

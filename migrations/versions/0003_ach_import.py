@@ -10,7 +10,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-import daemon.db
+import store.db
 
 revision: str = '0003_ach_import'
 down_revision: str | Sequence[str] | None = '0002_ach'
@@ -23,7 +23,7 @@ def upgrade() -> None:
     sa.Column('payee_id', sa.BigInteger(), nullable=False),
     sa.Column('external_id', sa.String(length=64), nullable=False),
     sa.Column('payment_id', sa.BigInteger(), nullable=False),
-    sa.Column('imported_at', daemon.db.UtcDateTime(), nullable=False),
+    sa.Column('imported_at', store.db.UtcDateTime(), nullable=False),
     sa.PrimaryKeyConstraint('payee_id', 'external_id', name=op.f('pk_ach_imported_payments'))
     )
     with op.batch_alter_table('ach_imported_payments', schema=None) as batch_op:

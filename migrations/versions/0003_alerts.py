@@ -10,7 +10,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-import daemon.db
+import store.db
 
 revision: str = '0003_alerts'
 down_revision: str | Sequence[str] | None = '0001_core'
@@ -25,11 +25,11 @@ def upgrade() -> None:
     sa.Column('channel', sa.String(length=64), nullable=False),
     sa.Column('expectation', sa.String(length=64), nullable=False),
     sa.Column('day', sa.Date(), nullable=False),
-    sa.Column('due_at', daemon.db.UtcDateTime(), nullable=False),
+    sa.Column('due_at', store.db.UtcDateTime(), nullable=False),
     sa.Column('state', sa.String(length=16), nullable=False),
-    sa.Column('alerted_at', daemon.db.UtcDateTime(), nullable=False),
+    sa.Column('alerted_at', store.db.UtcDateTime(), nullable=False),
     sa.Column('alerted_by', sa.String(length=128), nullable=True),
-    sa.Column('arrived_at', daemon.db.UtcDateTime(), nullable=True),
+    sa.Column('arrived_at', store.db.UtcDateTime(), nullable=True),
     sa.Column('file_id', sa.BigInteger(), nullable=True),
     sa.Column('file_name', sa.String(length=255), nullable=True),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_expectation_events')),

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-import daemon.db
+import store.db
 
 revision: str = '0003_console'
 down_revision: str | Sequence[str] | None = '0001_core'
@@ -25,8 +25,8 @@ def upgrade() -> None:
     sa.Column('username', sa.String(length=64), nullable=False),
     sa.Column('password_hash', sa.String(length=255), nullable=False),
     sa.Column('role', sa.String(length=16), nullable=False),
-    sa.Column('created_at', daemon.db.UtcDateTime(), nullable=False),
-    sa.Column('password_changed_at', daemon.db.UtcDateTime(), nullable=False),
+    sa.Column('created_at', store.db.UtcDateTime(), nullable=False),
+    sa.Column('password_changed_at', store.db.UtcDateTime(), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_console_users')),
     sa.UniqueConstraint('username', name=op.f('uq_console_users_username'))
     )
@@ -34,16 +34,16 @@ def upgrade() -> None:
     sa.Column('host', sa.String(length=255), nullable=False),
     sa.Column('pid', sa.Integer(), nullable=False),
     sa.Column('identity', sa.String(length=128), nullable=False),
-    sa.Column('started_at', daemon.db.UtcDateTime(), nullable=False),
-    sa.Column('beat_at', daemon.db.UtcDateTime(), nullable=False),
-    sa.Column('stopped_at', daemon.db.UtcDateTime(), nullable=True),
+    sa.Column('started_at', store.db.UtcDateTime(), nullable=False),
+    sa.Column('beat_at', store.db.UtcDateTime(), nullable=False),
+    sa.Column('stopped_at', store.db.UtcDateTime(), nullable=True),
     sa.Column('status', sa.String(length=255), nullable=True),
     sa.Column('files_done', sa.BigInteger(), nullable=False),
     sa.PrimaryKeyConstraint('host', 'pid', name=op.f('pk_daemon_heartbeats'))
     )
     op.create_table('operator_actions',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
-    sa.Column('at', daemon.db.UtcDateTime(), nullable=False),
+    sa.Column('at', store.db.UtcDateTime(), nullable=False),
     sa.Column('actor', sa.String(length=80), nullable=False),
     sa.Column('via', sa.String(length=16), nullable=False),
     sa.Column('action', sa.String(length=32), nullable=False),
@@ -61,8 +61,8 @@ def upgrade() -> None:
     sa.Column('token_hash', sa.String(length=64), nullable=False),
     sa.Column('user_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
     sa.Column('csrf_token', sa.String(length=64), nullable=False),
-    sa.Column('created_at', daemon.db.UtcDateTime(), nullable=False),
-    sa.Column('expires_at', daemon.db.UtcDateTime(), nullable=False),
+    sa.Column('created_at', store.db.UtcDateTime(), nullable=False),
+    sa.Column('expires_at', store.db.UtcDateTime(), nullable=False),
     sa.ForeignKeyConstraint(['user_id'], ['console_users.id'], name=op.f('fk_console_sessions_user_id_console_users'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('token_hash', name=op.f('pk_console_sessions'))
     )

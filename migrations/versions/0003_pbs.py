@@ -11,7 +11,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-import daemon.db
+import store.db
 
 revision: str = '0003_pbs'
 down_revision: str | Sequence[str] | None = '0002_pbs'
@@ -45,15 +45,15 @@ def upgrade() -> None:
     sa.Column('status_reason', sa.Text(), nullable=True),
     sa.Column('invoice_id', sa.BigInteger(), nullable=True),
     sa.Column('attempts', sa.Integer(), nullable=False),
-    sa.Column('settled_at', daemon.db.UtcDateTime(), nullable=True),
-    sa.Column('created_at', daemon.db.UtcDateTime(), nullable=False),
+    sa.Column('settled_at', store.db.UtcDateTime(), nullable=True),
+    sa.Column('created_at', store.db.UtcDateTime(), nullable=False),
     sa.Column('reverses_line_id', sa.BigInteger(), nullable=True),
     sa.Column('audit_operation', sa.Integer(), nullable=False),
     sa.Column('audit_status', sa.Integer(), nullable=False),
     sa.Column('audit_reason', sa.String(length=255), nullable=True),
     sa.Column('job_id', sa.BigInteger(), nullable=False),
     sa.Column('job_name', sa.String(length=80), nullable=True),
-    sa.Column('time_stamp', daemon.db.UtcDateTime(), nullable=False),
+    sa.Column('time_stamp', store.db.UtcDateTime(), nullable=False),
     sa.PrimaryKeyConstraint('history_id', name=op.f('pk_ocr_line_history'))
     )
     with op.batch_alter_table('ocr_line_history', schema=None) as batch_op:
@@ -71,7 +71,7 @@ def upgrade() -> None:
     sa.Column('start_date', sa.Date(), nullable=True),
     sa.Column('end_date', sa.Date(), nullable=True),
     sa.Column('cancel_reason', sa.String(length=32), nullable=True),
-    sa.Column('updated_at', daemon.db.UtcDateTime(), nullable=False),
+    sa.Column('updated_at', store.db.UtcDateTime(), nullable=False),
     sa.Column('as_of_date', sa.Date(), nullable=True),
     sa.Column('as_of_delivery', sa.String(length=10), nullable=True),
     sa.Column('audit_operation', sa.Integer(), nullable=False),
@@ -79,7 +79,7 @@ def upgrade() -> None:
     sa.Column('audit_reason', sa.String(length=255), nullable=True),
     sa.Column('job_id', sa.BigInteger(), nullable=False),
     sa.Column('job_name', sa.String(length=80), nullable=True),
-    sa.Column('time_stamp', daemon.db.UtcDateTime(), nullable=False),
+    sa.Column('time_stamp', store.db.UtcDateTime(), nullable=False),
     sa.PrimaryKeyConstraint('history_id', name=op.f('pk_pbs_agreement_history'))
     )
     with op.batch_alter_table('pbs_agreement_history', schema=None) as batch_op:

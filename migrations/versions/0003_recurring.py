@@ -10,7 +10,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-import daemon.db
+import store.db
 
 revision: str = '0003_recurring'
 down_revision: str | Sequence[str] | None = '0001_core'
@@ -33,8 +33,8 @@ def upgrade() -> None:
     sa.Column('min_amount_due', sa.BigInteger(), nullable=False),
     sa.Column('status', sa.String(length=12), nullable=False),
     sa.Column('payment_id', sa.BigInteger(), nullable=True),
-    sa.Column('create_time', daemon.db.UtcDateTime(), nullable=False),
-    sa.Column('last_modify_time', daemon.db.UtcDateTime(), nullable=False),
+    sa.Column('create_time', store.db.UtcDateTime(), nullable=False),
+    sa.Column('last_modify_time', store.db.UtcDateTime(), nullable=False),
     sa.PrimaryKeyConstraint('bill_id', name=op.f('pk_payment_bill_summaries'))
     )
     with op.batch_alter_table('payment_bill_summaries', schema=None) as batch_op:
@@ -52,14 +52,14 @@ def upgrade() -> None:
     sa.Column('min_amount_due', sa.BigInteger(), nullable=False),
     sa.Column('status', sa.String(length=12), nullable=False),
     sa.Column('payment_id', sa.BigInteger(), nullable=True),
-    sa.Column('create_time', daemon.db.UtcDateTime(), nullable=False),
-    sa.Column('last_modify_time', daemon.db.UtcDateTime(), nullable=False),
+    sa.Column('create_time', store.db.UtcDateTime(), nullable=False),
+    sa.Column('last_modify_time', store.db.UtcDateTime(), nullable=False),
     sa.Column('audit_operation', sa.Integer(), nullable=False),
     sa.Column('audit_status', sa.Integer(), nullable=False),
     sa.Column('audit_reason', sa.String(length=255), nullable=True),
     sa.Column('job_id', sa.BigInteger(), nullable=False),
     sa.Column('job_name', sa.String(length=80), nullable=True),
-    sa.Column('time_stamp', daemon.db.UtcDateTime(), nullable=False),
+    sa.Column('time_stamp', store.db.UtcDateTime(), nullable=False),
     sa.PrimaryKeyConstraint('history_id', name=op.f('pk_payment_bill_summaries_history'))
     )
     with op.batch_alter_table('payment_bill_summaries_history', schema=None) as batch_op:
@@ -75,7 +75,7 @@ def upgrade() -> None:
     sa.Column('content', sa.String(length=2048), nullable=True),
     sa.Column('job_id', sa.BigInteger(), nullable=False),
     sa.Column('job_name', sa.String(length=80), nullable=True),
-    sa.Column('time_stamp', daemon.db.UtcDateTime(), nullable=False),
+    sa.Column('time_stamp', store.db.UtcDateTime(), nullable=False),
     sa.PrimaryKeyConstraint('history_id', name=op.f('pk_payment_email_history'))
     )
     with op.batch_alter_table('payment_email_history', schema=None) as batch_op:
@@ -94,8 +94,8 @@ def upgrade() -> None:
     sa.Column('reminded', sa.String(length=1), nullable=False),
     sa.Column('memo', sa.String(length=255), nullable=True),
     sa.Column('status', sa.String(length=12), nullable=False),
-    sa.Column('create_time', daemon.db.UtcDateTime(), nullable=False),
-    sa.Column('last_modify_time', daemon.db.UtcDateTime(), nullable=False),
+    sa.Column('create_time', store.db.UtcDateTime(), nullable=False),
+    sa.Column('last_modify_time', store.db.UtcDateTime(), nullable=False),
     sa.PrimaryKeyConstraint('reminder_id', name=op.f('pk_payment_reminders')),
     sa.UniqueConstraint('setup_ref', name='uq_payment_reminders_setup_ref')
     )
@@ -116,14 +116,14 @@ def upgrade() -> None:
     sa.Column('reminded', sa.String(length=1), nullable=False),
     sa.Column('memo', sa.String(length=255), nullable=True),
     sa.Column('status', sa.String(length=12), nullable=False),
-    sa.Column('create_time', daemon.db.UtcDateTime(), nullable=False),
-    sa.Column('last_modify_time', daemon.db.UtcDateTime(), nullable=False),
+    sa.Column('create_time', store.db.UtcDateTime(), nullable=False),
+    sa.Column('last_modify_time', store.db.UtcDateTime(), nullable=False),
     sa.Column('audit_operation', sa.Integer(), nullable=False),
     sa.Column('audit_status', sa.Integer(), nullable=False),
     sa.Column('audit_reason', sa.String(length=255), nullable=True),
     sa.Column('job_id', sa.BigInteger(), nullable=False),
     sa.Column('job_name', sa.String(length=80), nullable=True),
-    sa.Column('time_stamp', daemon.db.UtcDateTime(), nullable=False),
+    sa.Column('time_stamp', store.db.UtcDateTime(), nullable=False),
     sa.PrimaryKeyConstraint('history_id', name=op.f('pk_payment_reminders_history'))
     )
     with op.batch_alter_table('payment_reminders_history', schema=None) as batch_op:
@@ -158,15 +158,15 @@ def upgrade() -> None:
     sa.Column('max_num_payments', sa.Integer(), nullable=False),
     sa.Column('bill_scheduled', sa.String(length=1), nullable=False),
     sa.Column('status', sa.String(length=12), nullable=False),
-    sa.Column('last_process_time', daemon.db.UtcDateTime(), nullable=False),
+    sa.Column('last_process_time', store.db.UtcDateTime(), nullable=False),
     sa.Column('last_pay_date', sa.Date(), nullable=False),
     sa.Column('next_pay_date', sa.Date(), nullable=False),
     sa.Column('bill_id', sa.BigInteger(), nullable=True),
     sa.Column('payment_id', sa.BigInteger(), nullable=True),
     sa.Column('curr_num_payments', sa.Integer(), nullable=False),
     sa.Column('expiry_notified', sa.String(length=1), nullable=False),
-    sa.Column('create_time', daemon.db.UtcDateTime(), nullable=False),
-    sa.Column('last_modify_time', daemon.db.UtcDateTime(), nullable=False),
+    sa.Column('create_time', store.db.UtcDateTime(), nullable=False),
+    sa.Column('last_modify_time', store.db.UtcDateTime(), nullable=False),
     sa.PrimaryKeyConstraint('recurring_id', name=op.f('pk_recurring_payments')),
     sa.UniqueConstraint('setup_ref', name='uq_recurring_payments_setup_ref')
     )
@@ -194,21 +194,21 @@ def upgrade() -> None:
     sa.Column('max_num_payments', sa.Integer(), nullable=False),
     sa.Column('bill_scheduled', sa.String(length=1), nullable=False),
     sa.Column('status', sa.String(length=12), nullable=False),
-    sa.Column('last_process_time', daemon.db.UtcDateTime(), nullable=False),
+    sa.Column('last_process_time', store.db.UtcDateTime(), nullable=False),
     sa.Column('last_pay_date', sa.Date(), nullable=False),
     sa.Column('next_pay_date', sa.Date(), nullable=False),
     sa.Column('bill_id', sa.BigInteger(), nullable=True),
     sa.Column('payment_id', sa.BigInteger(), nullable=True),
     sa.Column('curr_num_payments', sa.Integer(), nullable=False),
     sa.Column('expiry_notified', sa.String(length=1), nullable=False),
-    sa.Column('create_time', daemon.db.UtcDateTime(), nullable=False),
-    sa.Column('last_modify_time', daemon.db.UtcDateTime(), nullable=False),
+    sa.Column('create_time', store.db.UtcDateTime(), nullable=False),
+    sa.Column('last_modify_time', store.db.UtcDateTime(), nullable=False),
     sa.Column('audit_operation', sa.Integer(), nullable=False),
     sa.Column('audit_status', sa.Integer(), nullable=False),
     sa.Column('audit_reason', sa.String(length=255), nullable=True),
     sa.Column('job_id', sa.BigInteger(), nullable=False),
     sa.Column('job_name', sa.String(length=80), nullable=True),
-    sa.Column('time_stamp', daemon.db.UtcDateTime(), nullable=False),
+    sa.Column('time_stamp', store.db.UtcDateTime(), nullable=False),
     sa.PrimaryKeyConstraint('history_id', name=op.f('pk_recurring_payments_history'))
     )
     with op.batch_alter_table('recurring_payments_history', schema=None) as batch_op:

@@ -11,13 +11,13 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from daemon.config import Settings
-from daemon.db import Database
-from daemon.models.ach import CheckPayment, PaymentAccount
 from daemon.pipeline import Outcome, Pipeline
 from daemon.scheduler import RunSummary, Scheduler
 from handlers.ach.audit import Actor
 from handlers.ach.importer import ImportResult, import_data
+from store.config import Settings
+from store.db import Database
+from store.models.ach import CheckPayment, PaymentAccount
 from tests.ach.support import ach_config
 
 

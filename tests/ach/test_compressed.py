@@ -64,7 +64,7 @@ def test_dishonored_return_with_a_blank_date(tmp_path: Path, db_url: str, policy
         else:
             from sqlalchemy import select
 
-            from daemon.models.core import SpoolFile
+            from store.models.core import SpoolFile
 
             summary = env.scalar(select(SpoolFile.summary).where(SpoolFile.original_name == "dishonored.ach"))
             assert "blank_date" in json.dumps(summary)

@@ -13,9 +13,9 @@ import pytest
 from sqlalchemy import select
 
 from daemon.cli import main
-from daemon.models.ach import CheckStatus
-from daemon.models.core import OutboundFile, SpoolFile
 from formats.nacha import validate
+from store.models.ach import CheckStatus
+from store.models.core import OutboundFile, SpoolFile
 from tests.ach.builders import Original, Ret, build
 from tests.ach.conftest import Env
 from tests.ach.support import R2, ach_config, default_jobs, import_doc
@@ -25,8 +25,8 @@ TODAY = dt.date(2026, 6, 18)
 
 
 def test_daemon_end_to_end(tmp_path: Path, db_url: str, capsys: pytest.CaptureFixture[str]) -> None:
-    from daemon.config import Settings
-    from daemon.db import Database
+    from store.config import Settings
+    from store.db import Database
 
     jobs = default_jobs()
     for j in jobs.values():

@@ -6,8 +6,8 @@ import datetime as dt
 
 import pytest
 
-from daemon.calendars import calendar
 from handlers.ach.jobs import clear_cutoff, effective_date
+from store.calendars import calendar
 
 FED = calendar("us-fed")
 D = dt.date
@@ -65,7 +65,7 @@ def _by_names(year: int) -> set[dt.date]:
 def test_fed_calendar_is_the_xfed_market_and_agrees_on_every_weekday_1999_2060() -> None:
     import holidays
 
-    from daemon.calendars import FED_MARKET
+    from store.calendars import FED_MARKET
 
     assert FED_MARKET == "XFED" and "XFED" in holidays.list_supported_financial()
     checked = 0

@@ -10,8 +10,8 @@ import pytest
 from sqlalchemy import func, select
 
 from daemon.cli import main
-from daemon.models.ach import CheckPayment, PaymentAccount, PaymentAccountHistory, PaymentPayee
 from handlers.ach.importer import ImportRejected
+from store.models.ach import CheckPayment, PaymentAccount, PaymentAccountHistory, PaymentPayee
 from tests.ach.conftest import Env
 from tests.ach.support import ach_config, import_doc
 from tests.support import write_config
@@ -63,7 +63,7 @@ def test_cli_import_and_reimport(tmp_path: Path, db_url: str, capsys: pytest.Cap
     assert main(["--config", str(cfg), "import", str(doc)]) == 0
     (tmp_path / "broken.json").write_text("{not json")
     assert main(["--config", str(cfg), "import", str(tmp_path / "broken.json")]) == 1
-    from daemon.db import Database
+    from store.db import Database
 
     db = Database(db_url)
     try:
@@ -93,7 +93,7 @@ def test_reimport_never_creates_a_second_payment(tmp_path: Path, db_url: str,
     doc.write_text(json.dumps(changed))
     assert main(["--config", str(cfg), "import", str(doc)]) == 0
     assert "1 payment(s); 8 payment(s) already imported, unchanged" in capsys.readouterr().out
-    from daemon.db import Database
+    from store.db import Database
 
     db = Database(db_url)
     try:

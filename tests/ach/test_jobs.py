@@ -10,7 +10,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from daemon.models.ach import (
+from daemon.scheduler import Scheduler
+from formats.nacha import parse, validate
+from store.models.ach import (
     CheckPaymentHistory,
     CheckStatus,
     HoldState,
@@ -18,9 +20,7 @@ from daemon.models.ach import (
     PaymentLog,
     SuspendedBatch,
 )
-from daemon.models.core import Notification, OutboundItem
-from daemon.scheduler import Scheduler
-from formats.nacha import parse, validate
+from store.models.core import Notification, OutboundItem
 from tests.ach.conftest import Env, make_env, noon
 from tests.ach.support import ach_config, default_jobs, import_doc
 from tests.support import write_config
@@ -214,7 +214,8 @@ def test_confirm_enroll_and_clear_checks(env: Env) -> None:
 
 
 def test_config_validation_names_the_problems(tmp_path: Path) -> None:
-    from daemon.config import Settings, validate
+    from daemon.validate import validate
+    from store.config import Settings
 
     bad_section = ach_config(tmp_path, "sqlite:///x.db", ach={"returns_policy": "nope"})
     assert any(p.startswith("ach.returns_policy") and "nope" in p

@@ -10,8 +10,8 @@ from pathlib import Path
 from lxml import etree
 from sqlalchemy import select
 
-from daemon.models.ach import CheckStatus, PaymentAccountHistory, PaymentLog
-from daemon.models.core import SpoolFile
+from store.models.ach import CheckStatus, PaymentAccountHistory, PaymentLog
+from store.models.core import SpoolFile
 from tests.ach.builders import Original, Ret, build
 from tests.ach.conftest import Env, make_env
 from tests.ach.support import R1, R2, R3, import_doc

@@ -12,11 +12,11 @@ from pathlib import Path
 from sqlalchemy import select
 
 from daemon import settlement
-from daemon.config import Settings
-from daemon.db import utcnow
-from daemon.models.core import OutboundFile, OutboundItem, SpoolFile
 from daemon.pipeline import Pipeline
 from formats.pbs.writer import automatic_payment, build_0602
+from store.config import Settings
+from store.db import utcnow
+from store.models.core import OutboundFile, OutboundItem, SpoolFile
 from tests.ach.builders import Original
 from tests.ach.conftest import Env, make_env
 from tests.ach.support import R1, R2, import_doc
@@ -151,8 +151,8 @@ def test_report_settlement_cli_text_json_csv(tmp_path: Path, db_url: str) -> Non
 
 def test_committed_but_undelivered_file_is_ready_not_sent(tmp_path: Path, db_url: str) -> None:
     """The window between the commit and the rename into place (or a crash in it): ready to be sent."""
-    from daemon.models.ach import CheckPayment, PaymentPayee
-    from daemon.unit import UnitOfWork
+    from store.models.ach import CheckPayment, PaymentPayee
+    from store.unit import UnitOfWork
 
     env = _env(tmp_path, db_url)
     try:

@@ -8,13 +8,13 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import select
 
-from daemon.calendars import calendar
-from daemon.models.ach import CheckPayment, CheckStatus, PaymentLog
-from daemon.models.core import OutboundFile
 from daemon.scheduler import Scheduler
 from formats.nacha import parse
 from handlers.ach.settings import AchSettings, PayeeSettings
 from handlers.ach.windows import Window, entry_dates, next_window
+from store.calendars import calendar
+from store.models.ach import CheckPayment, CheckStatus, PaymentLog
+from store.models.core import OutboundFile
 from tests.ach.conftest import Env
 from tests.ach.support import R1, R2, payee_settings
 

@@ -10,11 +10,11 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 
 from daemon.cli import main
-from daemon.config import Settings
-from daemon.db import Database
-from daemon.models.core import OutboundFile
 from formats.nacha import parse
 from handlers.ach.windows import next_window
+from store.config import Settings
+from store.db import Database
+from store.models.core import OutboundFile
 from tests.ach.conftest import Env
 from tests.ach.support import R1, ach_config, payee_settings
 from tests.ach.test_windows import FED, WINDOW_CONFIG, WINDOWS

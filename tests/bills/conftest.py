@@ -9,10 +9,10 @@ from typing import Any
 
 import pytest
 
-from daemon.config import Channel, Settings
-from daemon.db import Database
 from daemon.pipeline import Pipeline
 from daemon.scheduler import Scheduler
+from store.config import Channel, Settings
+from store.db import Database
 from tests.fixtures.smtp import _smtp_sink, smtp_server  # noqa: F401
 
 

@@ -7,9 +7,9 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
-from daemon.db import Database
-from daemon.models.bills import Bill
-from daemon.models.core import SpoolFile
+from store.db import Database
+from store.models.bills import Bill
+from store.models.core import SpoolFile
 from tests.bills.test_load import XXE
 from tests.formats.bills.helpers import bill, bills_bytes, one_bill
 from tests.support import DaemonProcess, files_in, wait_for, write_config

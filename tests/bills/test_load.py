@@ -7,8 +7,8 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
-from daemon.models.bills import AuditEvent, Bill, BillLineItem, decode_bill_data
-from daemon.models.core import Notification, SpoolFile
+from store.models.bills import AuditEvent, Bill, BillLineItem, decode_bill_data
+from store.models.core import Notification, SpoolFile
 from tests.formats.bills.helpers import bill, bills_bytes, one_bill
 from tests.support import files_in
 
@@ -122,7 +122,7 @@ def test_file_without_bills_is_a_noop_that_notifies(bills_env):
 
 
 def test_route_options_are_checked(bills_env, tmp_path: Path):
-    from daemon.config import validate
+    from daemon.validate import validate
 
     env = bills_env(route_options={"loaded_status": "SHOWN", "colour": 1})
     problems = validate(env.settings, check_filesystem=False)

@@ -8,8 +8,8 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from daemon.db import Database
-from daemon.models.bills import BillNotice, BillUser
+from store.db import Database
+from store.models.bills import BillNotice, BillUser
 from tests.formats.bills.helpers import bill, bills_bytes
 from tests.support import DaemonProcess, files_in, wait_for, write_config
 

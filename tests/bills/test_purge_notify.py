@@ -7,10 +7,10 @@ from pathlib import Path
 
 from sqlalchemy import func, select, update
 
-from daemon.db import utcnow
 from daemon.mailer import Mailer
-from daemon.models.bills import Bill, BillLineItem, BillNotice, BillUser
-from daemon.models.core import JobRun, Notification
+from store.db import utcnow
+from store.models.bills import Bill, BillLineItem, BillNotice, BillUser
+from store.models.core import JobRun, Notification
 from tests.formats.bills.helpers import bill, bills_bytes
 
 NOW = utcnow()

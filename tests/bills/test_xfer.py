@@ -19,9 +19,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select, update
 
-from daemon.db import Database
-from daemon.models.bills import BillTransfer
-from daemon.models.core import JobState
+from store.db import Database
+from store.models.bills import BillTransfer
+from store.models.core import JobState
 from tests.bills.conftest import bills_config
 from tests.support import REPO, write_config
 

@@ -226,8 +226,8 @@ class Chaos:
     def _drained(self) -> bool:
         from sqlalchemy import func, select
 
-        from daemon.db import Database
-        from daemon.models.core import SpoolFile
+        from store.db import Database
+        from store.models.core import SpoolFile
 
         for ch in CHANNELS:
             for sub in ("in", "work"):
@@ -247,8 +247,8 @@ class Chaos:
     def check(self) -> None:
         from sqlalchemy import select
 
-        from daemon.db import Database
-        from daemon.models.core import OutboundFile, SpoolFile
+        from store.db import Database
+        from store.models.core import OutboundFile, SpoolFile
 
         v = self.result.violations
         db = Database(self.db_url, pool=False)
@@ -323,7 +323,7 @@ def run(root: Path, db_url: str, *, seconds: float, seed: int = 1) -> Result:
     try:
         chaos = Chaos(root, db_url, seed=seed, full_disk=mounted)
         from daemon import migrate
-        from daemon.db import make_engine
+        from store.db import make_engine
 
         for ch in CHANNELS:
             for sub in ("in", "work", "processed", "error"):

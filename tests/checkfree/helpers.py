@@ -6,10 +6,10 @@ import datetime as dt
 from pathlib import Path
 from typing import Any
 
-from daemon.config import Settings
-from daemon.db import Database
-from daemon.models.ach import CheckPayment, CheckStatus, PaymentPayee
 from spool.pgp import PgpHome
+from store.config import Settings
+from store.db import Database
+from store.models.ach import CheckPayment, CheckStatus, PaymentPayee
 from tests.fixtures.gpg import FAST_AGENT, GpgKeys
 
 CLIENT = "CLIENT01"

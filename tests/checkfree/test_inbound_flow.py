@@ -9,12 +9,12 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from daemon.db import Database
-from daemon.models.ach import CheckPaymentHistory, CheckStatus, PaymentAccount
-from daemon.models.checkfree import CheckfreeFile
-from daemon.models.core import FileState, OutboundFile, SpoolFile
 from daemon.pipeline import Pipeline
 from formats.checkfree import BatchHeader, BatchSummary, Detail
+from store.db import Database
+from store.models.ach import CheckPaymentHistory, CheckStatus, PaymentAccount
+from store.models.checkfree import CheckfreeFile
+from store.models.core import FileState, OutboundFile, SpoolFile
 from tests.checkfree import helpers as h
 from tests.formats.checkfree.helpers import inbound_bytes, inbound_name
 
@@ -185,7 +185,7 @@ def test_returns_and_noc_update_payment_and_account(env):
     with db.transaction() as s:
         s.add(PaymentAccount(pid="pid-2", user_id="user2", account_holder_name="Payer 2",
                              account_number="123456782", routing_transit="021000021", account_status="active"))
-        from daemon.models.ach import CheckPayment
+        from store.models.ach import CheckPayment
 
         p = s.get(CheckPayment, ids[1])
         assert p is not None

@@ -13,15 +13,15 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select, update
 
-from daemon.config import Settings
-from daemon.db import Database
-from daemon.models.ach import CheckPayment
-from daemon.models.checkfree import CheckfreeTransfer
-from daemon.models.core import JobState, OutboundItem
 from daemon.scheduler import Scheduler
-from daemon.unit import UnitOfWork
 from formats.checkfree import read_file
 from handlers.checkfree.debit import write_debit_file
+from store.config import Settings
+from store.db import Database
+from store.models.ach import CheckPayment
+from store.models.checkfree import CheckfreeTransfer
+from store.models.core import JobState, OutboundItem
+from store.unit import UnitOfWork
 from tests.checkfree import helpers as h
 from tests.support import REPO, write_config
 

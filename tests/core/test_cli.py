@@ -19,10 +19,10 @@ from sqlalchemy import create_engine, func, inspect, select, text
 
 import daemon.cli
 from daemon.cli import EXIT_CONFIG, EXIT_DB_UNAVAILABLE, EXIT_FAILURE, EXIT_OK, EXIT_USAGE, build_parser, main
-from daemon.config import load
-from daemon.db import Database
-from daemon.models.core import FileState, JobRun, JobState, SpoolFile
 from daemon.pipeline import Pipeline
+from store.config import load
+from store.db import Database
+from store.models.core import FileState, JobRun, JobState, SpoolFile
 from tests.support import REPO, archive_config, files_in, write_config
 
 
@@ -326,7 +326,7 @@ def test_retry_takes_exactly_what_errors_lists(tmp_path, db_url, capsys):
 
 
 def test_a_blank_reason_is_a_usage_error_before_anything_is_done(tmp_path, sqlite_url, capsys):
-    from daemon.models.console import OperatorAction
+    from store.models.console import OperatorAction
 
     cfg = _config(tmp_path, sqlite_url)
     _fail_files(cfg, "drop", "x.txt")

@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from daemon.cli import EXIT_CONFIG, main
-from daemon.config import ConfigError, Settings, load, validate
+from daemon.validate import validate
+from store.config import ConfigError, Settings, load
 from tests.support import archive_config, write_config
 
 

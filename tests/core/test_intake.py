@@ -6,8 +6,8 @@ import os
 import time
 from pathlib import Path
 
-from daemon.config import Channel
 from spool.intake import CompletenessTracker, Verdict
+from store.config import Channel
 
 
 def _channel(tmp_path: Path, **over) -> Channel:

@@ -17,11 +17,11 @@ import pytest
 from sqlalchemy import select, text
 from sqlalchemy.exc import IntegrityError
 
-from daemon.config import Settings
-from daemon.db import Database, describe
-from daemon.models.core import FileState, SpoolFile
 from daemon.pipeline import Pipeline, Transient
 from spool import fsops
+from store.config import Settings
+from store.db import Database, describe
+from store.models.core import FileState, SpoolFile
 from tests.support import archive_config, files_in
 
 #: keys every NAME.error.json carries, whatever sent the file to error/
@@ -379,10 +379,10 @@ def test_recovery_sweeps_every_writers_temp_files(env, tmp_path):
 _UNREADABLE = r'''
 import json, logging, sys
 from pathlib import Path
-from daemon.config import Settings
-from daemon.db import Database
+from store.config import Settings
+from store.db import Database
 from daemon.pipeline import Pipeline
-from daemon.models.core import SpoolFile
+from store.models.core import SpoolFile
 from sqlalchemy import select
 logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s")
 settings = Settings(**json.loads(sys.argv[1]))
@@ -436,8 +436,8 @@ def test_a_refusal_interrupted_by_a_crash_is_refused_again_never_processed(env):
 
 def test_a_degraded_channel_queues_one_alert_and_sets_its_gauge(env):
     """Reproduction 4: a broken inbox is reported (log, metric, status, alert), the others go on."""
-    from daemon.models.core import Notification
     from daemon.service import Daemon
+    from store.models.core import Notification
 
     settings, db, _pipe = env(channel={"alert_recipients": ["ops@example.test"]})
     d = Daemon(settings, db)

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from daemon.config import ConfigError, load
+from store.config import ConfigError, load
 from tests.support import REPO, DaemonProcess, NotifySocket, archive_config, files_in, wait_for, write_config
 
 

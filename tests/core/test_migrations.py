@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import inspect
 
 from daemon import migrate
-from daemon.db import make_engine, metadata
+from store.db import make_engine, metadata
 
 
 def test_models_and_migrations_agree(db_url):
@@ -32,7 +32,7 @@ def test_schema_current_with_dependency_merged_heads(db_url):
     from sqlalchemy import text
 
     from daemon.cli.core import _schema_current
-    from daemon.db import Database
+    from store.db import Database
 
     db = Database(db_url)
     try:

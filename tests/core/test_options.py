@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from daemon.config import Job as JobConfig
-from daemon.config import Settings
 from handlers.registry import handler_class, job_class, job_kinds, known_handlers
+from store.config import Job as JobConfig
+from store.config import Settings
 from tests.support import archive_config
 
 

@@ -11,10 +11,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from daemon.config import Settings
-from daemon.db import Database
-from daemon.models.core import FileState, OutboundFile, SpoolFile
 from daemon.pipeline import Pipeline
+from store.config import Settings
+from store.db import Database
+from store.models.core import FileState, OutboundFile, SpoolFile
 from tests.support import archive_config, check_invariants, sha
 
 #: the identity of a daemon that died (a PID that does not exist on this host)
@@ -288,7 +288,7 @@ def test_files_killed_before_any_worker_started_them_are_not_counted(env, tmp_pa
 def test_outbound_staged_but_not_delivered_is_finished_by_recovery(env, tmp_path):
     settings, db, pipe = env()
     drop(settings, "o.txt", b"x\n")
-    import daemon.unit as unit_mod
+    import store.unit as unit_mod
 
     real = unit_mod.UnitOfWork.deliver
     unit_mod.UnitOfWork.deliver = lambda self: []  # type: ignore[method-assign]  # dies before the rename
@@ -335,7 +335,7 @@ def test_state_names_are_stable():
 
 
 def test_error_alert_is_queued_with_the_error(env):
-    from daemon.models.core import Notification
+    from store.models.core import Notification
 
     settings, db, pipe = env(channel={"alert_on_error": True, "alert_recipients": ["ops@example.com"]})
     drop(settings, "bad.txt", b"FAIL\n")

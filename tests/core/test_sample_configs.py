@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from daemon.config import load, validate
+from daemon.validate import validate
+from store.config import load
 from tests.support import REPO
 
 

@@ -8,11 +8,11 @@ import threading
 import pytest
 from sqlalchemy import select
 
-from daemon.calendars import calendar, parse_interval
-from daemon.config import Job, Settings
-from daemon.db import Database
-from daemon.models.core import JobRun, Notification
 from daemon.scheduler import JobBusy, Scheduler, first_run, next_run
+from store.calendars import calendar, parse_interval
+from store.config import Job, Settings
+from store.db import Database
+from store.models.core import JobRun, Notification
 from tests.support import archive_config
 
 UTC = dt.UTC
@@ -132,7 +132,7 @@ def test_tick_runs_due_jobs_and_schedules_the_next(sched_env):
 def test_lock_of_a_killed_run_on_this_host_is_taken_over(sched_env):
     import socket
 
-    from daemon.models.core import JobState
+    from store.models.core import JobState
 
     settings, db = sched_env
     with db.transaction() as s:
@@ -147,7 +147,7 @@ def test_lock_of_a_killed_run_on_this_host_is_taken_over(sched_env):
 
 
 def test_a_template_error_fails_the_run_and_the_schedule_moves_on(sched_env, tmp_path, monkeypatch):
-    from daemon.models.core import JobState
+    from store.models.core import JobState
 
     settings, db = sched_env
     templates = tmp_path / "templates"

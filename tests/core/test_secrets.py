@@ -13,8 +13,8 @@ from sqlalchemy.engine import make_url
 
 from daemon.checks import secret_problems
 from daemon.cli import EXIT_CONFIG, EXIT_OK, main
-from daemon.config import load
 from handlers.checkfree.settings import passphrase
+from store.config import load
 from tests.fixtures.sshd import free_port
 from tests.support import REPO, DaemonProcess, NotifySocket, archive_config, wait_for, write_config
 

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from daemon import share
 from daemon.cli import main
+from store import share
 from tests.support import REPO
 
 

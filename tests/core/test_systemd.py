@@ -69,8 +69,8 @@ def test_sysusers_and_tmpfiles_build_the_tree_the_unit_needs(tmp_path: Path) -> 
     """In a scratch root: the user exists, and every folder the unit and the production sample use."""
     import os
 
-    from daemon.config import load
     from handlers.checkfree.settings import checkfree
+    from store.config import load
 
     root = tmp_path / "root"
     (root / "etc").mkdir(parents=True)

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from daemon.config import load
 from handlers.registry import known_handlers
+from store.config import load
 from tests.support import REPO
 
 #: handlers the example leaves out on purpose, with the reason

@@ -230,10 +230,10 @@ def _database_holds(path: Path) -> None:
     """What the walk-through says the database holds, read back with the models."""
     from sqlalchemy import func, select
 
-    from daemon.db import Database
-    from daemon.models.ach import CheckPayment, CheckStatus, PaymentRefund
-    from daemon.models.bills import Bill
-    from daemon.models.pbs import OcrLine
+    from store.db import Database
+    from store.models.ach import CheckPayment, CheckStatus, PaymentRefund
+    from store.models.bills import Bill
+    from store.models.pbs import OcrLine
 
     db = Database(f"sqlite:///{path}")
     try:

@@ -10,10 +10,10 @@ from typing import Any
 import pytest
 from sqlalchemy import insert
 
-from daemon.config import Settings
-from daemon.db import Database, utcnow
-from daemon.models.bills import AuditEvent
 from daemon.scheduler import Scheduler
+from store.config import Settings
+from store.db import Database, utcnow
+from store.models.bills import AuditEvent
 from tests.bills.conftest import bills_config
 
 

@@ -14,9 +14,9 @@ from pathlib import Path
 
 from sqlalchemy import func, select, update
 
-from daemon.db import Database
-from daemon.models.bills import AuditEvent, AuditExport
-from daemon.models.core import JobState
+from store.db import Database
+from store.models.bills import AuditEvent, AuditExport
+from store.models.core import JobState
 from tests.support import REPO, write_config
 
 from .conftest import add_events, hk_config

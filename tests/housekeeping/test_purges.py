@@ -8,9 +8,9 @@ import time
 
 from sqlalchemy import func, select
 
-from daemon.db import utcnow
-from daemon.models.bills import BillNotice
-from daemon.models.core import Notification, NotificationAttachment
+from store.db import utcnow
+from store.models.bills import BillNotice
+from store.models.core import Notification, NotificationAttachment
 
 
 def _note(state: str, days: int, **kw) -> Notification:
@@ -70,7 +70,7 @@ def test_spool_purge_removes_old_processed_history_never_error(hk_env):
 
 
 def test_spool_purge_options_are_checked(hk_env):
-    from daemon.config import validate
+    from daemon.validate import validate
 
     env = hk_env({"spurge": {"kind": "housekeeping.spool-purge",
                              "options": {"older_than_days": -1, "channels": ["nope"], "x": 1}}})

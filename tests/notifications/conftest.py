@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 from aiosmtpd.controller import Controller
 
-from daemon.config import Settings, Smtp
-from daemon.db import Database, utcnow
-from daemon.models.core import Notification
+from store.config import Settings, Smtp
+from store.db import Database, utcnow
+from store.models.core import Notification
 from tests.fixtures.smtp import ReceivedMail, SmtpSink, _smtp_sink, smtp_server  # noqa: F401
 
 

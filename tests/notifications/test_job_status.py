@@ -6,10 +6,10 @@ import time
 
 from sqlalchemy import select
 
-from daemon.db import Database
 from daemon.mailer import Mailer
-from daemon.models.core import Notification
 from daemon.scheduler import Scheduler
+from store.db import Database
+from store.models.core import Notification
 from tests.support import DaemonProcess, wait_for, write_config
 
 from .conftest import queue, settings_for

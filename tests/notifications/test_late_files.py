@@ -15,11 +15,11 @@ from typing import Any
 from sqlalchemy import func, select
 
 from daemon import expectations
-from daemon.config import Settings
-from daemon.db import Database
 from daemon.mailer import Mailer
-from daemon.models.alerts import ExpectationEvent
-from daemon.models.core import Notification, SpoolFile
+from store.config import Settings
+from store.db import Database
+from store.models.alerts import ExpectationEvent
+from store.models.core import Notification, SpoolFile
 from tests.support import REPO, DaemonProcess, archive_config, files_in, wait_for, write_config
 
 from .conftest import smtp_for

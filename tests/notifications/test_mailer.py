@@ -7,7 +7,7 @@ import threading
 from sqlalchemy import select
 
 from daemon.mailer import Mailer
-from daemon.models.core import Notification, NotificationAttachment
+from store.models.core import Notification, NotificationAttachment
 
 from .conftest import queue, smtp_for
 

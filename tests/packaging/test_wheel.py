@@ -52,7 +52,7 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("wheel")
     src = root / "src"
     shutil.copytree(REPO, src, symlinks=True, ignore=shutil.ignore_patterns(*NOT_SOURCE))
-    assert (src / "daemon" / "etc").is_symlink()
+    assert (src / "store" / "etc").is_symlink()
     dist = root / "dist"
     subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation",
                     "--no-index", "-w", str(dist), str(src)], check=True, timeout=180)
@@ -82,7 +82,7 @@ PROBE = textwrap.dedent("""
     import json, sys
     from importlib import resources
     import daemon, formats, handlers, migrations, spool
-    from daemon import share, templates
+    from store import share, templates
     from lxml import etree
 
     values = dict(job="nightly", kind="ach.check-submit", run_id=7, outcome="success", started="2026-01-05 02:00",

@@ -9,11 +9,11 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from daemon.config import Settings
-from daemon.db import Database
-from daemon.models.pbs import Invoice
 from daemon.pipeline import Outcome, Pipeline
 from daemon.scheduler import RunSummary, Scheduler
+from store.config import Settings
+from store.db import Database
+from store.models.pbs import Invoice
 from tests.formats.pbs.helpers import CORPUS
 
 __all__ = ["CORPUS", "PbsEnv", "invoice", "pbs_config"]

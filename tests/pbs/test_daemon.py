@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from daemon.db import Database
-from daemon.models.core import SpoolFile
-from daemon.models.pbs import OcrLine, PbsAgreement, PbsAlert
 from formats.pbs.writer import automatic_payment, build_0602, build_0603, mandate_event
+from store.db import Database
+from store.models.core import SpoolFile
+from store.models.pbs import OcrLine, PbsAgreement, PbsAlert
 from tests.pbs.helpers import CORPUS, pbs_config
 from tests.support import DaemonProcess, files_in, wait_for, write_config
 
@@ -72,7 +72,7 @@ def test_daemon_charge_back_full_list_and_audit(tmp_path: Path, db_url: str, cap
     import json
 
     from daemon.cli import main
-    from daemon.models.pbs import Invoice
+    from store.models.pbs import Invoice
     from tests.pbs.helpers import PbsEnv, invoice
 
     cfg = pbs_config(tmp_path, db_url, policy="strict",

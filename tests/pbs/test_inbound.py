@@ -6,8 +6,9 @@ import datetime as dt
 
 import pytest
 
-from daemon.models.core import FileState, Notification, SpoolFile
-from daemon.models.pbs import (
+from formats.pbs.writer import automatic_payment, build_0602, build_0603, mandate_event, slip_payment
+from store.models.core import FileState, Notification, SpoolFile
+from store.models.pbs import (
     DeliveryState,
     OcrHeader,
     OcrLine,
@@ -16,7 +17,6 @@ from daemon.models.pbs import (
     PbsDelivery,
     PbsReceivedDelivery,
 )
-from formats.pbs.writer import automatic_payment, build_0602, build_0603, mandate_event, slip_payment
 from tests.pbs.helpers import CORPUS
 
 
@@ -250,7 +250,8 @@ def test_receipt_for_an_unknown_delivery_is_an_error(pbs_env):
 
 
 def test_config_validation_of_the_pbs_section_routes_and_jobs(tmp_path):
-    from daemon.config import Settings, validate
+    from daemon.validate import validate
+    from store.config import Settings
     from tests.pbs.helpers import pbs_config
 
     good = Settings(**pbs_config(tmp_path, "sqlite:///x.db"))

@@ -14,8 +14,10 @@ import pypdf
 from lxml import etree
 
 from daemon.mailer import Mailer
-from daemon.models.core import FetchedRemote, JobRun, Notification
-from daemon.models.pbs import (
+from formats.pbs import invoice_xml
+from formats.pbs.writer import automatic_payment, build_0602, slip_payment
+from store.models.core import FetchedRemote, JobRun, Notification
+from store.models.pbs import (
     Invoice,
     InvoicePayment,
     OcrLine,
@@ -24,8 +26,6 @@ from daemon.models.pbs import (
     PbsDelivery,
     PbsDocument,
 )
-from formats.pbs import invoice_xml
-from formats.pbs.writer import automatic_payment, build_0602, slip_payment
 from tests.pbs.helpers import invoice
 
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 
-from daemon.models.pbs import Pbs0603Result, PbsAgreement, PbsAgreementHistory
 from formats.pbs.writer import build_0603, mandate_event
+from store.models.pbs import Pbs0603Result, PbsAgreement, PbsAgreementHistory
 
 D = dt.date
 

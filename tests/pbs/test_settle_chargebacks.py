@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from daemon.models.core import Notification
-from daemon.models.pbs import Invoice, InvoicePayment, OcrLine, OcrLineHistory, PaymentSurplus
 from formats.pbs.writer import automatic_payment, build_0602, slip_payment
+from store.models.core import Notification
+from store.models.pbs import Invoice, InvoicePayment, OcrLine, OcrLineHistory, PaymentSurplus
 from tests.pbs.helpers import invoice
 
 

@@ -11,15 +11,15 @@ from typing import Any
 
 from sqlalchemy import select
 
-from daemon.config import Settings
-from daemon.db import Database
-from daemon.models.ach import CheckPayment
-from daemon.models.bills import Bill
-from daemon.models.recurring import PaymentBillSummary, RecurringPayment
 from daemon.pipeline import Outcome, Pipeline
 from daemon.scheduler import RunSummary, Scheduler
 from handlers.ach.audit import Actor
 from handlers.ach.importer import import_data
+from store.config import Settings
+from store.db import Database
+from store.models.ach import CheckPayment
+from store.models.bills import Bill
+from store.models.recurring import PaymentBillSummary, RecurringPayment
 from tests.ach.support import R1, R2, payee_settings
 
 SEED_COLUMNS = ("bill_scheduled", "status", "last_process_time", "last_pay_date", "next_pay_date", "bill",

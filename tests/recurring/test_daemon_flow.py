@@ -15,11 +15,11 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from daemon.models.ach import CheckPayment, CheckStatus
-from daemon.models.core import Notification
-from daemon.models.recurring import RecurringPayment
 from formats.bills import Bill, write_bills
 from formats.nacha import validate
+from store.models.ach import CheckPayment, CheckStatus
+from store.models.core import Notification
+from store.models.recurring import RecurringPayment
 from tests.ach.builders import Original, Ret, build
 from tests.ach.support import R1, R2, payee_settings
 from tests.fixtures.smtp import SmtpSink
@@ -78,10 +78,10 @@ def _status_mails(sink: SmtpSink) -> list[tuple[tuple[str, ...], str]]:
 
 
 def test_daemon_end_to_end(tmp_path: Path, db_url: str, smtp_server: SmtpSink) -> None:
-    from daemon.config import Settings
-    from daemon.db import Database
     from handlers.ach.audit import Actor
     from handlers.ach.importer import import_data
+    from store.config import Settings
+    from store.db import Database
 
     jobs = default_jobs()
     jobs["check-submit"]["options"]["days_before"] = 2

@@ -12,12 +12,12 @@ from typing import Any
 import pytest
 from sqlalchemy import select, update
 
-from daemon.models.ach import CheckPayment, CheckStatus, PaymentAccount
-from daemon.models.core import JobRun, Notification
-from daemon.models.recurring import PaymentEmailHistory, PaymentReminder, PaymentReminderHistory
 from handlers.recurring.dates import first_pay_date
 from handlers.recurring.hooks import ProposedPayment
 from handlers.recurring.reminders import next_reminder
+from store.models.ach import CheckPayment, CheckStatus, PaymentAccount
+from store.models.core import JobRun, Notification
+from store.models.recurring import PaymentEmailHistory, PaymentReminder, PaymentReminderHistory
 from tests.recurring.support import Env, at, default_jobs, make_env
 
 
@@ -276,7 +276,7 @@ def test_chain_runs_in_order_and_stops_at_the_first_failure(env: Env) -> None:
     assert [(p.amount, p.status) for p in env.payments()] == [(700, CheckStatus.PROCESSED)]
 
     with env.db.transaction() as s:  # make check-submit fail: its payee disappears
-        from daemon.models.ach import PaymentPayee
+        from store.models.ach import PaymentPayee
 
         s.execute(update(PaymentPayee).values(name="GONE"))
     from daemon.scheduler import Scheduler

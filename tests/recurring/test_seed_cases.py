@@ -13,8 +13,8 @@ from datetime import datetime as T
 
 from sqlalchemy import select
 
-from daemon.models.ach import CheckStatus
-from daemon.models.recurring import PaymentBillSummary, RecurringPaymentHistory
+from store.models.ach import CheckStatus
+from store.models.recurring import PaymentBillSummary, RecurringPaymentHistory
 from tests.recurring.support import Env, at
 
 NEVER, NO_DUE, MIDNIGHT_0410 = D(1970, 1, 1), D(3000, 1, 1), T(2001, 4, 10)

@@ -8,8 +8,8 @@ from datetime import datetime as T
 
 from sqlalchemy import select
 
-from daemon.models.ach import CheckStatus
-from daemon.models.recurring import PaymentBillSummary
+from store.models.ach import CheckStatus
+from store.models.recurring import PaymentBillSummary
 from tests.recurring.support import Env, at
 
 NEVER = D(1970, 1, 1)

@@ -11,15 +11,15 @@ import pytest
 from sqlalchemy import func, select
 
 from daemon.cli import main
-from daemon.models.ach import PaymentAccount, PaymentAccountHistory
-from daemon.models.recurring import (
+from formats.setups import find_pan, json_schema, parse_setups
+from store.models.ach import PaymentAccount, PaymentAccountHistory
+from store.models.recurring import (
     PaymentReminder,
     PaymentReminderHistory,
     RecurringPayment,
     RecurringPaymentAccount,
     RecurringPaymentHistory,
 )
-from formats.setups import find_pan, json_schema, parse_setups
 from tests.recurring.support import Env, at, recurring_config
 from tests.support import write_config
 

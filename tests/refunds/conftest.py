@@ -9,11 +9,11 @@ from typing import Any
 
 import pytest
 
-from daemon.config import Settings
-from daemon.db import Database, utcnow
-from daemon.models.ach import CheckPayment, CheckStatus, PaymentPayee
 from daemon.pipeline import Pipeline
 from daemon.scheduler import Scheduler
+from store.config import Settings
+from store.db import Database, utcnow
+from store.models.ach import CheckPayment, CheckStatus, PaymentPayee
 
 
 def refunds_config(root: Path, db_url: str, **over: Any) -> dict[str, Any]:

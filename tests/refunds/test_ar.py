@@ -7,8 +7,8 @@ from pathlib import Path
 from lxml import etree
 from sqlalchemy import select
 
-from daemon.models.ach import CheckStatus
-from daemon.models.core import OutboundFile
+from store.models.ach import CheckStatus
+from store.models.core import OutboundFile
 
 QUERY = """<?xml version="1.0"?>
 <arQuery>
@@ -89,7 +89,7 @@ def test_extract_with_xslt_writes_the_transformed_text(refunds_env, tmp_path):
 
 
 def test_malformed_xslt_is_a_clear_job_failure(refunds_env, tmp_path):
-    from daemon.config import validate
+    from daemon.validate import validate
 
     (tmp_path / "bad.xsl").write_text(FLAT.replace("</xsl:template>", "</xsl:templat>"))
     env = _env(refunds_env, tmp_path, xslt="bad.xsl")

@@ -6,8 +6,8 @@ import json
 
 from sqlalchemy import func, select
 
-from daemon.db import utcnow
-from daemon.models.ach import CheckPayment, CheckPaymentHistory, CheckStatus, PaymentRefund, PaymentRefundHistory
+from store.db import utcnow
+from store.models.ach import CheckPayment, CheckPaymentHistory, CheckStatus, PaymentRefund, PaymentRefundHistory
 from tests.support import files_in
 
 from .conftest import refund_xml

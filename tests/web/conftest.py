@@ -59,9 +59,9 @@ def _seed(db_url: str, root: Path) -> dict[str, int]:
     file and carried by an outbound file, a held batch, job runs with a failure and an overlap."""
     from sqlalchemy import select
 
-    from daemon.db import Database
-    from daemon.models.ach import CheckPayment, CheckPaymentHistory, PaymentPayee, SuspendedBatch
-    from daemon.models.core import JobRun, OutboundFile, OutboundItem, SpoolFile
+    from store.db import Database
+    from store.models.ach import CheckPayment, CheckPaymentHistory, PaymentPayee, SuspendedBatch
+    from store.models.core import JobRun, OutboundFile, OutboundItem, SpoolFile
 
     db = Database(db_url)
     now = dt.datetime.now(dt.UTC)
@@ -150,8 +150,8 @@ def console(db_url: str, tmp_path: Path) -> Iterator[Console]:
 
 
 def _add_users(db_url: str, roles: dict[str, str]) -> None:
-    from daemon.db import Database
     from daemon.web import auth
+    from store.db import Database
 
     db = Database(db_url, pool=False)
     try:
@@ -170,8 +170,8 @@ def _listening(port: int) -> bool:
 def _heartbeats(db_url: str) -> int:
     from sqlalchemy import func, select
 
-    from daemon.db import Database
-    from daemon.models.console import DaemonHeartbeat
+    from store.db import Database
+    from store.models.console import DaemonHeartbeat
 
     db = Database(db_url, pool=False)
     try:
@@ -182,7 +182,7 @@ def _heartbeats(db_url: str) -> int:
 
 
 def db_rows(db_url: str, stmt: Any) -> list[Any]:
-    from daemon.db import Database
+    from store.db import Database
 
     db = Database(db_url, pool=False)
     try:

@@ -23,9 +23,9 @@ from selenium.webdriver.support import expected_conditions as ec
 from selenium.webdriver.support.ui import WebDriverWait
 from sqlalchemy import select
 
-from daemon.models.ach import SuspendedBatch
-from daemon.models.console import OperatorAction
-from daemon.models.core import SpoolFile
+from store.models.ach import SuspendedBatch
+from store.models.console import OperatorAction
+from store.models.core import SpoolFile
 from tests.web.conftest import ACCOUNT, NAME, PASSWORDS, Console, db_rows
 
 CHROMIUM = "/usr/bin/chromium"

@@ -8,9 +8,9 @@ from typing import Any
 
 from sqlalchemy import select
 
-from daemon.models.ach import SuspendedBatch
-from daemon.models.console import OperatorAction
-from daemon.models.core import SpoolFile
+from store.models.ach import SuspendedBatch
+from store.models.console import OperatorAction
+from store.models.core import SpoolFile
 from tests.web.conftest import ACCOUNT, NAME, PASSWORDS, PAYER_ACCOUNT, Console, db_rows
 
 PAGES = ["/", "/files", "/files?name=returns", "/errors", "/batches", "/jobs", "/audit"]

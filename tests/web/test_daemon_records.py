@@ -9,7 +9,7 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from daemon.models.console import DaemonHeartbeat, OperatorAction
+from store.models.console import DaemonHeartbeat, OperatorAction
 from tests.support import DaemonProcess, archive_config, wait_for, write_config
 from tests.web.conftest import db_rows
 

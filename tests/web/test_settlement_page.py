@@ -15,9 +15,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from daemon.calendars import calendar
-from daemon.db import utcnow
-from daemon.models.ach import CheckPayment
+from store.calendars import calendar
+from store.db import utcnow
+from store.models.ach import CheckPayment
 from tests.ach.test_settlement import PBS_A, PBS_B, _a_day_of_files, _env
 from tests.support import REPO, wait_for, write_config
 from tests.web.conftest import ROLES, Console, _add_users, _listening, db_rows, free_port
@@ -158,9 +158,9 @@ def test_settlement_page_refuses_a_bad_date_in_one_line(console: Console) -> Non
 
 def test_overview_with_a_rule_check_config_would_refuse_still_shows_the_channels(tmp_path: Path,
                                                                                    sqlite_url: str) -> None:
-    from daemon.config import Settings
-    from daemon.db import Database
     from daemon.web import queries
+    from store.config import Settings
+    from store.db import Database
     from tests.support import archive_config
 
     settings = Settings(**archive_config(tmp_path, sqlite_url, channel={"expectations": [

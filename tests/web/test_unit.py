@@ -48,7 +48,7 @@ def test_web_binds_loopback_by_default() -> None:
 
 
 def test_users_on_an_old_schema_is_one_line_not_a_traceback(tmp_path: Path) -> None:
-    from daemon.db import make_engine
+    from store.db import make_engine
     from tests.support import archive_config, write_config
 
     url = f"sqlite:///{tmp_path / 'old.db'}"

@@ -21,7 +21,7 @@ PACKAGE_PATH = "etc/templates"
 
 
 def _env() -> Environment:
-    loaders: list[BaseLoader] = [PackageLoader("daemon", PACKAGE_PATH)]
+    loaders: list[BaseLoader] = [PackageLoader("store", PACKAGE_PATH)]
     if os.environ.get("SPOOLGATE_TEMPLATES"):
         loaders.insert(0, FileSystemLoader(os.environ["SPOOLGATE_TEMPLATES"]))
     return Environment(loader=ChoiceLoader(loaders), autoescape=False,
@@ -30,7 +30,7 @@ def _env() -> Environment:
 
 def names() -> list[str]:
     """The shipped templates, by the name :func:`render` takes."""
-    return sorted(n.removesuffix(".txt.j2") for n in PackageLoader("daemon", PACKAGE_PATH).list_templates()
+    return sorted(n.removesuffix(".txt.j2") for n in PackageLoader("store", PACKAGE_PATH).list_templates()
                   if n.endswith(".txt.j2"))
 
 

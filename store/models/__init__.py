@@ -1,7 +1,7 @@
 """All typed models, imported here so alembic and the app see one metadata."""
 
-from daemon.models import ach, ach_import, alerts, bills, checkfree, console, pbs, recurring  # noqa: F401
-from daemon.models.core import (
+from store.models import ach, ach_import, alerts, bills, checkfree, console, pbs, recurring  # noqa: F401
+from store.models.core import (
     TERMINAL_STATES,
     FetchedRemote,
     FileState,

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from daemon.db import Base, BigId, utcnow
+from store.db import Base, BigId, utcnow
 
 
 class TransferState(StrEnum):

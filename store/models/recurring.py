@@ -15,8 +15,8 @@ from enum import StrEnum
 from sqlalchemy import BigInteger, Date, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from daemon.db import Base, BigId, utcnow
-from daemon.models.ach import _AuditColumns
+from store.db import Base, BigId, utcnow
+from store.models.ach import _AuditColumns
 
 #: seed 001: last_pay_date before the first payment, next_pay_date while no bill is known
 NEVER_PAID = dt.date(1970, 1, 1)

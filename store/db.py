@@ -1,6 +1,6 @@
 """The database plumbing: metadata, the declarative base, column types, engines.
 
-Models live in ``daemon.models``; the schema is built by alembic migrations
+Models live in ``store.models``; the schema is built by alembic migrations
 (``migrations/``), never by ``create_all``. The unit of work belongs to the
 caller (one transaction per file or job run); services never commit.
 """

@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import BigInteger, Boolean, Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from daemon.db import Base, BigId, Cents, utcnow
+from store.db import Base, BigId, Cents, utcnow
 
 
 class DeliveryState(StrEnum):

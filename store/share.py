@@ -1,6 +1,6 @@
 """Files shipped with spoolgate: the source tree's ``etc/`` and ``systemd/``, as package data.
 
-``daemon/etc`` and ``daemon/systemd`` are links to the top-level folders, where operators
+``store/etc`` and ``store/systemd`` are links to the top-level folders, where operators
 and packagers look; a wheel copies their content into the package. Everything is found
 through :mod:`importlib.resources`, so a checkout and an installed copy behave the same.
 """
@@ -17,7 +17,7 @@ FOLDERS = ("etc", "systemd")
 def files(folder: str = "etc") -> Traversable:
     if folder not in FOLDERS:
         raise KeyError(folder)
-    return resources.files("daemon").joinpath(folder)
+    return resources.files("store").joinpath(folder)
 
 
 def listing() -> list[str]:

@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import BigInteger, Boolean, Date, Index, Integer, String, false
 from sqlalchemy.orm import Mapped, mapped_column
 
-from daemon.db import Base, BigId, utcnow
+from store.db import Base, BigId, utcnow
 
 
 class CheckStatus(IntEnum):

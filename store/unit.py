@@ -15,13 +15,13 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import update
 
-from daemon.db import Database, describe, utcnow
-from daemon.models.core import Notification, OutboundFile, OutboundItem, OutboundState
 from spool import events
 from spool.outbound import Staged, StagingWriter, finalize
+from store.db import Database, describe, utcnow
+from store.models.core import Notification, OutboundFile, OutboundItem, OutboundState
 
 if TYPE_CHECKING:
-    from daemon.config import Settings
+    from store.config import Settings
 
 log = logging.getLogger("spoolgate.outbound")
 
@@ -68,7 +68,7 @@ class OutboundHandle:
         self.unit.session.flush()
         # In bulk instead of an ORM object per item (unnest arrays on PostgreSQL): a payment file
         # carries 100,000 of them.
-        from handlers.bulk import insert_dicts
+        from store.bulk import insert_dicts
 
         insert_dicts(self.unit.session, OutboundItem.__tablename__,
                      [{"outbound_id": row.id, "kind": k, "ref": r, "amount": a} for k, r, a in self._items])

@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import BigInteger, Date, ForeignKey, Index, Integer, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from daemon.db import Base, BigId, Cents, utcnow
+from store.db import Base, BigId, Cents, utcnow
 
 
 class BillStatus(StrEnum):

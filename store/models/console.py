@@ -8,7 +8,7 @@ from enum import StrEnum
 from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from daemon.db import Base, BigId, utcnow
+from store.db import Base, BigId, utcnow
 
 
 class Role(StrEnum):

@@ -11,8 +11,8 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from daemon.db import Database
-from daemon.models.core import FetchedRemote
+from store.db import Database
+from store.models.core import FetchedRemote
 
 
 class DbFetchedRegistry:

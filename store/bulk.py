@@ -53,7 +53,7 @@ def one_of(session: Session, column: Any, values: Iterable[int | str]) -> Column
 def array_params(session: Session, table: str, columns: Sequence[str]) -> str:
     """``CAST(%s AS type[])`` per column, the types from the table's model (a list of ``None`` or of
     naive datetimes has no array type of its own)."""
-    from daemon.db import Base
+    from store.db import Base
 
     dialect = session.get_bind().dialect
     t = Base.metadata.tables[table]
@@ -69,7 +69,7 @@ def insert_dicts(session: Session, table: str, rows: Sequence[dict[str, Any]],
         return []
     from sqlalchemy import insert
 
-    from daemon.db import Base
+    from store.db import Base
 
     t = Base.metadata.tables[table]
     if session.get_bind().dialect.name != "postgresql":
@@ -131,7 +131,7 @@ def insert_rows(session: Session, table: str, rows: Sequence[dict[str, Any]]) ->
     """Insert rows given as dicts (same keys in each), with the column defaults ``insert(table)`` applies."""
     if not rows:
         return
-    from daemon.db import Base
+    from store.db import Base
 
     t = Base.metadata.tables[table]
     extra = _defaults(t, rows)
@@ -149,7 +149,7 @@ def update_rows(session: Session, table: str, key: str, rows: Sequence[dict[str,
     PostgreSQL: ``UPDATE ... FROM unnest(...)`` per 10,000 rows (keys must be distinct)."""
     if not rows:
         return
-    from daemon.db import Base
+    from store.db import Base
 
     t = Base.metadata.tables[table]
     columns = [c for c in rows[0] if c != key]

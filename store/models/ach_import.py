@@ -7,7 +7,7 @@ import datetime as dt
 from sqlalchemy import BigInteger, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from daemon.db import Base, utcnow
+from store.db import Base, utcnow
 
 
 class ImportedPayment(Base):

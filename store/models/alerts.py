@@ -8,7 +8,7 @@ from enum import StrEnum
 from sqlalchemy import BigInteger, Date, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from daemon.db import Base, BigId, utcnow
+from store.db import Base, BigId, utcnow
 
 
 class ExpectationState(StrEnum):
