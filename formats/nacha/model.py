@@ -60,6 +60,22 @@ class Entry:
         return None
 
 
+_new = object.__new__
+_set_detail = Entry.__dict__["detail"].__set__
+_set_addenda = Entry.__dict__["addenda"].__set__
+_set_line = Entry.__dict__["line"].__set__
+
+
+def new_entry(detail: EntryDetail, addenda: tuple[Addenda, ...], line: int | None) -> Entry:
+    """``Entry(detail, addenda, line)`` without the frozen ``__init__``'s per-field ``object.__setattr__``:
+    the reader builds one per entry of a file."""
+    e = _new(Entry)
+    _set_detail(e, detail)
+    _set_addenda(e, addenda)
+    _set_line(e, line)
+    return e
+
+
 @dataclass(frozen=True, slots=True)
 class Batch:
     header: BatchHeader

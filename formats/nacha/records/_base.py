@@ -8,6 +8,7 @@ formatting fills them from ``Field.const`` or blanks.
 
 from __future__ import annotations
 
+import operator
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import fields as dc_fields
@@ -108,31 +109,57 @@ _BUILDERS: dict[type, Callable[[str], Any]] = {}
 
 
 def _compile(cls: type, plan: tuple[tuple[str, int, int, int], ...]) -> Callable[[str], Any]:
-    """One function per record class, generated from its field table: a slice and a conversion per
-    field, no loop, no dict. Reading a million records is dominated by this, so a slotted class
-    (all of them) gets its slots set directly instead of through the frozen ``__init__``'s
-    ``object.__setattr__`` calls; the values are the same (``build`` of any line equals
-    ``cls(**fields)``)."""
-    exprs = []
-    for _name, start, end, mode in plan:
-        raw = f"line[{start}:{end}]"
+    """A builder of lazy records of ``cls``: the record keeps its line, a field is sliced and converted
+    when it is read.
+
+    Reading a million records is dominated by building them, and most consumers read a few
+    fields of each, so the work moves to the reads (each a slice and a conversion generated
+    from the field table). The lazy class is a subclass that compares, hashes, prints and
+    pickles as ``cls`` with the same values (``build`` of any line equals ``cls(**fields)``).
+    """
+    lazy = _LAZY.get(cls)
+    if lazy is None:
+        lazy = _LAZY[cls] = _lazy_class(cls, plan)
+    new = object.__new__
+    set_line = lazy.__dict__["_line"].__set__
+
+    def build(line: str) -> Any:
+        o: Any = new(lazy)
+        set_line(o, line)
+        return o
+
+    return build
+
+
+_LAZY: dict[type, type] = {}
+
+
+def _lazy_class(cls: type, plan: tuple[tuple[str, int, int, int], ...]) -> type:
+    env: dict[str, Any] = {}
+    ns: dict[str, Any] = {"__slots__": ("_line",), "__qualname__": cls.__qualname__,
+                          "__module__": cls.__module__, "__doc__": cls.__doc__}
+    for name, start, end, mode in plan:
+        raw = f"self._line[{start}:{end}]"
         if mode == 0:
-            exprs.append(f"(int(r) if (r := {raw}).strip() else 0)")
+            body = f"r = {raw}\n return int(r) if r.strip() else 0"
         elif mode == 1:
-            exprs.append(f"((r := {raw}).strip() and r)")
+            body = f"r = {raw}\n return r.strip() and r"
         else:
-            exprs.append(f"{raw}.rstrip()")
-    env: dict[str, Any] = {"_cls": cls, "_new": object.__new__}
-    direct = "__slots__" in cls.__dict__ and not hasattr(cls, "__post_init__")
-    if direct:
-        for i, (name, *_rest) in enumerate(plan):
-            env[f"_set{i}"] = getattr(cls, name).__set__
-        body = "\n".join([" o = _new(_cls)", *(f" _set{i}(o, {e})" for i, e in enumerate(exprs)), " return o"])
-    else:
-        body = f" return _cls({', '.join(exprs)})"
-    exec(f"def build(line):\n{body}\n", env)  # source generated from the field table only
-    fn: Callable[[str], Any] = env["build"]
-    return fn
+            body = f"return {raw}.rstrip()"
+        exec(f"def {name}(self):\n {body}\n", env)  # source generated from the field table only
+        ns[name] = property(env[name])
+    values = operator.attrgetter(*(name for name, *_ in plan))
+
+    def __eq__(self: Any, other: object) -> bool:
+        if isinstance(other, cls):
+            return bool(values(self) == values(other))
+        return NotImplemented
+
+    def __reduce__(self: Any) -> tuple[type, tuple[Any, ...]]:
+        return cls, tuple(getattr(self, name) for name, *_ in plan)
+
+    ns.update(__eq__=__eq__, __hash__=cls.__hash__, __reduce__=__reduce__)
+    return type(cls.__name__, (cls,), ns)
 
 
 def render(fields: tuple[Field, ...], rec: object) -> str:
