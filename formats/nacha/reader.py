@@ -23,7 +23,7 @@ from __future__ import annotations
 import dataclasses
 import re
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import BinaryIO, Protocol
 
 from formats.errors import FormatError, Issue, IssueList, Severity
@@ -46,7 +46,7 @@ from formats.nacha.records import (
     file_control,
     file_header,
 )
-from formats.nacha.records._base import RECORD_LENGTH
+from formats.nacha.records._base import RECORD_LENGTH, field
 from formats.nacha.records.batch_control import BatchControl
 from formats.nacha.records.batch_header import BatchHeader
 from formats.nacha.records.file_control import FileControl
@@ -61,28 +61,24 @@ ROUTING_CACHE_SIZE = 50_000
 FILLER = "9" * RECORD_LENGTH
 
 
-def _f(fields: tuple[Field, ...], name: str) -> Field:
-    return next(f for f in fields if f.name == name)
-
-
-_RECORD_TYPE = _f(file_header.FIELDS, "record_type")
-_BH_SERVICE_CLASS = _f(batch_header.FIELDS, "service_class_code")
-_BH_COMPANY_ID = _f(batch_header.FIELDS, "company_identification")
-_BH_SEC = _f(batch_header.FIELDS, "standard_entry_class")
-_BH_ODFI = _f(batch_header.FIELDS, "odfi_identification")
-_BH_NUMBER = _f(batch_header.FIELDS, "batch_number")
-_ED_TX = _f(entry_detail.FIELDS, "transaction_code")
-_ED_RDFI = _f(entry_detail.FIELDS, "rdfi_identification")
-_ED_AMOUNT = _f(entry_detail.FIELDS, "amount")
-_ED_INDICATOR = _f(entry_detail.FIELDS, "addenda_record_indicator")
-_ED_TRACE = _f(entry_detail.FIELDS, "trace_number")
-_AD_TYPE = _f(addenda_05.FIELDS, "addenda_type_code")
+_RECORD_TYPE = field(file_header.FIELDS, "record_type")
+_BH_SERVICE_CLASS = field(batch_header.FIELDS, "service_class_code")
+_BH_COMPANY_ID = field(batch_header.FIELDS, "company_identification")
+_BH_SEC = field(batch_header.FIELDS, "standard_entry_class")
+_BH_ODFI = field(batch_header.FIELDS, "odfi_identification")
+_BH_NUMBER = field(batch_header.FIELDS, "batch_number")
+_ED_TX = field(entry_detail.FIELDS, "transaction_code")
+_ED_RDFI = field(entry_detail.FIELDS, "rdfi_identification")
+_ED_AMOUNT = field(entry_detail.FIELDS, "amount")
+_ED_INDICATOR = field(entry_detail.FIELDS, "addenda_record_indicator")
+_ED_TRACE = field(entry_detail.FIELDS, "trace_number")
+_AD_TYPE = field(addenda_05.FIELDS, "addenda_type_code")
 _AD_RECORD = (_RECORD_TYPE.start, _AD_TYPE.end)
-_A05_SEQ = _f(addenda_05.FIELDS, "addenda_sequence_number")
-_A05_ENTRY_SEQ = _f(addenda_05.FIELDS, "entry_detail_sequence_number")
-_A98_CODE = _f(addenda_98.FIELDS, "change_code")
-_A99_CODE = _f(addenda_99.FIELDS, "return_reason_code")
-_A_TRACE = _f(addenda_99.FIELDS, "trace_number")
+_A05_SEQ = field(addenda_05.FIELDS, "addenda_sequence_number")
+_A05_ENTRY_SEQ = field(addenda_05.FIELDS, "entry_detail_sequence_number")
+_A98_CODE = field(addenda_98.FIELDS, "change_code")
+_A99_CODE = field(addenda_99.FIELDS, "return_reason_code")
+_A_TRACE = field(addenda_99.FIELDS, "trace_number")
 
 Record = FileHeader | BatchHeader | Entry | BatchControl | FileControl
 
@@ -124,7 +120,7 @@ class _BatchState:
     number: int | None
     #: fast path: transaction code bytes -> is a debit (codes with zero amounts take the slow path)
     fast_tx: dict[bytes, bool] | None
-    totals: Totals = field(default_factory=Totals)
+    totals: Totals = dataclasses.field(default_factory=Totals)
     last_trace: bytes = b""
 
 
@@ -138,7 +134,7 @@ class _EntryState:
     n98: int = 0
     n99: int = 0
     other: int = 0
-    addenda: list[Addenda] = field(default_factory=list)
+    addenda: list[Addenda] = dataclasses.field(default_factory=list)
 
 
 def _fast_tx_map(rule: SecRule, service_class: int | None) -> dict[bytes, bool]:

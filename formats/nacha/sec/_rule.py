@@ -12,9 +12,10 @@ from formats.errors import Issue
 from formats.fixedwidth import Field
 from formats.nacha.codes import CREDIT_CODES, DEBIT_CODES, RETURN_NOC_CODES
 from formats.nacha.records import entry_detail
+from formats.nacha.records._base import field
 
-_NAME = entry_detail.field(entry_detail.FIELDS, "individual_name")
-_INDICATOR = entry_detail.field(entry_detail.FIELDS, "addenda_record_indicator")
+_NAME = field(entry_detail.FIELDS, "individual_name")
+_INDICATOR = field(entry_detail.FIELDS, "addenda_record_indicator")
 
 
 @dataclass(frozen=True, slots=True)
