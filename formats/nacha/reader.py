@@ -30,7 +30,7 @@ from formats.errors import FormatError, Issue, IssueList, Severity
 from formats.fixedwidth import Field
 from formats.nacha import codes
 from formats.nacha.framing import Framer
-from formats.nacha.model import AchFile, Addenda, Batch, Entry, new_entry
+from formats.nacha.model import AchFile, Addenda, Batch, Entry, entry_builder, new_entry
 from formats.nacha.policy import DEFAULT, ValidationPolicy
 from formats.nacha.records import (
     addenda_02,
@@ -46,7 +46,7 @@ from formats.nacha.records import (
     file_control,
     file_header,
 )
-from formats.nacha.records._base import RECORD_LENGTH, field
+from formats.nacha.records._base import RECORD_LENGTH, builder, field
 from formats.nacha.records.batch_control import BatchControl
 from formats.nacha.records.batch_header import BatchHeader
 from formats.nacha.records.file_control import FileControl
@@ -259,7 +259,7 @@ class AchReader:
                                           else (lambda _rt: True))
         custom_trace = self.policy.custom_trace_numbers
         typed = self.typed
-        from_line = entry_detail.from_line
+        typed_entry = entry_builder(builder(entry_detail.EntryDetail, entry_detail.FIELDS, entry_detail.INT_FIELDS))
         lineno = 0
         d_debit = d_credit = d_hash = d_n = 0
         last_trace = b""
@@ -283,7 +283,7 @@ class AchReader:
                             d_n += 1
                             last_trace = trace
                             if typed:
-                                yield lineno, new_entry(from_line(raw[:RECORD_LENGTH].decode()), (), lineno)
+                                yield lineno, typed_entry(raw[:RECORD_LENGTH].decode(), lineno)
                             continue
                 # slow path: hand the fast path's running totals to the batch first
                 b = self._batch

@@ -98,14 +98,18 @@ def build(cls: type[T], fields: tuple[Field, ...], line: str, int_fields: frozen
     Alphanumeric values keep leading blanks (the immediate destination's leading
     blank is significant) and lose trailing ones, so formatting restores the line.
     """
-    builder = _BUILDERS.get(cls)
-    if builder is None:
-        builder = _BUILDERS[cls] = _compile(cls, _plan(cls, fields, int_fields))
-    result: T = builder(line)
-    return result
+    return builder(cls, fields, int_fields)(line)
 
 
 _BUILDERS: dict[type, Callable[[str], Any]] = {}
+
+
+def builder(cls: type[T], fields: tuple[Field, ...], int_fields: frozenset[str]) -> Callable[[str], T]:
+    """:func:`build` for one class, looked up once: what a loop over a million records calls."""
+    fn = _BUILDERS.get(cls)
+    if fn is None:
+        fn = _BUILDERS[cls] = _compile(cls, _plan(cls, fields, int_fields))
+    return fn
 
 
 def _compile(cls: type, plan: tuple[tuple[str, int, int, int], ...]) -> Callable[[str], Any]:
