@@ -23,7 +23,7 @@ COMPRESSED = {b"\x1f\x8b": "gzip-compressed", b"PK\x03\x04": "zip archive", b"BZ
 NO_BREAKS = "no line breaks: records split every 94 bytes"
 
 #: (code, reason, line) of a tolerated deviation
-Tolerate = Callable[[str, str, "int | None"], None]
+Tolerate = Callable[[str, str, int | None], None]
 Refuse = Callable[[Issue], None]
 
 

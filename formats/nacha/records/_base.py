@@ -119,7 +119,8 @@ def _compile(cls: type, plan: tuple[tuple[str, int, int, int], ...]) -> Callable
     Reading a million records is dominated by building them, and most consumers read a few
     fields of each, so the work moves to the reads (each a slice and a conversion generated
     from the field table). The lazy class is a subclass that compares, hashes, prints and
-    pickles as ``cls`` with the same values (``build`` of any line equals ``cls(**fields)``).
+    pickles as ``cls`` with the same values (``build`` of any line equals ``cls(**fields)``), and
+    ``dataclasses.replace`` of it is a ``cls``.
     """
     lazy = _LAZY.get(cls)
     if lazy is None:
@@ -162,7 +163,11 @@ def _lazy_class(cls: type, plan: tuple[tuple[str, int, int, int], ...]) -> type:
     def __reduce__(self: Any) -> tuple[type, tuple[Any, ...]]:
         return cls, tuple(getattr(self, name) for name, *_ in plan)
 
-    ns.update(__eq__=__eq__, __hash__=cls.__hash__, __reduce__=__reduce__)
+    def __new__(_lazy: type, *args: Any, **kwargs: Any) -> Any:
+        # a record built from values (``dataclasses.replace``, ``type(rec)(...)``) is an eager one
+        return cls(*args, **kwargs)
+
+    ns.update(__eq__=__eq__, __hash__=cls.__hash__, __reduce__=__reduce__, __new__=__new__)
     return type(cls.__name__, (cls,), ns)
 
 

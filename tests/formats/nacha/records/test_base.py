@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import dataclasses
 import operator
 import pickle
 
@@ -36,6 +37,8 @@ def test_lazy_record_is_frozen_and_copies_as_the_eager_one() -> None:
         raise AssertionError("a typed record is frozen")
     for clone in (pickle.loads(pickle.dumps(lazy)), copy.deepcopy(lazy)):
         assert clone == EAGER and type(clone) is EntryDetail
+    changed = dataclasses.replace(lazy, amount=5)
+    assert type(changed) is EntryDetail and changed == dataclasses.replace(EAGER, amount=5)
 
 
 def test_blank_optional_numbers() -> None:
