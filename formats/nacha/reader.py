@@ -46,7 +46,7 @@ from formats.nacha.records import (
     file_control,
     file_header,
 )
-from formats.nacha.records._base import RECORD_LENGTH, builder, field
+from formats.nacha.records._base import RECORD_LENGTH, field
 from formats.nacha.records.batch_control import BatchControl
 from formats.nacha.records.batch_header import BatchHeader
 from formats.nacha.records.file_control import FileControl
@@ -259,7 +259,7 @@ class AchReader:
                                           else (lambda _rt: True))
         custom_trace = self.policy.custom_trace_numbers
         typed = self.typed
-        typed_entry = entry_builder(builder(entry_detail.EntryDetail, entry_detail.FIELDS, entry_detail.INT_FIELDS))
+        typed_entry = entry_builder()
         lineno = 0
         d_debit = d_credit = d_hash = d_n = 0
         last_trace = b""

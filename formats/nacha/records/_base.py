@@ -141,8 +141,7 @@ _LAZY: dict[type, type] = {}
 
 def _lazy_class(cls: type, plan: tuple[tuple[str, int, int, int], ...]) -> type:
     env: dict[str, Any] = {}
-    ns: dict[str, Any] = {"__slots__": ("_line",), "__qualname__": cls.__qualname__,
-                          "__module__": cls.__module__, "__doc__": cls.__doc__}
+    properties: dict[str, property] = {}
     for name, start, end, mode in plan:
         raw = f"self._line[{start}:{end}]"
         if mode == 0:
@@ -152,22 +151,31 @@ def _lazy_class(cls: type, plan: tuple[tuple[str, int, int, int], ...]) -> type:
         else:
             body = f"return {raw}.rstrip()"
         exec(f"def {name}(self):\n {body}\n", env)  # source generated from the field table only
-        ns[name] = property(env[name])
-    values = operator.attrgetter(*(name for name, *_ in plan))
+        properties[name] = property(env[name])
+    return lazy_subclass(cls, ("_line",), properties)
+
+
+def lazy_subclass(cls: type, slots: tuple[str, ...], properties: Mapping[str, property]) -> type:
+    """A subclass of the frozen slotted dataclass ``cls`` whose fields are ``properties`` computed from
+    ``slots``. It compares, hashes, prints and pickles as ``cls`` with the same values, and
+    ``dataclasses.replace`` of it (or ``type(obj)(...)``) builds a ``cls``."""
+    names = [f.name for f in dc_fields(cls)]
+    compared = operator.attrgetter(*[f.name for f in dc_fields(cls) if f.compare])
 
     def __eq__(self: Any, other: object) -> bool:
         if isinstance(other, cls):
-            return bool(values(self) == values(other))
+            return bool(compared(self) == compared(other))
         return NotImplemented
 
     def __reduce__(self: Any) -> tuple[type, tuple[Any, ...]]:
-        return cls, tuple(getattr(self, name) for name, *_ in plan)
+        return cls, tuple(getattr(self, name) for name in names)
 
     def __new__(_lazy: type, *args: Any, **kwargs: Any) -> Any:
-        # a record built from values (``dataclasses.replace``, ``type(rec)(...)``) is an eager one
         return cls(*args, **kwargs)
 
-    ns.update(__eq__=__eq__, __hash__=cls.__hash__, __reduce__=__reduce__, __new__=__new__)
+    ns: dict[str, Any] = {"__slots__": slots, "__qualname__": cls.__qualname__, "__module__": cls.__module__,
+                          "__doc__": cls.__doc__, "__eq__": __eq__, "__hash__": cls.__hash__,
+                          "__reduce__": __reduce__, "__new__": __new__, **properties}
     return type(cls.__name__, (cls,), ns)
 
 
