@@ -283,7 +283,7 @@ class AchReader:
                             d_n += 1
                             last_trace = trace
                             if typed:
-                                yield lineno, typed_entry(raw[:RECORD_LENGTH].decode(), lineno)
+                                yield lineno, typed_entry(raw.decode(), lineno)  # a CR after column 94 is never sliced
                             continue
                 # slow path: hand the fast path's running totals to the batch first
                 b = self._batch
