@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from typing import BinaryIO
 
-from formats.errors import Issue
+from formats.errors import Issue, IssueCode
 from formats.nacha.records._base import RECORD_LENGTH
 
 CHUNK_BYTES = 1 << 20
@@ -23,7 +23,7 @@ COMPRESSED = {b"\x1f\x8b": "gzip-compressed", b"PK\x03\x04": "zip archive", b"BZ
 NO_BREAKS = "no line breaks: records split every 94 bytes"
 
 #: (code, reason, line) of a tolerated deviation
-Tolerate = Callable[[str, str, int | None], None]
+Tolerate = Callable[[IssueCode, str, int | None], None]
 Refuse = Callable[[Issue], None]
 
 
@@ -45,13 +45,13 @@ class Framer:
         data: bytes = read(CHUNK_BYTES)
         if data.startswith(BOM):
             data = data[len(BOM):]
-            self._tolerate("bom", "UTF-8 byte-order mark ignored", 1)
+            self._tolerate(IssueCode.BOM, "UTF-8 byte-order mark ignored", 1)
         if not data:
             return
         for magic, what in COMPRESSED.items():
             if data.startswith(magic):
                 self.compressed = True
-                self._refuse(Issue(code="compressed", reason=f"{what}: decompress first", line=1,
+                self._refuse(Issue(code=IssueCode.COMPRESSED, reason=f"{what}: decompress first", line=1,
                                    columns=(1, len(magic)), value=data[:len(magic)].hex(),
                                    expected="NACHA text records", found=what))
                 return
@@ -63,7 +63,7 @@ class Framer:
                 parts = buf.split(sep)
                 carry = parts.pop()
                 if len(carry) > MAX_LINE_BYTES:
-                    self._tolerate("no_line_breaks", NO_BREAKS, None)
+                    self._tolerate(IssueCode.NO_LINE_BREAKS, NO_BREAKS, None)
                     n = len(carry) // RECORD_LENGTH * RECORD_LENGTH
                     parts.extend(carry[i:i + RECORD_LENGTH] for i in range(0, n, RECORD_LENGTH))
                     carry = carry[n:]
@@ -85,13 +85,13 @@ class Framer:
         if nl >= 0 and (cr < 0 or cr >= nl - 1) and not (
                 first_len > RECORD_LENGTH and first_len % RECORD_LENGTH == 0):
             if cr >= 0:
-                self._tolerate("crlf", "CRLF line endings", None)
+                self._tolerate(IssueCode.CRLF, "CRLF line endings", None)
             return b"\n"
         if cr >= 0 and (nl < 0 or cr < nl) and not (cr > RECORD_LENGTH and cr % RECORD_LENGTH == 0):
-            self._tolerate("cr", "CR line endings", None)
+            self._tolerate(IssueCode.CR, "CR line endings", None)
             return b"\r"
         if len(data) > RECORD_LENGTH + 2:
-            self._tolerate("no_line_breaks", NO_BREAKS, None)
+            self._tolerate(IssueCode.NO_LINE_BREAKS, NO_BREAKS, None)
         return b""
 
     def text(self, lineno: int, raw: bytes) -> str | None:
@@ -111,15 +111,15 @@ class Framer:
         if len(text) == RECORD_LENGTH:
             return text
         if not text.strip():
-            self._tolerate("blank_line", "blank line skipped", lineno)
+            self._tolerate(IssueCode.BLANK_LINE, "blank line skipped", lineno)
             return None
         if len(text) < RECORD_LENGTH:
-            self._tolerate("short_line", "short line padded with blanks to 94 characters", lineno)
+            self._tolerate(IssueCode.SHORT_LINE, "short line padded with blanks to 94 characters", lineno)
             return text.ljust(RECORD_LENGTH)
         if not text[RECORD_LENGTH:].strip():
-            self._tolerate("long_line", "trailing blanks after column 94 trimmed", lineno)
+            self._tolerate(IssueCode.LONG_LINE, "trailing blanks after column 94 trimmed", lineno)
         else:
-            self._refuse(Issue(code="record_length", reason="record is longer than 94 characters", line=lineno,
+            self._refuse(Issue(code=IssueCode.RECORD_LENGTH, reason="record is longer than 94 characters", line=lineno,
                                columns=(RECORD_LENGTH + 1, len(text)), value=text[RECORD_LENGTH:][:20],
                                expected="94", found=str(len(text))))
         return text[:RECORD_LENGTH]

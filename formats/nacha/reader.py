@@ -26,7 +26,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import BinaryIO, Protocol
 
-from formats.errors import FormatError, Issue, IssueList, Severity
+from formats.errors import FormatError, Issue, IssueCode, IssueList, Severity
 from formats.fixedwidth import Field
 from formats.nacha import codes
 from formats.nacha.framing import Framer
@@ -166,7 +166,7 @@ class AchReader:
         self.error_count = 0
         self._framer = Framer(stream, self._tolerate, self._err,
                               allow_special_characters=policy.allow_special_characters)
-        self._tolerated: dict[str, _Tolerance] = {}
+        self._tolerated: dict[IssueCode, _Tolerance] = {}
         self._routing_ok: set[bytes] = set()
         self._any_record = False
         self._header_seen = False
@@ -237,13 +237,13 @@ class AchReader:
         for i in issues:
             self._err(i)
 
-    def _error(self, code: str, reason: str, line: int | None, record: str | None = None, *,
+    def _error(self, code: IssueCode, reason: str, line: int | None, record: str | None = None, *,
                field_name: str | None = None, columns: tuple[int, int] | None = None,
                value: str | None = None, expected: str | None = None, found: str | None = None) -> None:
         self._err(Issue(code=code, reason=reason, line=line, record=record, field=field_name,
                         columns=columns, value=value, expected=expected, found=found))
 
-    def _tolerate(self, code: str, reason: str, line: int | None) -> None:
+    def _tolerate(self, code: IssueCode, reason: str, line: int | None) -> None:
         t = self._tolerated.get(code)
         if t is None:
             t = self._tolerated[code] = _Tolerance(reason, line)
@@ -348,11 +348,11 @@ class AchReader:
         if self._control_seen or self._filler_seen:
             if not self._after_end_reported:
                 self._after_end_reported = True
-                self._error("after_file_control", "records after the file control record", lineno,
+                self._error(IssueCode.AFTER_FILE_CONTROL, "records after the file control record", lineno,
                             expected="only 9-filler records")
             return None
         if not self._any_record and rt != file_header.TYPE_CODE and not self.policy.allow_missing_file_header:
-            self._error("missing_file_header", "file does not start with a file header record", lineno,
+            self._error(IssueCode.MISSING_FILE_HEADER, "file does not start with a file header record", lineno,
                         expected="record type 1", found=rt)
         self._any_record = True
         out: list[tuple[int, Record]] = []
@@ -373,7 +373,7 @@ class AchReader:
             self._close_entry(out)
             self._file_control(lineno, text, out)
         else:
-            self._error("unknown_record_type", "unknown record type", lineno, columns=_RECORD_TYPE.columns,
+            self._error(IssueCode.UNKNOWN_RECORD_TYPE, "unknown record type", lineno, columns=_RECORD_TYPE.columns,
                         value=rt, expected="1, 5, 6, 7, 8 or 9", found=rt)
         return out
 
@@ -382,7 +382,7 @@ class AchReader:
     def _file_header(self, lineno: int, text: str, out: list[tuple[int, Record]]) -> None:
         self._records += 1
         if self._header_seen or self._records > 1:
-            self._error("misplaced_file_header", "file header record is not the first record", lineno,
+            self._error(IssueCode.MISPLACED_FILE_HEADER, "file header record is not the first record", lineno,
                         file_header.NAME)
             return
         self._header_seen = True
@@ -391,7 +391,7 @@ class AchReader:
                                    bypass_origin=p.bypass_origin_validation,
                                    allow_special_characters=p.allow_special_characters)
         self._errs(issues)
-        if not any(i.code == "non_numeric" for i in issues):
+        if not any(i.code == IssueCode.NON_NUMERIC for i in issues):
             self.file_header = file_header.from_line(text)
             out.append((lineno, self.file_header))
 
@@ -410,7 +410,7 @@ class AchReader:
             reason = f"SEC code {sec} not supported" if known else f"unknown SEC code {sec}"
             if known and sec in RULES:
                 reason = f"SEC code {sec} with the IAT batch layout not supported"
-            self._err(_BH_SEC.issue("unsupported_sec" if known else "unknown_sec", reason, sec,
+            self._err(_BH_SEC.issue(IssueCode.UNSUPPORTED_SEC if known else IssueCode.UNKNOWN_SEC, reason, sec,
                                     line=lineno, record=batch_header.NAME,
                                     expected=", ".join(sorted(codes.SUPPORTED_SEC))))
             issues = [i for i in batch_header.check(text, lineno=lineno, allow_special_characters=True)
@@ -425,7 +425,7 @@ class AchReader:
         if number is not None and not p.allow_unordered_batch_numbers:
             if self._last_batch_number is not None and number <= self._last_batch_number:
                 self._err(_BH_NUMBER.issue(
-                    "batch_number_order", "batch numbers must ascend", _BH_NUMBER.cut(text), line=lineno,
+                    IssueCode.BATCH_NUMBER_ORDER, "batch numbers must ascend", _BH_NUMBER.cut(text), line=lineno,
                     record=batch_header.NAME, expected=f"> {self._last_batch_number:07d}"))
             self._last_batch_number = number
         if not bad.intersection({_BH_SERVICE_CLASS.name, _BH_NUMBER.name}):
@@ -441,7 +441,7 @@ class AchReader:
         self._records += 1
         b = self._batch
         if b is None:
-            self._error("entry_outside_batch", "entry detail record outside a batch", lineno,
+            self._error(IssueCode.ENTRY_OUTSIDE_BATCH, "entry detail record outside a batch", lineno,
                         entry_detail.NAME, expected="a batch header before it")
             return
         b.totals.count += 1
@@ -454,7 +454,7 @@ class AchReader:
                                     allow_invalid_check_digit=p.allow_invalid_check_digit)
         bad = {i.field for i in issues}
 
-        def add(f: Field, code: str, reason: str, expected: str) -> None:
+        def add(f: Field, code: IssueCode, reason: str, expected: str) -> None:
             issues.append(f.issue(code, reason, f.cut(text), line=lineno, record=entry_detail.NAME,
                                   expected=expected))
 
@@ -462,20 +462,20 @@ class AchReader:
         amount = int(_ED_AMOUNT.cut(text)) if _ED_AMOUNT.name not in bad else None
         if tx is not None and tx in codes.TRANSACTION_CODES:
             if not rule.allows(tx):
-                add(_ED_TX, "sec_transaction_code", f"{b.sec} does not allow transaction code {tx:02d}",
+                add(_ED_TX, IssueCode.SEC_TRANSACTION_CODE, f"{b.sec} does not allow transaction code {tx:02d}",
                     "a return/NOC code" if rule.notification_of_change
                     else ("debit codes" if not rule.credits else "credit codes"))
             elif not _class_allows(b.service_class, tx):
-                add(_ED_TX, "service_class_mismatch",
+                add(_ED_TX, IssueCode.SERVICE_CLASS_MISMATCH,
                     f"service class {b.service_class} does not allow transaction code {tx:02d}",
                     "credits only" if b.service_class == codes.SERVICE_CLASS_CREDITS else "debits only")
             if amount:
                 if tx in codes.PRENOTE_CODES:
-                    add(_ED_AMOUNT, "prenote_amount", "prenote amount must be zero", "0000000000")
+                    add(_ED_AMOUNT, IssueCode.PRENOTE_AMOUNT, "prenote amount must be zero", "0000000000")
                 elif tx in codes.ZERO_DOLLAR_CODES:
-                    add(_ED_AMOUNT, "zero_dollar_amount", "zero-dollar entry amount must be zero", "0000000000")
+                    add(_ED_AMOUNT, IssueCode.ZERO_DOLLAR_AMOUNT, "zero-dollar entry amount must be zero", "0000000000")
                 elif rule.notification_of_change:
-                    add(_ED_AMOUNT, "cor_amount", "COR entry amount must be zero", "0000000000")
+                    add(_ED_AMOUNT, IssueCode.COR_AMOUNT, "COR entry amount must be zero", "0000000000")
             if amount is not None:
                 if tx in codes.DEBIT_CODES:
                     b.totals.debit += amount
@@ -492,10 +492,10 @@ class AchReader:
         if _ED_TRACE.name not in bad and not p.custom_trace_numbers:
             tb = trace.encode("ascii")
             if tb <= b.last_trace:
-                add(_ED_TRACE, "trace_order", "trace numbers must ascend within a batch",
+                add(_ED_TRACE, IssueCode.TRACE_ORDER, "trace numbers must ascend within a batch",
                     f"> {b.last_trace.decode('utf-8', 'replace')}")
             if tb[:len(b.odfi)] != b.odfi:
-                add(_ED_TRACE, "trace_odfi", "trace number must start with the batch's ODFI",
+                add(_ED_TRACE, IssueCode.TRACE_ODFI, "trace number must start with the batch's ODFI",
                     b.odfi.decode("utf-8", "replace") + "...")
             b.last_trace = max(b.last_trace, tb)
         indicator = _ED_INDICATOR.cut(text)
@@ -509,7 +509,7 @@ class AchReader:
         elif detail is not None:
             out.append((lineno, new_entry(detail, (), lineno)))
         if counted and indicator != "1":
-            self._error("ctx_addenda_count", f"{b.sec} entry counts addenda but its indicator is 0", lineno,
+            self._error(IssueCode.CTX_ADDENDA_COUNT, f"{b.sec} entry counts addenda but its indicator is 0", lineno,
                         entry_detail.NAME, field_name=_ED_INDICATOR.name, columns=_ED_INDICATOR.columns,
                         value=indicator, expected="1")
 
@@ -517,7 +517,7 @@ class AchReader:
         self._records += 1
         b = self._batch
         if b is None:
-            self._error("addenda_outside_batch", "addenda record outside a batch", lineno, "Addenda")
+            self._error(IssueCode.ADDENDA_OUTSIDE_BATCH, "addenda record outside a batch", lineno, "Addenda")
             return
         b.totals.count += 1
         self.summary.addenda += 1
@@ -525,7 +525,7 @@ class AchReader:
             return
         e = self._entry
         if e is None:
-            self._error("addenda_outside_entry",
+            self._error(IssueCode.ADDENDA_OUTSIDE_ENTRY,
                         "addenda record without an entry whose addenda indicator is 1", lineno, "Addenda",
                         field_name=_RECORD_TYPE.name, columns=_AD_RECORD,
                         value=text[_AD_RECORD[0] - 1:_AD_RECORD[1]])
@@ -542,17 +542,17 @@ class AchReader:
             e.n05 += 1
             if e.n05 > rule.max_addenda_05:
                 issues.append(_found(_AD_TYPE.issue(
-                    "too_many_addenda", f"{b.sec} allows {rule.max_addenda_05} addenda 05 per entry", kind,
+                    IssueCode.TOO_MANY_ADDENDA, f"{b.sec} allows {rule.max_addenda_05} addenda 05 per entry", kind,
                     line=lineno, record=addenda_05.NAME, expected=str(rule.max_addenda_05)), None))
             seq = _A05_SEQ.cut(text)
             if seq.isdigit() and int(seq) != e.n05:
-                issues.append(_A05_SEQ.issue("addenda_sequence", "addenda sequence number out of order", seq,
+                issues.append(_A05_SEQ.issue(IssueCode.ADDENDA_SEQUENCE, "addenda sequence number out of order", seq,
                                              line=lineno, record=addenda_05.NAME,
                                              expected=f"{e.n05:0{_A05_SEQ.width}d}"))
             entry_seq = _A05_ENTRY_SEQ.cut(text)
             if entry_seq != e.trace[-_A05_ENTRY_SEQ.width:]:
                 issues.append(_A05_ENTRY_SEQ.issue(
-                    "addenda_entry_sequence", "entry detail sequence number must be the entry's trace sequence",
+                    IssueCode.ADDENDA_ENTRY_SEQUENCE, "entry detail sequence number must be the entry's trace sequence",
                     entry_seq, line=lineno, record=addenda_05.NAME, expected=e.trace[-_A05_ENTRY_SEQ.width:]))
         elif kind == addenda_98.ADDENDA_TYPE:
             if _A98_CODE.cut(text) in codes.REFUSED_CHANGE_CODES:
@@ -566,7 +566,7 @@ class AchReader:
             e.n98 += 1
             self.summary.nocs += 1
             if not rule.notification_of_change:
-                issues.append(_found(_AD_TYPE.issue("noc_outside_cor", "addenda 98 only in COR batches", kind,
+                issues.append(_found(_AD_TYPE.issue(IssueCode.NOC_OUTSIDE_COR, "addenda 98 only in COR batches", kind,
                                                     line=lineno, record=addenda_98.NAME, expected="COR batch"),
                                      b.sec))
             self._addenda_trace(lineno, text, e, module.NAME)
@@ -584,35 +584,36 @@ class AchReader:
                 issues = addenda_99.check(text, lineno=lineno, allow_special_characters=special,
                                           custom_codes=custom)
                 module = addenda_99
-            if p.allow_blank_return_dates and any(i.code == "blank_date" for i in issues):
-                self._tolerate("blank_date", "dishonored/contested return with blank date field(s), allowed "
+            if p.allow_blank_return_dates and any(i.code == IssueCode.BLANK_DATE for i in issues):
+                self._tolerate(IssueCode.BLANK_DATE, "dishonored/contested return with blank date field(s), allowed "
                                "by the policy", lineno)
-                issues = [i for i in issues if i.code != "blank_date"]
+                issues = [i for i in issues if i.code != IssueCode.BLANK_DATE]
             e.n99 += 1
             self.summary.returns += 1
             self._addenda_trace(lineno, text, e, module.NAME)
         elif kind == addenda_02.ADDENDA_TYPE:
             module = addenda_02
-            issues = [_AD_TYPE.issue("sec_addenda", f"{b.sec} does not allow addenda 02", kind, line=lineno,
+            issues = [_AD_TYPE.issue(IssueCode.SEC_ADDENDA, f"{b.sec} does not allow addenda 02", kind, line=lineno,
                                      record=addenda_02.NAME, expected="05, 98 or 99")]
             e.other += 1
         else:
-            self._error("unknown_addenda_type", "unknown addenda type code", lineno, "Addenda",
+            self._error(IssueCode.UNKNOWN_ADDENDA_TYPE, "unknown addenda type code", lineno, "Addenda",
                         field_name=_AD_TYPE.name, columns=_AD_TYPE.columns, value=kind,
                         expected="02, 05, 98 or 99", found=kind)
             e.other += 1
             return
         if e.n98 + e.n99 > 1:
-            issues.append(_found(_AD_TYPE.issue("too_many_addenda", "an entry carries one return or NOC addenda",
-                                                kind, line=lineno, record=module.NAME, expected="1"), None))
+            issues.append(_found(_AD_TYPE.issue(IssueCode.TOO_MANY_ADDENDA,
+                                                "an entry carries one return or NOC addenda", kind,
+                                                line=lineno, record=module.NAME, expected="1"), None))
         self._errs(issues)
-        if self.typed and not any(i.code == "non_numeric" for i in issues):
+        if self.typed and not any(i.code == IssueCode.NON_NUMERIC for i in issues):
             e.addenda.append(module.from_line(text))
 
     def _addenda_trace(self, lineno: int, text: str, e: _EntryState, record: str) -> None:
         """Rules say the addenda repeats the entry's trace; real NOCs (moov's corpus) do not always."""
         if _A_TRACE.cut(text) != e.trace:
-            self._tolerate("addenda_trace", f"{record} trace number differs from its entry's", lineno)
+            self._tolerate(IssueCode.ADDENDA_TRACE, f"{record} trace number differs from its entry's", lineno)
 
     def _close_entry(self, out: list[tuple[int, Record]]) -> None:
         e = self._entry
@@ -622,9 +623,10 @@ class AchReader:
         b = self._batch
         rule = b.rule if b is not None else None
         if e.n05 + e.n98 + e.n99 + e.other == 0:
-            self._err(Issue(code="missing_addenda", reason="addenda record indicator is 1 but no addenda follows",
-                            line=e.line, record=entry_detail.NAME, field=_ED_INDICATOR.name,
-                            columns=_ED_INDICATOR.columns, value="1", expected="an addenda record"))
+            self._err(Issue(code=IssueCode.MISSING_ADDENDA,
+                            reason="addenda record indicator is 1 but no addenda follows", line=e.line,
+                            record=entry_detail.NAME, field=_ED_INDICATOR.name, columns=_ED_INDICATOR.columns,
+                            value="1", expected="an addenda record"))
         if rule is not None:
             self._errs(rule.closed_entry_issues(e.line, n05=e.n05, n98=e.n98, counted=e.counted))
         if e.detail is not None:
@@ -633,7 +635,7 @@ class AchReader:
     def _missing_batch_control(self, lineno: int) -> None:
         b = self._batch
         assert b is not None
-        self._error("missing_batch_control", "batch has no batch control record", lineno, batch_control.NAME,
+        self._error(IssueCode.MISSING_BATCH_CONTROL, "batch has no batch control record", lineno, batch_control.NAME,
                     expected=f"batch control for the batch at line {b.line}")
         self._end_batch(b)
 
@@ -650,7 +652,7 @@ class AchReader:
                                      allow_special_characters=self.policy.allow_special_characters)
         self._errs(issues)
         if b is None:
-            self._error("batch_control_outside_batch", "batch control record without a batch header",
+            self._error(IssueCode.BATCH_CONTROL_OUTSIDE_BATCH, "batch control record without a batch header",
                         lineno, batch_control.NAME)
             return
         bad = {i.field for i in issues}
@@ -679,7 +681,7 @@ class AchReader:
 
     def _filler_record(self, lineno: int) -> None:
         if not self._control_seen and not self._filler_seen and not self.policy.allow_missing_file_control:
-            self._error("filler_before_file_control", "9-filler record before the file control record",
+            self._error(IssueCode.FILLER_BEFORE_FILE_CONTROL, "9-filler record before the file control record",
                         lineno, expected="file control record (type 9)")
         self._filler_seen = True
         self._filler += 1
@@ -690,12 +692,12 @@ class AchReader:
         if self._batch is not None:
             self._missing_batch_control(lineno)
         if not self._any_record:
-            self._error("empty_file", "file has no records", None, expected="a file header")
+            self._error(IssueCode.EMPTY_FILE, "file has no records", None, expected="a file header")
         elif not self._control_seen and not self.policy.allow_missing_file_control:
-            self._error("missing_file_control", "file has no file control record", lineno,
+            self._error(IssueCode.MISSING_FILE_CONTROL, "file has no file control record", lineno,
                         expected="record type 9")
         if self._control_seen and (self._records + self._filler) % 10:
-            self._tolerate("missing_block_fill", "last block not padded with 9-filler records", lineno)
+            self._tolerate(IssueCode.MISSING_BLOCK_FILL, "last block not padded with 9-filler records", lineno)
         return out
 
 

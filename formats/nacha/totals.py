@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Collection
 from dataclasses import dataclass
 
-from formats.errors import Issue
+from formats.errors import Issue, IssueCode
 from formats.fixedwidth import Field
 from formats.nacha.records import batch_control, file_control
 
@@ -55,7 +55,7 @@ def block_count(records: int) -> int:
 
 def _mismatch(f: Field, line: str, shown: str, *, lineno: int, record: str, expected: object) -> Issue:
     raw = f.cut(line)
-    return f.issue("control_mismatch", f"{f.name} {raw} does not agree with {shown}", raw, line=lineno,
+    return f.issue(IssueCode.CONTROL_MISMATCH, f"{f.name} {raw} does not agree with {shown}", raw, line=lineno,
                    record=record, expected=str(expected))
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from formats.errors import Issue
+from formats.errors import Issue, IssueCode
 from formats.fixedwidth import Field
 from formats.nacha.codes import CREDIT_CODES, DEBIT_CODES, RETURN_NOC_CODES
 from formats.nacha.records import entry_detail
@@ -62,10 +62,10 @@ class SecRule:
         if not name.strip():
             if allow_empty:
                 return []
-            return [_NAME.issue("missing", f"{self.code} individual name is mandatory", name, line=lineno,
+            return [_NAME.issue(IssueCode.MISSING, f"{self.code} individual name is mandatory", name, line=lineno,
                                 record=entry_detail.NAME, expected="a name")]
         if not name.strip(" 0"):
-            return [_NAME.issue("only_zeros", f"{self.code} individual name must not be all zeros", name,
+            return [_NAME.issue(IssueCode.ONLY_ZEROS, f"{self.code} individual name must not be all zeros", name,
                                 line=lineno, record=entry_detail.NAME, expected="a name")]
         return []
 
@@ -77,7 +77,7 @@ class SecRule:
         raw = f.cut(line)
         if raw.isdigit() and raw.isascii():
             return int(raw), []
-        return None, [f.issue("non_numeric", f"{self.code} number of addenda records must be numeric", raw,
+        return None, [f.issue(IssueCode.NON_NUMERIC, f"{self.code} number of addenda records must be numeric", raw,
                               line=lineno, record=entry_detail.NAME, expected=f"{f.width} digits")]
 
     def indicator_issues(self, line: str, lineno: int) -> list[Issue]:
@@ -85,19 +85,19 @@ class SecRule:
         raw = _INDICATOR.cut(line)
         if not self.notification_of_change or raw == "1":
             return []
-        return [_INDICATOR.issue("cor_addenda", "COR entries carry one addenda 98", raw, line=lineno,
+        return [_INDICATOR.issue(IssueCode.COR_ADDENDA, "COR entries carry one addenda 98", raw, line=lineno,
                                  record=entry_detail.NAME, expected="1")]
 
     def closed_entry_issues(self, lineno: int, *, n05: int, n98: int, counted: int | None) -> list[Issue]:
         """What an entry's addenda must add up to, checked once the next record shows they are all read."""
         out: list[Issue] = []
         if self.notification_of_change and n98 != 1:
-            out.append(Issue(code="cor_addenda", reason="COR entries carry exactly one addenda 98", line=lineno,
+            out.append(Issue(code=IssueCode.COR_ADDENDA, reason="COR entries carry exactly one addenda 98", line=lineno,
                              record=entry_detail.NAME, field=_INDICATOR.name, columns=_INDICATOR.columns,
                              value=str(n98), expected="1", found=str(n98)))
         f = self.addenda_count
         if f is not None and counted is not None and counted != n05:
-            out.append(f.issue("ctx_addenda_count", f"{self.code} number of addenda records does not match",
+            out.append(f.issue(IssueCode.CTX_ADDENDA_COUNT, f"{self.code} number of addenda records does not match",
                                f"{counted:0{f.width}d}", line=lineno, record=entry_detail.NAME,
                                expected=f"{n05:0{f.width}d}"))
         return out
