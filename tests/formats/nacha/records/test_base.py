@@ -46,14 +46,3 @@ def test_blank_optional_numbers() -> None:
     lazy = addenda_99.from_line(addenda_99.format(a))
     assert lazy == a and lazy.date_of_death == ""
 
-
-def test_fast_path_entries_are_lazy_but_equal_to_eager_entries() -> None:
-    from formats.nacha.model import Entry, entry_builder
-
-    eager = Entry(EAGER, (), 7)
-    lazy = entry_builder()(LINE, 7)
-    assert isinstance(lazy, Entry) and operator.eq(lazy, eager) and operator.eq(eager, lazy)
-    assert hash(lazy) == hash(eager) and repr(lazy) == repr(eager)
-    assert (lazy.amount, lazy.line, lazy.addenda, lazy.is_debit, lazy.return_result) == (123456, 7, (), True, None)
-    for clone in (pickle.loads(pickle.dumps(lazy)), copy.deepcopy(lazy), dataclasses.replace(lazy)):
-        assert type(clone) is Entry and clone == eager and clone.line == 7
