@@ -83,8 +83,8 @@ def new_entry(detail: EntryDetail, addenda: tuple[Addenda, ...], line: int | Non
 
 def entry_builder() -> Callable[[str, int], Entry]:
     """``(line, lineno) -> Entry`` without addenda, for the reader's fast path (once per entry): the
-    entry keeps its line, and its detail (lazy as well) is built when read. It compares, hashes and
-    pickles as the ``Entry`` of the same detail."""
+    entry keeps its line, and its detail (lazy as well) is built when read; without addenda it is
+    neither a return nor a NOC. It compares, hashes and pickles as the ``Entry`` of the same detail."""
     global _LINE_ENTRY
     if _LINE_ENTRY is None:
         detail = builder(EntryDetail, entry_detail.FIELDS, entry_detail.INT_FIELDS)
@@ -98,7 +98,8 @@ def entry_builder() -> Callable[[str, int], Entry]:
 
         _LINE_ENTRY = lazy_subclass(Entry, ("_text", "_lineno"), {
             "detail": property(_detail), "addenda": property(lambda self: ()),
-            "line": property(lambda self: self._lineno), "amount": property(_amount)})
+            "line": property(lambda self: self._lineno), "amount": property(_amount),
+            "return_result": property(lambda self: None), "noc_result": property(lambda self: None)})
     lazy = _LINE_ENTRY
     set_text = lazy.__dict__["_text"].__set__
     set_lineno = lazy.__dict__["_lineno"].__set__

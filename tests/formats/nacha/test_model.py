@@ -21,6 +21,7 @@ def test_fast_path_entries_are_lazy_but_equal_to_eager_entries() -> None:
     assert isinstance(lazy, Entry) and operator.eq(lazy, eager) and operator.eq(eager, lazy)
     assert hash(lazy) == hash(eager) and repr(lazy) == repr(eager)
     assert (lazy.amount, lazy.line, lazy.addenda, lazy.is_debit, lazy.return_result) == (123456, 7, (), True, None)
+    assert lazy.noc_result is None and lazy.is_prenote is False
     for clone in (pickle.loads(pickle.dumps(lazy)), copy.deepcopy(lazy), dataclasses.replace(lazy)):
         assert type(clone) is Entry and clone == eager and clone.line == 7
 
