@@ -6,7 +6,9 @@ run resolves. ``COPY_AND_DELETE`` (another filesystem) copies to a hidden temp
 name in the target, fsyncs it, records the transfer in ``bill_transfers``,
 renames the copy into place and only then removes the source; the next run
 finishes a recorded transfer and discards an unrecorded (partial) copy. The
-inbox never sees a partial file and a file is never delivered twice.
+inbox never sees a partial file and a file is never delivered twice. So a
+copied file takes two units of work on purpose: one records the transfer before
+the rename, one marks it done after the source is gone.
 """
 
 from __future__ import annotations
@@ -149,9 +151,10 @@ class BillXferJob(Job):
 
     def _recover(self, ctx: JobContext, target: Path) -> int:
         """Finish recorded transfers; drop copies that never got recorded (a crash mid-copy)."""
-        with ctx.db.transaction() as s:
+        with ctx.unit() as uow:
             pending = [(r.id, Path(r.source), Path(r.temp), Path(r.target), r.sha256, r.size)
-                       for r in s.scalars(select(BillTransfer).where(BillTransfer.state == TransferState.PLACING))]
+                       for r in uow.session.scalars(select(BillTransfer)
+                                                    .where(BillTransfer.state == TransferState.PLACING))]
         for row_id, src, temp, final, digest, size in pending:
             ctx.log.warning("bill xfer: finishing the interrupted transfer of %s", src)
             self._place(ctx, row_id, src, temp, final, digest, size)
