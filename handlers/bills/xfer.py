@@ -6,9 +6,7 @@ run resolves. ``COPY_AND_DELETE`` (another filesystem) copies to a hidden temp
 name in the target, fsyncs it, records the transfer in ``bill_transfers``,
 renames the copy into place and only then removes the source; the next run
 finishes a recorded transfer and discards an unrecorded (partial) copy. The
-inbox never sees a partial file and a file is never delivered twice. So a
-copied file takes two units of work on purpose: one records the transfer before
-the rename, one marks it done after the source is gone.
+inbox never sees a partial file and a file is never delivered twice.
 """
 
 from __future__ import annotations
@@ -134,6 +132,9 @@ class BillXferJob(Job):
 
     def _place(self, ctx: JobContext, row_id: int, src: Path, temp: Path, final: Path, digest: str,
                size: int) -> None:
+        """Rename the recorded copy into place, drop the source, mark the transfer done: the second of
+        a copy's two units of work on purpose (the first recorded it), so ``_recover`` finishes a crash
+        between them."""
         if temp.exists():
             if final.exists():
                 raise XferError(f"{final} appeared while transferring {src}; left {temp} for an operator")
