@@ -9,15 +9,17 @@ per-object flush costs more than the database work).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy.orm import Session
+if TYPE_CHECKING:
+    from store.unit import UnitSession
+
 
 #: rows per ``unnest(...)`` statement on PostgreSQL
 PG_ROWS = 10_000
 
 
-def array_params(session: Session, table: str, columns: Sequence[str]) -> str:
+def array_params(session: UnitSession, table: str, columns: Sequence[str]) -> str:
     """``CAST(%s AS type[])`` per column, the types from the table's model (a list of ``None`` or of
     naive datetimes has no array type of its own)."""
     from store.db import Base
@@ -27,7 +29,7 @@ def array_params(session: Session, table: str, columns: Sequence[str]) -> str:
     return ", ".join(f"CAST(%s AS {t.c[n].type.compile(dialect=dialect)}[])" for n in columns)
 
 
-def insert_dicts(session: Session, table: str, rows: Sequence[dict[str, Any]],
+def insert_dicts(session: UnitSession, table: str, rows: Sequence[dict[str, Any]],
                  returning: Sequence[str] = ()) -> list[tuple[Any, ...]]:
     """Insert rows given as dicts of Python values (bound through each column's type, e.g. aware
     datetimes stored as naive UTC); every row must carry the same keys. With ``returning``, the
