@@ -17,10 +17,12 @@ import gc
 import json
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import ARRAY, ColumnElement, any_, func, literal, literal_column, select
-from sqlalchemy.orm import Session
+
+if TYPE_CHECKING:
+    from store.unit import UnitSession
 
 #: rows per ``unnest(...)`` statement on PostgreSQL
 PG_ROWS = 10_000
@@ -40,7 +42,7 @@ def gc_paused() -> Iterator[None]:
             gc.enable()
 
 
-def one_of(session: Session, column: Any, values: Iterable[int | str]) -> ColumnElement[bool]:
+def one_of(session: UnitSession, column: Any, values: Iterable[int | str]) -> ColumnElement[bool]:
     """``column IN values`` as one parameter: an array on PostgreSQL, a JSON array read by ``json_each``
     on SQLite. An IN list of thousands of placeholders is expanded, rendered and bound again for
     every statement, which costs more than the lookups."""
@@ -50,7 +52,7 @@ def one_of(session: Session, column: Any, values: Iterable[int | str]) -> Column
     return column.in_(select(literal_column("value")).select_from(func.json_each(literal(json.dumps(vals)))))
 
 
-def array_params(session: Session, table: str, columns: Sequence[str]) -> str:
+def array_params(session: UnitSession, table: str, columns: Sequence[str]) -> str:
     """``CAST(%s AS type[])`` per column, the types from the table's model (a list of ``None`` or of
     naive datetimes has no array type of its own)."""
     from store.db import Base
@@ -60,7 +62,7 @@ def array_params(session: Session, table: str, columns: Sequence[str]) -> str:
     return ", ".join(f"CAST(%s AS {t.c[n].type.compile(dialect=dialect)}[])" for n in columns)
 
 
-def insert_dicts(session: Session, table: str, rows: Sequence[dict[str, Any]],
+def insert_dicts(session: UnitSession, table: str, rows: Sequence[dict[str, Any]],
                  returning: Sequence[str] = ()) -> list[tuple[Any, ...]]:
     """Insert rows given as dicts of Python values (bound through each column's type, e.g. aware
     datetimes stored as naive UTC); every row must carry the same keys. With ``returning``, the
@@ -109,7 +111,7 @@ def _defaults(table: Any, rows: Sequence[dict[str, Any]]) -> dict[str, Any]:
     return out
 
 
-def _bound(session: Session, table: Any, columns: Sequence[str], rows: Sequence[dict[str, Any]],
+def _bound(session: UnitSession, table: Any, columns: Sequence[str], rows: Sequence[dict[str, Any]],
            extra: dict[str, Any] | None = None) -> list[list[Any]]:
     """Per column, the rows' values through the column type's bind processor (each distinct value once)."""
     dialect = session.get_bind().dialect
@@ -127,7 +129,7 @@ def _bound(session: Session, table: Any, columns: Sequence[str], rows: Sequence[
     return out
 
 
-def insert_rows(session: Session, table: str, rows: Sequence[dict[str, Any]]) -> None:
+def insert_rows(session: UnitSession, table: str, rows: Sequence[dict[str, Any]]) -> None:
     """Insert rows given as dicts (same keys in each), with the column defaults ``insert(table)`` applies."""
     if not rows:
         return
@@ -143,7 +145,7 @@ def insert_rows(session: Session, table: str, rows: Sequence[dict[str, Any]]) ->
     session.connection().exec_driver_sql(sql, list(zip(*_bound(session, t, columns, rows, extra), strict=True)))
 
 
-def update_rows(session: Session, table: str, key: str, rows: Sequence[dict[str, Any]]) -> None:
+def update_rows(session: UnitSession, table: str, key: str, rows: Sequence[dict[str, Any]]) -> None:
     """``UPDATE table SET <the other keys> WHERE key = row[key]`` for each row (same keys in each).
 
     PostgreSQL: ``UPDATE ... FROM unnest(...)`` per 10,000 rows (keys must be distinct)."""

@@ -15,7 +15,6 @@ from dataclasses import dataclass, field, replace
 from typing import Any, BinaryIO, ClassVar
 
 from sqlalchemy import or_, select, update
-from sqlalchemy.orm import Session
 
 from formats.nacha import codes
 from formats.nacha.routing import is_valid
@@ -44,7 +43,7 @@ from store.models.ach import (
     PaymentAccount,
     SuspendedBatch,
 )
-from store.unit import OutboundHandle, UnitOfWork
+from store.unit import OutboundHandle, UnitSession, Work
 
 DEBIT_CODE = {"checking": 27, "saving": 37}
 CREDIT_CODE = {"checking": 22, "saving": 32}
@@ -90,7 +89,7 @@ class _AchJob(Job):
                 problems.append(f"{k} must be true or false")
         return problems
 
-    def payees(self, session: Session) -> list[Payee]:
+    def payees(self, session: UnitSession) -> list[Payee]:
         known = load_payees(session, self.settings)
         names = _payee_names(self.options)
         missing = [n for n in names if n not in known]
@@ -214,7 +213,7 @@ class CheckSubmitJob(_AchJob):
                          message=f"{counts.get('submitted', 0)} submitted in {counts.get('files', 0)} file(s)")
 
     # -- selection ----------------------------------------------------------------------------
-    def _due(self, session: Session, payee: Payee, cutoff: dt.date, *columns: Any) -> Any:
+    def _due(self, session: UnitSession, payee: Payee, cutoff: dt.date, *columns: Any) -> Any:
         released = select(SuspendedBatch.id).where(SuspendedBatch.state == HoldState.RELEASED)
         return (select(*(columns or (CheckPayment,)))
                 .where(CheckPayment.payee_id == payee.payee_id, CheckPayment.status == CheckStatus.SCHEDULED,
@@ -255,7 +254,7 @@ class CheckSubmitJob(_AchJob):
         return _Entry(p.payment_id, p.payer_id, p.amount, routing, account, atype, name[:22], ident,
                       p.payment_source, p.hold_id)
 
-    def _collect(self, session: Session, payee: Payee, cutoff: dt.date, today: dt.date, cal: Calendar,
+    def _collect(self, session: UnitSession, payee: Payee, cutoff: dt.date, today: dt.date, cal: Calendar,
                  actor: Actor, now: dt.datetime) -> _PayeeRun:
         run = _PayeeRun(payee, 0)
         ps = payee.settings
@@ -295,7 +294,7 @@ class CheckSubmitJob(_AchJob):
         self._hold_over_limit(session, run, actor)
         return run
 
-    def _hold_over_limit(self, session: Session, run: _PayeeRun, actor: Actor) -> None:
+    def _hold_over_limit(self, session: UnitSession, run: _PayeeRun, actor: Actor) -> None:
         """Seed 002 batch limits: an over-limit batch is suspended (not written) until released."""
         s = run.payee.settings
         for key in list(run.entries):
@@ -324,7 +323,7 @@ class CheckSubmitJob(_AchJob):
             del run.entries[key]
 
     # -- writing ------------------------------------------------------------------------------
-    def _write_ach(self, uow: UnitOfWork, runs: list[_PayeeRun], ctx: JobContext, actor: Actor) -> None:
+    def _write_ach(self, uow: Work, runs: list[_PayeeRun], ctx: JobContext, actor: Actor) -> None:
         s = uow.session
         for r in runs:
             r.log_id = new_log_id(s)
@@ -341,7 +340,7 @@ class CheckSubmitJob(_AchJob):
                 continue
             self._write_file(uow, group, local + dt.timedelta(milliseconds=n), actor)
 
-    def _write_file(self, uow: UnitOfWork, group: list[_PayeeRun], created: dt.datetime, actor: Actor) -> None:
+    def _write_file(self, uow: Work, group: list[_PayeeRun], created: dt.datetime, actor: Actor) -> None:
         s = uow.session
         first = group[0].payee.settings
         name, created = _free_name(s, self.settings, self.target, first, created)
@@ -411,7 +410,7 @@ class CheckSubmitJob(_AchJob):
         for r in group:
             r.files.append(name)
 
-    def _finish(self, s: Session, r: _PayeeRun, actor: Actor, ctx: JobContext, counts: dict[str, int]) -> None:
+    def _finish(self, s: UnitSession, r: _PayeeRun, actor: Actor, ctx: JobContext, counts: dict[str, int]) -> None:
         """Cancel, fail and zero-process the rest; the summary report; suspended-batch mail."""
         def bulk(rows: Sequence[int], values: dict[str, Any], reasons: dict[int, str] | None = None,
                  audit_reason: str = "") -> None:
@@ -472,7 +471,7 @@ class CheckSubmitJob(_AchJob):
             counts["pending_skipped"] += r.pending
 
     # -- CheckFree ----------------------------------------------------------------------------
-    def _checkfree(self, uow: UnitOfWork, payee: Payee, cutoff: dt.date, today: dt.date, ctx: JobContext,
+    def _checkfree(self, uow: Work, payee: Payee, cutoff: dt.date, today: dt.date, ctx: JobContext,
                    actor: Actor, counts: dict[str, int]) -> None:
         try:
             from handlers.checkfree.debit import write_debit_file
@@ -510,7 +509,7 @@ class CheckSubmitJob(_AchJob):
         counts["checkfree_submitted"] += len(submit)
 
 
-def _accounts(session: Session, pids: Iterable[str]) -> dict[str, PaymentAccount]:
+def _accounts(session: UnitSession, pids: Iterable[str]) -> dict[str, PaymentAccount]:
     out: dict[str, PaymentAccount] = {}
     for part in chunks(sorted(pids)):
         for a in session.scalars(select(PaymentAccount).where(PaymentAccount.pid.in_(part))):
@@ -518,7 +517,7 @@ def _accounts(session: Session, pids: Iterable[str]) -> dict[str, PaymentAccount
     return out
 
 
-def _free_name(s: Session, settings: Any, target: str, ps: Any, created: dt.datetime) -> tuple[str, dt.datetime]:
+def _free_name(s: UnitSession, settings: Any, target: str, ps: Any, created: dt.datetime) -> tuple[str, dt.datetime]:
     """The file name for ``created``, a millisecond later while the name is taken in the target."""
     from store.models.core import OutboundFile
 
@@ -575,7 +574,7 @@ class SubmitEnrollJob(_AchJob):
                 self._write(uow, group, local + dt.timedelta(milliseconds=n), ctx, actor, counts)
         return JobResult(outcome="success" if counts else "noop", counts=dict(counts))
 
-    def _write(self, uow: UnitOfWork, group: list[tuple[Payee, list[PaymentAccount], int]],
+    def _write(self, uow: Work, group: list[tuple[Payee, list[PaymentAccount], int]],
                created: dt.datetime, ctx: JobContext, actor: Actor, counts: dict[str, int]) -> None:
         s = uow.session
         first = group[0][0].settings

@@ -21,7 +21,6 @@ from dataclasses import dataclass, field
 from typing import Any, BinaryIO, cast
 
 from sqlalchemy import and_, bindparam, insert, select, update
-from sqlalchemy.orm import Session
 
 from formats.errors import FormatError, Issue, IssueCode, Severity
 from formats.nacha import AchReader, Entry, ValidationPolicy
@@ -47,6 +46,7 @@ from handlers.ach.store import (
 from handlers.base import FileContext, Handler, HandlerResult, Rejected
 from handlers.stats import analyze_if_stale
 from store.models.ach import AccountStatus, AuditOp, CheckPayment, CheckStatus, PaymentAccount
+from store.unit import UnitSession
 
 OPTIONS = {"policy", "partner", "ack", "gunzip"}
 #: which account fields a change code corrects (seed 001 "NOC Returns")
@@ -93,7 +93,7 @@ class _Exception:
 class _Applier:
     """Applies returns and NOCs a chunk at a time; holds the in-file state of touched rows."""
 
-    session: Session
+    session: UnitSession
     actor: Actor
     log_id: int
     file_name: str
@@ -491,7 +491,7 @@ class AchReturnsHandler(Handler):
 
     # -- reports ------------------------------------------------------------------------------
     @staticmethod
-    def _report(s: Session, ctx: FileContext, log_id: int, header: FileHeader | None, batches: list[BatchInfo],
+    def _report(s: UnitSession, ctx: FileContext, log_id: int, header: FileHeader | None, batches: list[BatchInfo],
                 a: _Applier, counts: dict[str, int], totals: dict[str, int]) -> None:
         rows: list[tuple[str, object]] = [
             ("report_type", "exception"), ("report_date", ctx.now.astimezone().date().isoformat()),
