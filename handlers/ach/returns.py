@@ -29,9 +29,9 @@ from formats.nacha.codes import DEBIT_CODES
 from formats.nacha.records.batch_header import BatchHeader
 from formats.nacha.records.file_header import FileHeader
 from formats.nacha.returns import NocResult, ReturnResult
+from handlers.ach.achfile import ACCOUNT_TYPE_OF_CODE, DEBIT_CODE
 from handlers.ach.ack import BatchInfo, build_ack, render
 from handlers.ach.audit import Actor, audit_ids, audit_snapshots, base_columns, chunks
-from handlers.ach.jobs import ACCOUNT_TYPE_OF_CODE, DEBIT_CODE
 from handlers.ach.settings import AchSettings, policy_of
 from handlers.ach.store import (
     Payee,
