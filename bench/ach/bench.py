@@ -5,8 +5,10 @@
     .venv/bin/python bench/ach/bench.py --db sqlite --payments 200000 --returns 20000 --submit 20000
 
 Each size runs on SQLite then PostgreSQL (interleaved, so both see the same machine load); the
-summary gives PostgreSQL/SQLite per size and, per database, how time grows with size (a 10x
-larger run taking much more than 10x is superlinear).
+summary gives PostgreSQL/SQLite per size, in wall time and in CPU time (this process plus,
+for a local PostgreSQL, its backends: on a loaded machine wall time is mostly waiting for a
+core), and, per database, how time grows with size (a 10x larger run taking much more than 10x
+is superlinear). Figures: README.md.
 
 The database is built from the migrations in a temporary directory (SQLite) or a scratch
 database (PostgreSQL at $SPOOLGATE_BENCH_PG, default postgresql://postgres@127.0.0.1:5432/postgres)
