@@ -125,7 +125,8 @@ def test_a_handler_or_job_that_commits_is_a_type_error(tmp_path, monkeypatch, re
 
     snippet = tmp_path / "snippet.py"
     snippet.write_text(textwrap.dedent(_SNIPPET))
-    cache = request.config.cache.mkdir("mypy") if request.config.cache is not None else tmp_path / "cache"
+    cache = (request.config.cache.mkdir("mypy") if getattr(request.config, "cache", None) is not None
+             else tmp_path / "cache")
     monkeypatch.chdir(REPO)
     out, err, _rc = mypy.api.run([str(snippet), "--config-file", str(REPO / "pyproject.toml"),
                                   "--cache-dir", str(cache), "--no-error-summary"])

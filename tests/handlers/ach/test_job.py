@@ -1,4 +1,4 @@
-"""Effective entry dates and clearing cut-offs on the Federal Reserve calendar (seed 001 "Scheduling and Holidays")."""
+"""handlers/ach/job.py: the seed 001 effective entry date on the Federal Reserve calendar."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import datetime as dt
 
 import pytest
 
-from handlers.ach.jobs import clear_cutoff, effective_date
+from handlers.ach.job import effective_date
 from store.calendars import calendar
 
 FED = calendar("us-fed")
@@ -26,13 +26,3 @@ D = dt.date
 ])
 def test_effective_date(pay: dt.date, today: dt.date, skip: bool, expected: dt.date) -> None:
     assert effective_date(pay, today, FED, skip) == expected
-
-
-def test_clear_cutoff_counts_business_days() -> None:
-    # 5 business days after Mon 2026-06-15 (skipping Juneteenth) is Tue 2026-06-23
-    assert clear_cutoff(D(2026, 6, 23), 5, FED) == D(2026, 6, 15)
-    assert FED.add_business_days(clear_cutoff(D(2026, 6, 23), 5, FED), 5) <= D(2026, 6, 23)
-    nxt = clear_cutoff(D(2026, 6, 23), 5, FED) + dt.timedelta(days=1)
-    assert FED.add_business_days(nxt, 5) > D(2026, 6, 23)
-
-
