@@ -469,7 +469,7 @@ class Pipeline:
             handler = self._handler(row.channel, index, route)
             info = FileInfo(file_id, row.channel, name, row.sha256, row.size, row.claimed_at, route.pattern,
                             route.handler)
-            ctx = FileContext(unit=unit, settings=self.settings, channel=row.channel, file=info, path=work_path,
+            ctx = FileContext(unit=unit.work, settings=self.settings, channel=row.channel, file=info, path=work_path,
                               options=route.options, now=self.clock(), dry_run=dry_run,
                               log=logging.getLogger(f"spoolgate.handler.{route.handler}"))
             fd = fsops.open_regular(work_path)
@@ -941,7 +941,7 @@ class Pipeline:
                 s.flush()
                 index = ch.routes.index(route)
                 info = FileInfo(row.id, channel, path.name, sha, size, row.claimed_at, route.pattern, route.handler)
-                ctx = FileContext(unit=unit, settings=self.settings, channel=channel, file=info, path=path,
+                ctx = FileContext(unit=unit.work, settings=self.settings, channel=channel, file=info, path=path,
                                   options=route.options, now=self.clock(), dry_run=True,
                                   log=logging.getLogger(f"spoolgate.handler.{route.handler}"))
                 handler = self._handler(channel, index, route)

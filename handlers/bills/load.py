@@ -19,7 +19,7 @@ from formats.bills import Bill, BillReader
 from formats.errors import FormatError, Issue, IssueCode
 from handlers.base import FileContext, Handler, HandlerResult
 from handlers.registry import section
-from store.bulk import among, copy_dicts, insert_keyed
+from store.bulk import insert_dicts, insert_keyed, one_of
 from store.models.bills import AuditEvent, BillLineItem, BillUser, encode_bill_data
 from store.models.bills import Bill as BillRow
 
@@ -94,7 +94,7 @@ class BillLoadHandler(Handler):
     def _insert(self, ctx: FileContext, batch: list[Bill], status: str, compress: bool) -> int:
         s = ctx.session
         ids = [b.bill_id for b in batch]
-        existing = set(s.scalars(select(BillRow.bill_id).where(among(s, BillRow.bill_id, ids))))
+        existing = set(s.scalars(select(BillRow.bill_id).where(one_of(s, BillRow.bill_id, ids))))
         if existing:
             raise FormatError("bill file", [
                 Issue(code=IssueCode.BILL_EXISTS, reason="a bill with this billId is already loaded", line=b.line,
@@ -112,13 +112,13 @@ class BillLoadHandler(Handler):
                 row["data"], row["data_encoding"] = encode_bill_data(bill_document(b), compress=True)
             rows.append(row)
         if compress:
-            copy_dicts(s, BillRow.__tablename__, rows)
+            insert_dicts(s, BillRow.__tablename__, rows)
             return sum(len(b.line_items) for b in batch)
         pks = insert_keyed(s, BillRow.__tablename__, rows, "bill_id")
         item_rows = [{"bill_pk": pks[b.bill_id], "position": n, "description": i.description,
                       "amount": i.amount, "code": i.code}
                      for b in batch for n, i in enumerate(b.line_items, 1)]
-        copy_dicts(s, BillLineItem.__tablename__, item_rows)
+        insert_dicts(s, BillLineItem.__tablename__, item_rows)
         return len(item_rows)
 
     def _noop(self, ctx: FileContext, recipients: Iterable[str]) -> None:
@@ -137,7 +137,7 @@ def _store_addresses(ctx: FileContext, addresses: dict[str, tuple[str, ...]]) ->
     ids = sorted(addresses)
     for i in range(0, len(ids), 500):
         part = ids[i:i + 500]
-        known = {u.user_id: u for u in s.scalars(select(BillUser).where(among(s, BillUser.user_id, part)))}
+        known = {u.user_id: u for u in s.scalars(select(BillUser).where(one_of(s, BillUser.user_id, part)))}
         for user_id in part:
             emails = list(addresses[user_id])
             user = known.get(user_id)

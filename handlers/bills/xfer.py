@@ -133,6 +133,9 @@ class BillXferJob(Job):
 
     def _place(self, ctx: JobContext, row_id: int, src: Path, temp: Path, final: Path, digest: str,
                size: int) -> None:
+        """Rename the recorded copy into place, drop the source, mark the transfer done: the second of
+        a copy's two units of work on purpose (the first recorded it), so ``_recover`` finishes a crash
+        between them."""
         if temp.exists():
             try:
                 atomic.link_no_clobber(temp, final)
@@ -154,9 +157,10 @@ class BillXferJob(Job):
 
     def _recover(self, ctx: JobContext, target: Path) -> int:
         """Finish recorded transfers; drop copies that never got recorded (a crash mid-copy)."""
-        with ctx.db.transaction() as s:
+        with ctx.unit() as uow:
             pending = [(r.id, Path(r.source), Path(r.temp), Path(r.target), r.sha256, r.size)
-                       for r in s.scalars(select(BillTransfer).where(BillTransfer.state == TransferState.PLACING))]
+                       for r in uow.session.scalars(select(BillTransfer)
+                                                    .where(BillTransfer.state == TransferState.PLACING))]
         for row_id, src, temp, final, digest, size in pending:
             ctx.log.warning("bill xfer: finishing the interrupted transfer of %s", src)
             self._place(ctx, row_id, src, temp, final, digest, size)

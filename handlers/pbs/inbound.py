@@ -26,7 +26,6 @@ from typing import Any, BinaryIO
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
 
 from formats.errors import Issue, IssueCode
 from formats.pbs import GUIDE_EXAMPLES, STRICT, FileKind, Policy, classify, parse_receipt
@@ -52,7 +51,7 @@ from formats.pbs.receipts import HEAD_BYTES, Receipt, receipt_warnings
 from handlers.ach.audit import Actor, audit_ids, audit_where
 from handlers.base import FileContext, Handler, HandlerResult, Rejected
 from handlers.pbs.settings import pbs_settings
-from store.bulk import copy_dicts
+from store.bulk import insert_dicts
 from store.models.ach import AuditOp
 from store.models.pbs import (
     AgreementStatus,
@@ -65,6 +64,7 @@ from store.models.pbs import (
     PbsDelivery,
     PbsReceivedDelivery,
 )
+from store.unit import UnitSession
 
 OPTIONS = {"policy", "keep_control_lists"}
 POLICIES: dict[str, Policy] = {"strict": STRICT, "guide_examples": GUIDE_EXAMPLES}
@@ -116,7 +116,7 @@ class _Loader:
 
     def __init__(self, ctx: FileContext, policy: Policy) -> None:
         self.ctx = ctx
-        self.s: Session = ctx.session
+        self.s: UnitSession = ctx.session
         self.policy = policy
         self.delivery: PbsReceivedDelivery | None = None
         self.header: OcrHeader | None = None
@@ -149,7 +149,7 @@ class _Loader:
         """OCR lines in bulk (no ORM object per line, no ids read back; COPY on PostgreSQL)."""
         self.s.flush()
         if self.lines:
-            copy_dicts(self.s, OcrLine.__tablename__, self.lines)
+            insert_dicts(self.s, OcrLine.__tablename__, self.lines)
             self.lines = []
         self.pending = 0
 
@@ -369,7 +369,7 @@ def _duplicate(start: DeliveryStart, where: str) -> Rejected:
 _DIGITS = re.compile(r"(\d+)$")
 
 
-def _find_delivery(s: Session, receipt: Receipt) -> PbsDelivery | None:
+def _find_delivery(s: UnitSession, receipt: Receipt) -> PbsDelivery | None:
     ident = receipt.identifier
     found = s.scalar(select(PbsDelivery).where(PbsDelivery.identifier == ident).with_for_update())
     if found is None and (m := _DIGITS.search(ident)):

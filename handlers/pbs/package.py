@@ -19,7 +19,6 @@ from pathlib import Path
 
 from pydantic import ValidationError
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from formats.pbs import invoice_xml
 from handlers.jobs import Job, JobContext, JobResult
@@ -27,7 +26,7 @@ from handlers.pbs.pdf import invoice_pdf
 from handlers.pbs.settings import PbsSettings, pbs_settings
 from spool import atomic, fsops
 from store.models.pbs import DeliveryState, Invoice, PbsDelivery, PbsDocument
-from store.unit import UnitOfWork
+from store.unit import UnitSession, Work
 
 OPTIONS = {"max_invoices_per_file", "max_files"}
 _CHUNK = 1024 * 1024
@@ -70,7 +69,7 @@ class PackageJob(Job):
         return JobResult(counts={"deliveries": deliveries, "invoices": invoices, "amount": amount},
                          message=f"{deliveries} delivery(ies), {invoices} invoice(s), {amount} øre")
 
-    def _one(self, ctx: JobContext, uow: UnitOfWork, conf: PbsSettings, per_file: int,
+    def _one(self, ctx: JobContext, uow: Work, conf: PbsSettings, per_file: int,
              xsd: bytes | None) -> tuple[int, int] | None:
         s = uow.session
         outstanding = Invoice.total_excl_vat + Invoice.total_vat - Invoice.paid_amount
@@ -138,7 +137,7 @@ class PackageJob(Job):
         return len(ready), total
 
 
-def _archived(s: Session, inv: Invoice) -> tuple[PbsDocument | None, Path | None]:
+def _archived(s: UnitSession, inv: Invoice) -> tuple[PbsDocument | None, Path | None]:
     """The invoice's archived PDF and its path, when the file is there unaltered."""
     doc = s.scalar(select(PbsDocument).where(PbsDocument.invoice_id == inv.id))
     if doc is None:
@@ -150,7 +149,7 @@ def _archived(s: Session, inv: Invoice) -> tuple[PbsDocument | None, Path | None
         return doc, None
 
 
-def _generate(s: Session, inv: Invoice, record: invoice_xml.Invoice, doc: PbsDocument | None, path: Path,
+def _generate(s: UnitSession, inv: Invoice, record: invoice_xml.Invoice, doc: PbsDocument | None, path: Path,
               ctx: JobContext) -> Path:
     """Render the invoice's PDF from its XML record and store it in the document archive."""
     data = invoice_pdf(record)

@@ -21,7 +21,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
 from formats.pbs.codes import PaymentKind
@@ -29,11 +28,11 @@ from handlers.ach.audit import Actor, audit_ids
 from handlers.jobs import Job, JobContext, JobResult
 from handlers.pbs.settings import pbs_settings
 from handlers.stats import analyze_if_stale
-from store.bulk import among, copy_dicts, update_dicts
+from store.bulk import insert_dicts, one_of, update_rows
 from store.calendars import Calendar, calendar
 from store.models.ach import AuditOp
 from store.models.pbs import Invoice, InvoicePayment, LineStatus, OcrLine, PaymentSurplus
-from store.unit import UnitOfWork
+from store.unit import UnitSession, Work
 
 OPTIONS = {"batch"}
 #: what settling changes on a line and on an invoice, written per batch in one statement each
@@ -51,19 +50,25 @@ class _Batch:
     alerts: list[str] = field(default_factory=list)
     #: invoice_payment rows not yet written, in booking order
     payments: list[dict[str, Any]] = field(default_factory=list)
+    #: the lines and invoices changed, by id
+    lines: dict[int, OcrLine] = field(default_factory=dict)
+    invoices: dict[int, Invoice] = field(default_factory=dict)
 
     def mark(self, outcome: str, line: OcrLine) -> None:
         self.changed.setdefault(outcome, []).append(line.id)
+        self.lines[line.id] = line
 
-    def book(self, line: OcrLine, invoice_id: int, amount: int, booked_on: dt.date,
+    def book(self, line: OcrLine, invoice: Invoice, amount: int, booked_on: dt.date,
              job_name: str, now: dt.datetime) -> None:
-        self.payments.append({"invoice_id": invoice_id, "ocr_line_id": line.id, "amount": amount,
+        """A payment on the invoice (its ``paid_amount`` changes with it)."""
+        self.invoices[invoice.id] = invoice
+        self.payments.append({"invoice_id": invoice.id, "ocr_line_id": line.id, "amount": amount,
                               "paid_on": line.payment_date, "booked_on": booked_on, "job_name": job_name,
                               "created_at": now})
 
-    def write_payments(self, s: Session) -> None:
+    def write_payments(self, s: UnitSession) -> None:
         """One statement for the batch's payments (no ORM object per row; COPY on PostgreSQL)."""
-        copy_dicts(s, InvoicePayment.__tablename__, self.payments)
+        insert_dicts(s, InvoicePayment.__tablename__, self.payments)
         self.payments = []
 
 
@@ -93,7 +98,7 @@ class SettleJob(Job):
                 refs = {ln.payment_reference.strip() for ln in lines} - {""}
                 invoices: dict[str, Invoice] = {}
                 if refs:
-                    inv_query = select(Invoice).where(among(s, Invoice.invoice_number, sorted(refs)))
+                    inv_query = select(Invoice).where(one_of(s, Invoice.invoice_number, sorted(refs)))
                     if not ctx.db.is_sqlite:
                         inv_query = inv_query.with_for_update()
                     invoices = {i.invoice_number: i for i in s.scalars(inv_query)}
@@ -112,10 +117,10 @@ class SettleJob(Job):
         return JobResult(counts=counts, message=", ".join(f"{k} {v}" for k, v in sorted(counts.items())))
 
 
-def _record(uow: UnitOfWork, done: _Batch, actor: Actor, ctx: JobContext) -> None:
+def _record(uow: Work, done: _Batch, actor: Actor, ctx: JobContext) -> None:
     s = uow.session
-    _write_changed(s, OcrLine, LINE_COLUMNS)
-    _write_changed(s, Invoice, INVOICE_COLUMNS)
+    _write_changed(s, OcrLine.__tablename__, list(done.lines.values()), LINE_COLUMNS)
+    _write_changed(s, Invoice.__tablename__, list(done.invoices.values()), INVOICE_COLUMNS)
     s.flush()
     done.write_payments(s)
     for outcome, ids in done.changed.items():
@@ -127,11 +132,11 @@ def _record(uow: UnitOfWork, done: _Batch, actor: Actor, ctx: JobContext) -> Non
                    "\n".join(done.alerts) + "\n", kind="pbs.chargeback", ref=f"job_run:{ctx.run_id}")
 
 
-def _write_changed(s: Session, model: type[OcrLine] | type[Invoice], columns: tuple[str, ...]) -> None:
-    """The batch's changed rows of ``model`` in one UPDATE (not one per row at the flush); the objects
-    are then clean for the session. Any other column changed is left to the flush."""
-    changed = [o for o in s.dirty if isinstance(o, model)]
-    update_dicts(s, model.__tablename__, [{"id": o.id, **{c: getattr(o, c) for c in columns}} for o in changed])
+def _write_changed(s: UnitSession, table: str, changed: list[OcrLine] | list[Invoice],
+                   columns: tuple[str, ...]) -> None:
+    """The batch's changed rows in one UPDATE (not one per row at the flush); the objects are then
+    clean for the session. Any other column changed is left to the flush."""
+    update_rows(s, table, "id", [{"id": o.id, **{c: getattr(o, c) for c in columns}} for o in changed])
     for o in changed:
         for c in columns:
             set_committed_value(o, c, getattr(o, c))
@@ -142,7 +147,7 @@ def _booking_day(line: OcrLine, cal: Calendar, today: dt.date) -> dt.date:
     return cal.next_business_day(day, include=True)
 
 
-def _settle(s: Session, line: OcrLine, invoices: dict[str, Invoice], ctx: JobContext, cal: Calendar,
+def _settle(s: UnitSession, line: OcrLine, invoices: dict[str, Invoice], ctx: JobContext, cal: Calendar,
             job_name: str, done: _Batch) -> str:
     line.attempts += 1
     outcome = _decide(s, line, invoices, ctx, cal, job_name, done)
@@ -150,7 +155,7 @@ def _settle(s: Session, line: OcrLine, invoices: dict[str, Invoice], ctx: JobCon
     return outcome
 
 
-def _decide(s: Session, line: OcrLine, invoices: dict[str, Invoice], ctx: JobContext, cal: Calendar,
+def _decide(s: UnitSession, line: OcrLine, invoices: dict[str, Invoice], ctx: JobContext, cal: Calendar,
             job_name: str, done: _Batch) -> str:
     kind = line.kind
     if kind in (PaymentKind.REJECTED, PaymentKind.CANCELLED) or (kind == PaymentKind.COMPLETED
@@ -176,7 +181,7 @@ def _decide(s: Session, line: OcrLine, invoices: dict[str, Invoice], ctx: JobCon
                               "on the customer's account")
         return "surplus"
     paid = min(line.total_amount, outstanding)
-    done.book(line, invoice.id, paid, _booking_day(line, cal, ctx.today), job_name, ctx.now)
+    done.book(line, invoice, paid, _booking_day(line, cal, ctx.today), job_name, ctx.now)
     invoice.paid_amount += paid
     surplus = line.total_amount - paid
     if surplus > 0:
@@ -186,13 +191,13 @@ def _decide(s: Session, line: OcrLine, invoices: dict[str, Invoice], ctx: JobCon
     return "settled"
 
 
-def _surplus(s: Session, line: OcrLine, invoice: Invoice, amount: int, ctx: JobContext) -> None:
+def _surplus(s: UnitSession, line: OcrLine, invoice: Invoice, amount: int, ctx: JobContext) -> None:
     s.add(PaymentSurplus(ocr_line_id=line.id, invoice_id=invoice.id, invoice_number=invoice.invoice_number,
                          customer_number=line.customer_number, amount=amount, status=SURPLUS_OPEN,
                          created_at=ctx.now))
 
 
-def _original(s: Session, line: OcrLine, amount: int, ctx: JobContext) -> OcrLine | None:
+def _original(s: UnitSession, line: OcrLine, amount: int, ctx: JobContext) -> OcrLine | None:
     """The settled payment a charge-back takes back: same reference and customer, the same amount first."""
     query = (select(OcrLine).where(OcrLine.payment_reference == line.payment_reference,
                                    OcrLine.customer_number == line.customer_number,
@@ -205,7 +210,7 @@ def _original(s: Session, line: OcrLine, amount: int, ctx: JobContext) -> OcrLin
     return same[0] if same else (candidates[0] if candidates else None)
 
 
-def _charge_back(s: Session, line: OcrLine, invoices: dict[str, Invoice], ctx: JobContext, cal: Calendar,
+def _charge_back(s: UnitSession, line: OcrLine, invoices: dict[str, Invoice], ctx: JobContext, cal: Calendar,
                  job_name: str, done: _Batch) -> str:
     amount = -line.total_amount if line.total_amount < 0 else line.paid_amount
     ref = line.payment_reference.strip()
@@ -225,7 +230,7 @@ def _charge_back(s: Session, line: OcrLine, invoices: dict[str, Invoice], ctx: J
     rest = amount - from_invoice
     if invoice is not None and from_invoice:
         invoice.paid_amount -= from_invoice
-        done.book(line, invoice.id, -from_invoice, _booking_day(line, cal, ctx.today), job_name, ctx.now)
+        done.book(line, invoice, -from_invoice, _booking_day(line, cal, ctx.today), job_name, ctx.now)
     if rest:
         surplus = s.scalar(select(PaymentSurplus).where(PaymentSurplus.ocr_line_id == orig.id))
         if surplus is not None:

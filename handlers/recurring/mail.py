@@ -10,13 +10,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import Table, insert
-from sqlalchemy.orm import Session
-
 from handlers.recurring.audit import Actor, audit_notice
 from handlers.recurring.ids import reserve_ids
+from store.bulk import insert_rows
 from store.db import utcnow
 from store.models.core import Notification
+from store.unit import UnitSession
 
 
 @dataclass
@@ -29,13 +28,12 @@ class Notice:
     ref_id: object
 
 
-def queue(s: Session, notices: Sequence[Notice], actor: Actor, *, audit: bool, ref: str) -> list[int]:
+def queue(s: UnitSession, notices: Sequence[Notice], actor: Actor, *, audit: bool, ref: str) -> list[int]:
     if not notices:
         return []
     now = utcnow()
     ids = reserve_ids(s, "notifications", "id", len(notices))
-    table: Table = Notification.__table__  # type: ignore[assignment]
-    s.execute(insert(table), [
+    insert_rows(s, Notification.__tablename__, [
         {"id": i, "lane": "bulk", "kind": n.kind, "recipients": [n.recipient], "subject": n.subject, "body": n.body,
          "state": "pending", "attempts": 0, "created_at": now, "ref": ref} for n, i in zip(notices, ids, strict=True)])
     if audit:

@@ -1,4 +1,4 @@
-"""store.bulk on both databases: COPY and ``INSERT ... RETURNING`` write the same rows in the caller's transaction."""
+"""store.bulk on both databases: COPY (PostgreSQL) and statements write the same rows in the caller's transaction."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from sqlalchemy import delete, select
 
-from store.bulk import copy_dicts, insert_dicts, insert_keyed, update_dicts
+from store.bulk import insert_dicts, insert_keyed, update_rows
 from store.db import Database
 from store.models.bills import Bill, BillLineItem
 
@@ -30,27 +30,29 @@ def rows(db: Database) -> list[tuple[Any, ...]]:
                                                    Bill.data).order_by(Bill.bill_id))]
 
 
-def test_copy_dicts_writes_what_insert_dicts_writes(db_url: str) -> None:
+def test_insert_dicts_writes_what_returning_inserts_write(db_url: str) -> None:
+    """Without ``returning`` PostgreSQL takes ``COPY``; with it ``INSERT ... SELECT FROM unnest``."""
     db = Database(db_url)
     try:
         with db.transaction() as s:
-            insert_dicts(s, "bills", [bill(n) for n in range(1, 6)])
+            insert_dicts(s, "bills", [bill(n) for n in range(1, 6)], returning=("id",))
         inserted = rows(db)
         with db.transaction() as s:
             s.execute(delete(Bill))
-            copy_dicts(s, "bills", [bill(n) for n in range(1, 6)])
-            copy_dicts(s, "bills", [])
+            insert_dicts(s, "bills", [bill(n) for n in range(1, 6)])
+            insert_dicts(s, "bills", [])
         assert rows(db) == inserted
         assert inserted[0][7] == dt.datetime(2024, 3, 1, 11, 30, 15, 250000, tzinfo=dt.UTC)
+        assert inserted[0][3] == "Payer \\ 1\ttab" and inserted[0][8] == b"\x00\x01\\x"
     finally:
         db.dispose()
 
 
-def test_copy_dicts_is_part_of_the_callers_transaction(db_url: str) -> None:
+def test_insert_dicts_is_part_of_the_callers_transaction(db_url: str) -> None:
     db = Database(db_url)
     try:
         with pytest.raises(RuntimeError), db.transaction() as s:
-            copy_dicts(s, "bills", [bill(1)])
+            insert_dicts(s, "bills", [bill(1)])
             assert s.scalar(select(Bill.bill_id)) == "B1"
             raise RuntimeError("roll back")
         assert rows(db) == []
@@ -65,7 +67,7 @@ def test_insert_keyed_gives_each_row_its_new_id(db_url: str) -> None:
             first = insert_keyed(s, "bills", [bill(n) for n in range(1, 4)], "bill_id")
             second = insert_keyed(s, "bills", [bill(n) for n in range(4, 6)], "bill_id")
             assert insert_keyed(s, "bills", [], "bill_id") == {}
-            copy_dicts(s, "bill_line_items", [{"bill_pk": pk, "position": 1, "description": bid, "amount": 5,
+            insert_dicts(s, "bill_line_items", [{"bill_pk": pk, "position": 1, "description": bid, "amount": 5,
                                                "code": None} for bid, pk in {**first, **second}.items()])
         with db.transaction() as s:
             stored = dict(s.execute(select(Bill.bill_id, Bill.id)).all())
@@ -76,17 +78,17 @@ def test_insert_keyed_gives_each_row_its_new_id(db_url: str) -> None:
         db.dispose()
 
 
-def test_update_dicts_sets_the_named_columns_of_the_keyed_rows(db_url: str) -> None:
+def test_update_rows_sets_the_named_columns_of_the_keyed_rows(db_url: str) -> None:
     db = Database(db_url)
     try:
         with db.transaction() as s:
             insert_dicts(s, "bills", [bill(n) for n in range(1, 4)])
             ids = dict(s.execute(select(Bill.bill_id, Bill.id)).all())
             later = NOW + dt.timedelta(days=1)
-            update_dicts(s, "bills", [{"id": ids["B1"], "payer_name": "New \\ name", "loaded_at": later,
-                                       "pdf_ref": "x"},
-                                      {"id": ids["B3"], "payer_name": "Other", "loaded_at": NOW, "pdf_ref": None}])
-            update_dicts(s, "bills", [])
+            update_rows(s, "bills", "id", [
+                {"id": ids["B1"], "payer_name": "New \\ name", "loaded_at": later, "pdf_ref": "x"},
+                {"id": ids["B3"], "payer_name": "Other", "loaded_at": NOW, "pdf_ref": None}])
+            update_rows(s, "bills", "id", [])
         utc = dt.datetime(2024, 3, 1, 11, 30, 15, 250000, tzinfo=dt.UTC)
         got = {r[0]: (r[3], r[6], r[7]) for r in rows(db)}
         assert got == {"B1": ("New \\ name", "x", utc + dt.timedelta(days=1)), "B2": ("Payer \\ 2\ttab", None, utc),
