@@ -6,8 +6,9 @@ Loads ``--bills`` bills with 8 line items each into a scratch database of ``$SPO
 (default postgresql://postgres@127.0.0.1:5432/postgres) as the handler's batches of 1,000 do, then
 shows for one more batch: the ``billId`` check as an ``IN`` list and as ``= ANY(array)``, the
 line-item insert as ``INSERT ... SELECT FROM unnest(arrays)`` (its foreign-key trigger shows in the
-plan), and the wall time of the same 8,000 line items by unnest and by ``COPY`` (each in a
-rolled-back transaction, alternating).
+plan), the wall time of the same 8,000 line items by unnest and by ``COPY``, and of 1,000 bills by
+``INSERT ... RETURNING`` and by ids from the sequence + ``COPY`` (each in a rolled-back transaction,
+alternating).
 """
 
 from __future__ import annotations
@@ -93,6 +94,31 @@ def main() -> int:
                 conn.rollback()
             print(f"\n-- 3 x 8,000 line items: unnest {took['unnest']:.3f} s, COPY {took['copy']:.3f} s, "
                   f"COPY/unnest {took['copy'] / took['unnest']:.2f} (load {os.getloadavg()[0]:.1f})")
+            took = {"returning": 0.0, "copy": 0.0}
+            bill_cols = ("bill_id, account_number, user_id, payer_name, document_date, due_date, amount_due, "
+                         "minimum_amount_due, currency, pdf_ref, status, file_id, loaded_at, line_count")
+            bills = [(b, f"ACC-{b}", "user1", "Payer", dt.date(2024, 1, 31), dt.date(2024, 2, 15), 123456, 1000,
+                      "USD", f"pdf/{b}", "PUBLISHED", 1, dt.datetime(2024, 1, 31), 8) for b in ids]
+            for run in range(6):
+                way = "copy" if run % 2 else "returning"
+                t = time.perf_counter()
+                if way == "returning":
+                    cur.execute(f"INSERT INTO bills ({bill_cols}) SELECT * FROM unnest(%s::varchar[], %s::varchar[], "
+                                "%s::varchar[], %s::varchar[], %s::date[], %s::date[], %s::bigint[], %s::bigint[], "
+                                "%s::varchar[], %s::varchar[], %s::varchar[], %s::bigint[], %s::timestamp[], "
+                                "%s::integer[]) RETURNING bill_id, id", [list(c) for c in zip(*bills, strict=True)])
+                    cur.fetchall()
+                else:
+                    cur.execute("SELECT nextval(pg_get_serial_sequence('bills', 'id')) FROM generate_series(1, %s)",
+                                (len(bills),))
+                    pks = [r[0] for r in cur.fetchall()]
+                    with cur.copy(f"COPY bills (id, {bill_cols}) FROM STDIN") as copy:
+                        for pk, row in zip(pks, bills, strict=True):
+                            copy.write_row((pk, *row))
+                took[way] += time.perf_counter() - t
+                conn.rollback()
+            print(f"-- 3 x 1,000 bills: INSERT ... RETURNING {took['returning']:.3f} s, nextval + COPY "
+                  f"{took['copy']:.3f} s, ratio {took['copy'] / took['returning']:.2f} (load {os.getloadavg()[0]:.1f})")
     finally:
         with psycopg.connect(admin, autocommit=True) as c:
             c.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
