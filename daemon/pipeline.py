@@ -38,7 +38,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 from tenacity import Retrying, retry_if_exception, stop_after_delay, wait_exponential_jitter
 from tenacity.stop import stop_base
 
-from formats.errors import FormatError, Issue, mask_sensitive
+from formats.errors import FormatError, Issue, IssueCode, mask_sensitive
 from handlers.base import FileContext, FileInfo, Handler, HandlerResult, Rejected, RetryLater
 from handlers.registry import handler_class
 from spool import fsops, owner
@@ -83,7 +83,7 @@ class Outcome:
     path: Path | None = None
     counts: dict[str, int] = field(default_factory=dict)
     duration_s: float = 0.0
-    #: the error report's code (``ErrorCode``) when the file went to error/
+    #: the error report's code (an ``IssueCode`` value) when the file went to error/
     code: str | None = None
 
 
@@ -184,7 +184,8 @@ class Pipeline:
                 signals = ch.signal_names(name)
                 fsops.check_name(name, derived=tuple(signals))
             except fsops.UnsafeName as exc:
-                self._isolated(f"refuse {channel}", name, self.refuse, channel, path, str(exc), code="unsafe_name")
+                self._isolated(f"refuse {channel}", name, self.refuse, channel, path, str(exc),
+                               code=IssueCode.UNSAFE_NAME)
                 continue
             work_name = f"{claim_token()}.{name}"
             try:
@@ -282,13 +283,13 @@ class Pipeline:
         return ids
 
     def _refuse_in_work(self, channel: str, work_name: str, name: str, reason: str,
-                        shown: str | None = None, code: str = "refused") -> Outcome:
+                        shown: str | None = None, code: IssueCode = IssueCode.REFUSED) -> Outcome:
         """An entry already in work/ the daemon must not interpret: a row for it, then error/. Only a
         regular file refused for its name is hashed (for the ledger); links and devices are never opened."""
         ch = self.settings.channels[channel]
         sha: str | None = None
         size: int | None = None
-        if code == "unsafe_name":
+        if code is IssueCode.UNSAFE_NAME:
             try:
                 sha, size = fsops.sha256_file(ch.work / work_name)
             except OSError:
@@ -306,10 +307,10 @@ class Pipeline:
         return Outcome(file_id, channel, name, FileState.ERROR, handler=report.get("handler") if report else None,
                        reason=reason)
 
-    def _refuse_emit(self, channel: str, work_name: str, name: str, reason: str, *, code: str) -> None:
+    def _refuse_emit(self, channel: str, work_name: str, name: str, reason: str, *, code: IssueCode) -> None:
         self._emit(self._refuse_in_work(channel, work_name, name, reason, code=code))
 
-    def refuse(self, channel: str, path: Path, reason: str, *, code: str = "refused") -> Outcome | None:
+    def refuse(self, channel: str, path: Path, reason: str, *, code: IssueCode = IssueCode.REFUSED) -> Outcome | None:
         """A symlink, device or unsafe name: moved to error/ under a safe name, without being opened
         or followed; the report carries the original name, escaped."""
         ch = self.settings.channels[channel]
@@ -373,7 +374,7 @@ class Pipeline:
                 return refused
         work_path = ch.work / snap.work_name
         if not work_path.exists():
-            return self._fail(file_id, ch, _report("file missing from work folder", "missing"))
+            return self._fail(file_id, ch, _report("file missing from work folder", IssueCode.MISSING))
         try:
             for attempt in self._retrying(f"file {snap.channel}/{snap.name}"):
                 with attempt:
@@ -388,13 +389,14 @@ class Pipeline:
             if _retryable(exc):
                 log.error("file %s: still failing after retries, left claimed in %s for the next recovery pass: %s",
                           fsops.escape_name(snap.name), ch.work, _describe(exc),
-                          extra={"channel": snap.channel, "file": snap.name, "file_id": file_id, "code": "transient"})
+                          extra={"channel": snap.channel, "file": snap.name, "file_id": file_id,
+                                 "code": IssueCode.TRANSIENT})
                 self._give_back(file_id)
                 raise Transient(str(exc)) from exc
             log.error("file %s: handler failed: %s", fsops.escape_name(snap.name), _describe(exc),
                       exc_info=not isinstance(exc, DBAPIError),
                       extra={"channel": snap.channel, "file": snap.name, "file_id": file_id,
-                             "code": "handler_exception"})
+                             "code": IssueCode.HANDLER_EXCEPTION})
             return self._fail(file_id, ch, _report_from(exc))
         try:
             if result.path is not None:
@@ -437,7 +439,7 @@ class Pipeline:
         if n > self.settings.max_attempts:
             return self._fail(file_id, ch, _report(
                 f"processing was interrupted {n - 1} times (max_attempts {self.settings.max_attempts}); "
-                "the file may crash the daemon", "max_attempts"))
+                "the file may crash the daemon", IssueCode.MAX_ATTEMPTS))
         return None
 
     def _apply(self, file_id: int, ch: Channel, work_path: Path, *, dry_run: bool = False) -> Outcome:
@@ -461,9 +463,9 @@ class Pipeline:
                                    reason=f"duplicate of file {earlier}", path=None)
             index, route = next(((i, r) for i, r in enumerate(ch.routes) if r.matches(name)), (-1, None))
             if route is None:
-                raise Rejected("no route", code="no_route")
+                raise Rejected("no route", code=IssueCode.NO_ROUTE)
             if row.size == 0 and not route.allow_empty:
-                raise Rejected("empty file", code="empty_file")
+                raise Rejected("empty file", code=IssueCode.EMPTY_FILE)
             handler = self._handler(row.channel, index, route)
             info = FileInfo(file_id, row.channel, name, row.sha256, row.size, row.claimed_at, route.pattern,
                             route.handler)
@@ -474,7 +476,8 @@ class Pipeline:
             try:
                 if not dry_run and not ch.allow_hard_links and os.fstat(fd).st_nlink > 1:
                     raise Rejected(f"the file has {os.fstat(fd).st_nlink} hard links: its content can change "
-                                   "through another name (allow_hard_links = true accepts it)", code="hard_link")
+                                   "through another name (allow_hard_links = true accepts it)",
+                                   code=IssueCode.HARD_LINK)
                 with os.fdopen(fd, "rb", closefd=False) as stream:
                     result: HandlerResult = handler.handle(ctx, stream)
                 if not dry_run:
@@ -483,7 +486,7 @@ class Pipeline:
                     if now_sha != sha:
                         raise Rejected(f"the file changed after it was claimed (size {row.size} -> {now_size}, "
                                        f"sha256 {sha[:12]}... -> {now_sha[:12]}...): written to after it looked "
-                                       "complete; nothing was applied", code="content_changed")
+                                       "complete; nothing was applied", code=IssueCode.CONTENT_CHANGED)
             finally:
                 os.close(fd)
             crashpoint("in_transaction")
@@ -532,7 +535,7 @@ class Pipeline:
                 row.route, row.handler = route.pattern, route.handler
             row.error = self._full_report(row, _report(
                 f"duplicate of file {earlier}: same content (sha256 {row.sha256}) was already processed on "
-                f"channel {row.channel}", "duplicate", duplicate_of=earlier))
+                f"channel {row.channel}", IssueCode.DUPLICATE, duplicate_of=earlier))
             row.final_path = str(ch.error / row.original_name)
 
     def _full_report(self, row: SpoolFile, report: dict[str, Any]) -> dict[str, Any]:
@@ -732,7 +735,7 @@ class Pipeline:
     def _recover_row(self, ch: Channel, snap: _Snap, on_disk: dict[str, fsops.Entry]) -> int | None:
         if snap.work_name not in on_disk:
             if not (ch.work / snap.work_name).exists():
-                self._fail(snap.id, ch, _report("file missing from work folder after a crash", "missing"))
+                self._fail(snap.id, ch, _report("file missing from work folder after a crash", IssueCode.MISSING))
             return None
         if self._take_over(snap.id, snap.owner) is None:
             return None
@@ -762,7 +765,7 @@ class Pipeline:
         if wname.split(".", 1)[0].endswith(REFUSED_TAG):  # a refusal the crash interrupted
             self._emit(self._refuse_in_work(cname, wname, original, "refused before an interruption (a "
                                             "symlink, device or unsafe name; its original name is in the log)",
-                                            code="refused" if entry.kind != "file" else "unsafe_name"))
+                                            code=IssueCode.REFUSED if entry.kind != "file" else IssueCode.UNSAFE_NAME))
             return None
         try:
             fsops.check_name(original)
@@ -794,7 +797,7 @@ class Pipeline:
         new_wname = f"{claim_token()}{REFUSED_TAG}.{safe}"
         fsops.move(ch.work / wname, ch.work / new_wname)
         self._emit(self._refuse_in_work(cname, new_wname, safe, reason, shown=fsops.escape_name(original),
-                                        code="unsafe_name"))
+                                        code=IssueCode.UNSAFE_NAME))
 
     def _is_staged(self, tmp: Path) -> bool:
         from store.models.core import OutboundFile
@@ -906,9 +909,9 @@ class Pipeline:
             return {**report, "outcome": "would be refused",
                     "reason": f"not a regular file ({entry.kind}); filed to error/ without being opened"}
         if route is None:
-            return {**report, "outcome": "would be rejected", "reason": "no route", "code": "no_route"}
+            return {**report, "outcome": "would be rejected", "reason": "no route", "code": IssueCode.NO_ROUTE}
         if entry.size == 0 and not route.allow_empty:
-            return {**report, "outcome": "would be rejected", "reason": "empty file", "code": "empty_file"}
+            return {**report, "outcome": "would be rejected", "reason": "empty file", "code": IssueCode.EMPTY_FILE}
         sha, size = fsops.sha256_file(path)
         changes: Counter[str] = Counter()
         unit = UnitOfWork(self.db, self.settings, source="dry-run", dry_run=True)
@@ -1040,7 +1043,7 @@ def _report_owner(report: Path) -> int | None:
 
 
 #: reports of entries refused without being read (no route or handler applies)
-REFUSAL_CODES = frozenset({"refused", "unsafe_name", "unreadable"})
+REFUSAL_CODES = frozenset({IssueCode.REFUSED, IssueCode.UNSAFE_NAME, IssueCode.UNREADABLE})
 
 
 def _retryable(exc: BaseException) -> bool:
@@ -1055,27 +1058,27 @@ def _unreadable(exc: OSError) -> str:
     return f"cannot read the file: {exc.strerror}"
 
 
-def _unreadable_code(exc: OSError) -> str:
-    return "unreadable" if exc.errno in (errno.EACCES, errno.EPERM) else "refused"
+def _unreadable_code(exc: OSError) -> IssueCode:
+    return IssueCode.UNREADABLE if exc.errno in (errno.EACCES, errno.EPERM) else IssueCode.REFUSED
 
 
-def _report(reason: str, code: str, **extra: Any) -> dict[str, Any]:
+def _report(reason: str, code: IssueCode, **extra: Any) -> dict[str, Any]:
     return {"reason": reason, "code": code, **extra}
 
 
 def _report_from(exc: BaseException) -> dict[str, Any]:
     """The error report: reason and the first issue's location at the top, every issue below."""
     issues: list[Issue] = []
-    code = "handler_exception"
+    code = IssueCode.HANDLER_EXCEPTION
     reason = str(exc) or type(exc).__name__
     if isinstance(exc, FormatError):
-        issues, code = exc.issues, "format_error"
+        issues, code = exc.issues, IssueCode.FORMAT_ERROR
         if issues:
             reason = issues[0].reason
     elif isinstance(exc, Rejected):
         issues, code, reason = exc.issues, exc.code, exc.reason
     elif isinstance(exc, fsops.UnsafeName):
-        code = "unsafe_name"
+        code = IssueCode.UNSAFE_NAME
     report: dict[str, Any] = {"reason": reason, "code": code, "exception": type(exc).__name__}
     if issues:
         first = issues[0]
@@ -1087,7 +1090,7 @@ def _report_from(exc: BaseException) -> dict[str, Any]:
         report["warnings"] = [w.to_dict() for w in exc.warnings[:100]]
     if isinstance(exc, DBAPIError):
         report["reason"] = _describe(exc)
-    if code == "handler_exception":
+    if code is IssueCode.HANDLER_EXCEPTION:
         report["reason"] = _mask_digits(reason)  # a driver's or library's text may quote data
         tb = traceback.format_exception(type(exc), exc, exc.__traceback__, limit=8)
         if isinstance(exc, DBAPIError):  # the message quotes data; keep the stack, not the message

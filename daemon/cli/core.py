@@ -24,6 +24,7 @@ from daemon.cli.context import CommandContext, command_context, load_settings, s
 from daemon.cli.logsetup import setup_logging
 from daemon.cli.run import cmd_run
 from daemon.logfmt import escape_unsafe
+from formats.errors import IssueCode
 
 if TYPE_CHECKING:
     from store.config import Settings
@@ -207,7 +208,7 @@ def _in_error(settings: Settings, db: Database, channel: str | None = None) -> l
             items.append({"id": r.id, "channel": r.channel, "file": r.original_name, "path": r.final_path,
                           "state": r.state, "reason": e.get("reason") or (
                               f"duplicate of file {r.duplicate_of}" if r.duplicate_of else None),
-                          "code": e.get("code") or ("duplicate" if r.state == FileState.DUPLICATE else None),
+                          "code": e.get("code") or (IssueCode.DUPLICATE if r.state == FileState.DUPLICATE else None),
                           "line": e.get("line"), "field": e.get("field"), "columns": e.get("columns")})
     return items
 

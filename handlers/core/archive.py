@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import BinaryIO
 
+from formats.errors import IssueCode
 from handlers.base import FileContext, Handler, HandlerResult, Rejected
 
 OPTIONS = {"fail_marker", "ack_target", "crash_marker"}
@@ -38,7 +39,7 @@ class ArchiveHandler(Handler):
             lines += 1
             if fail_b is not None and fail_b in line:
                 # A deterministic failure for tests of the error path.
-                raise Rejected(f"line {lineno} contains the fail marker", code="fail_marker")
+                raise Rejected(f"line {lineno} contains the fail marker", code=IssueCode.FAIL_MARKER)
             if crash_b is not None and crash_b in line:
                 # Kills the worker thread (not the process): tests that the watchdog pings stop.
                 raise SystemExit(f"crash marker on line {lineno}")
