@@ -469,7 +469,7 @@ class Pipeline:
             handler = self._handler(row.channel, index, route)
             info = FileInfo(file_id, row.channel, name, row.sha256, row.size, row.claimed_at, route.pattern,
                             route.handler)
-            ctx = FileContext(unit=unit, settings=self.settings, channel=row.channel, file=info, path=work_path,
+            ctx = FileContext(unit=unit.work, settings=self.settings, channel=row.channel, file=info, path=work_path,
                               options=route.options, now=self.clock(), dry_run=dry_run,
                               log=logging.getLogger(f"spoolgate.handler.{route.handler}"))
             fd = fsops.open_regular(work_path)
@@ -681,7 +681,7 @@ class Pipeline:
                 continue
             for tmp in temps:
                 try:
-                    if not startup and self._is_staged(tmp):
+                    if (not startup and self._is_staged(tmp)) or self._is_held(tmp):
                         continue
                     log.info("removing orphaned temporary file %s", fsops.escape_name(str(tmp)))
                     tmp.unlink()
@@ -804,6 +804,15 @@ class Pipeline:
 
         with self.db.transaction() as s:
             return s.scalar(select(OutboundFile.id).where(OutboundFile.temp_name == tmp.name)) is not None
+
+    def _is_held(self, tmp: Path) -> bool:
+        """A copy a recorded bill transfer still has to place (``handlers/bills/xfer``): removing it
+        would make the transfer look placed and consumed, and its source would be deleted."""
+        from store.models.bills import BillTransfer, TransferState
+
+        with self.db.transaction() as s:
+            held = s.scalars(select(BillTransfer.temp).where(BillTransfer.state == TransferState.PLACING))
+            return any(Path(t).name == tmp.name for t in held)
 
     def _take_over(self, file_id: int, expected_owner: str | None) -> int | None:
         with self.db.transaction() as s:
@@ -932,7 +941,7 @@ class Pipeline:
                 s.flush()
                 index = ch.routes.index(route)
                 info = FileInfo(row.id, channel, path.name, sha, size, row.claimed_at, route.pattern, route.handler)
-                ctx = FileContext(unit=unit, settings=self.settings, channel=channel, file=info, path=path,
+                ctx = FileContext(unit=unit.work, settings=self.settings, channel=channel, file=info, path=path,
                                   options=route.options, now=self.clock(), dry_run=True,
                                   log=logging.getLogger(f"spoolgate.handler.{route.handler}"))
                 handler = self._handler(channel, index, route)
