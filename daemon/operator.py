@@ -20,7 +20,7 @@ from typing import Any
 from sqlalchemy import event, select, update
 
 from daemon.reports import report_from
-from formats.errors import FormatError
+from formats.errors import FormatError, IssueCode
 from handlers.base import FileContext, FileInfo, Rejected, RetryLater
 from handlers.registry import handler_class
 from spool import filing, fsops, owner
@@ -82,9 +82,10 @@ def dry_run(settings: Settings, db: Database, path: Path, channel: str, *,
         return {**report, "outcome": "would be refused",
                 "reason": f"not a regular file ({entry.kind}); filed to error/ without being opened"}
     if route is None:
-        return {**report, "outcome": "would be rejected", "reason": "no route", "code": "no_route"}
+        return {**report, "outcome": "would be rejected", "reason": "no route", "code": IssueCode.NO_ROUTE}
     if entry.size == 0 and not route.allow_empty:
-        return {**report, "outcome": "would be rejected", "reason": "empty file", "code": "empty_file"}
+        return {**report, "outcome": "would be rejected", "reason": "empty file",
+                "code": IssueCode.EMPTY_FILE}
     sha, size = fsops.sha256_file(path)
     changes: Counter[str] = Counter()
     unit = UnitOfWork(db, settings, source="dry-run", dry_run=True)

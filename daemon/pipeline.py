@@ -44,7 +44,7 @@ from daemon.reports import (
     unreadable_code,
 )
 from daemon.retry import RetryPolicy, retryable
-from formats.errors import FormatError
+from formats.errors import FormatError, IssueCode
 from handlers.base import FileContext, FileInfo, Handler, HandlerResult, Rejected, RetryLater
 from handlers.registry import handler_class
 from spool import filing, fsops, owner
@@ -68,7 +68,7 @@ class Outcome:
     path: Path | None = None
     counts: dict[str, int] = field(default_factory=dict)
     duration_s: float = 0.0
-    #: the error report's code (``ErrorCode``) when the file went to error/
+    #: the error report's code (an ``IssueCode`` value) when the file went to error/
     code: str | None = None
 
 
@@ -148,7 +148,8 @@ class Pipeline:
                 signals = ch.signal_names(name)
                 fsops.check_name(name, derived=tuple(signals))
             except fsops.UnsafeName as exc:
-                self.isolated(f"refuse {channel}", name, self.refuse, channel, path, str(exc), code="unsafe_name")
+                self.isolated(f"refuse {channel}", name, self.refuse, channel, path, str(exc),
+                              code=IssueCode.UNSAFE_NAME)
                 continue
             try:
                 work_name = filing.claim(path, ch.work)
@@ -220,7 +221,7 @@ class Pipeline:
             return None
 
     # -- refusal -------------------------------------------------------------------------------
-    def refuse(self, channel: str, path: Path, reason: str, *, code: str = "refused") -> Outcome | None:
+    def refuse(self, channel: str, path: Path, reason: str, *, code: IssueCode = IssueCode.REFUSED) -> Outcome | None:
         """A symlink, device or unsafe name: moved to error/ under a safe name, without being opened
         or followed; the report carries the original name, escaped."""
         ch = self.settings.channels[channel]
@@ -234,13 +235,13 @@ class Pipeline:
         return outcome
 
     def refuse_in_work(self, channel: str, work_name: str, name: str, reason: str,
-                       shown: str | None = None, code: str = "refused") -> Outcome:
+                       shown: str | None = None, code: IssueCode = IssueCode.REFUSED) -> Outcome:
         """An entry already in work/ the daemon must not interpret: a row for it, then error/. Only a
         regular file refused for its name is hashed (for the ledger); links and devices are never opened."""
         ch = self.settings.channels[channel]
         sha: str | None = None
         size: int | None = None
-        if code == "unsafe_name":
+        if code is IssueCode.UNSAFE_NAME:
             try:
                 sha, size = fsops.sha256_file(ch.work / work_name)
             except OSError:
@@ -251,7 +252,7 @@ class Pipeline:
         return Outcome(file_id, channel, name, FileState.ERROR, handler=full.get("handler") if full else None,
                        reason=reason)
 
-    def _refuse_emit(self, channel: str, work_name: str, name: str, reason: str, *, code: str) -> None:
+    def _refuse_emit(self, channel: str, work_name: str, name: str, reason: str, *, code: IssueCode) -> None:
         self.emit(self.refuse_in_work(channel, work_name, name, reason, code=code))
 
     # -- process -------------------------------------------------------------------------------
@@ -294,7 +295,7 @@ class Pipeline:
                 return refused
         work_path = ch.work / snap.work_name
         if not work_path.exists():
-            return self.fail(file_id, ch, report("file missing from work folder", "missing"))
+            return self.fail(file_id, ch, report("file missing from work folder", IssueCode.MISSING))
         try:
             for attempt in self.ledger.retrying(f"file {snap.channel}/{snap.name}"):
                 with attempt:
@@ -309,13 +310,14 @@ class Pipeline:
             if retryable(exc):
                 log.error("file %s: still failing after retries, left claimed in %s for the next recovery pass: %s",
                           fsops.escape_name(snap.name), ch.work, describe(exc),
-                          extra={"channel": snap.channel, "file": snap.name, "file_id": file_id, "code": "transient"})
+                          extra={"channel": snap.channel, "file": snap.name, "file_id": file_id,
+                                 "code": IssueCode.TRANSIENT})
                 self.ledger.give_back(file_id)
                 raise Transient(str(exc)) from exc
             log.error("file %s: handler failed: %s", fsops.escape_name(snap.name), describe(exc),
                       exc_info=not isinstance(exc, DBAPIError),
                       extra={"channel": snap.channel, "file": snap.name, "file_id": file_id,
-                             "code": "handler_exception"})
+                             "code": IssueCode.HANDLER_EXCEPTION})
             return self.fail(file_id, ch, report_from(exc))
         try:
             if result.path is not None:
@@ -339,7 +341,7 @@ class Pipeline:
         if n > self.settings.max_attempts:
             return self.fail(file_id, ch, report(
                 f"processing was interrupted {n - 1} times (max_attempts {self.settings.max_attempts}); "
-                "the file may crash the daemon", "max_attempts"))
+                "the file may crash the daemon", IssueCode.MAX_ATTEMPTS))
         return None
 
     def _apply(self, file_id: int, ch: Channel, work_path: Path) -> Outcome:
@@ -363,9 +365,9 @@ class Pipeline:
                                    reason=f"duplicate of file {earlier}", path=None)
             index, route = next(((i, r) for i, r in enumerate(ch.routes) if r.matches(name)), (-1, None))
             if route is None:
-                raise Rejected("no route", code="no_route")
+                raise Rejected("no route", code=IssueCode.NO_ROUTE)
             if row.size == 0 and not route.allow_empty:
-                raise Rejected("empty file", code="empty_file")
+                raise Rejected("empty file", code=IssueCode.EMPTY_FILE)
             handler = self._handler(row.channel, index, route)
             info = FileInfo(file_id, row.channel, name, row.sha256, row.size, row.claimed_at, route.pattern,
                             route.handler)
@@ -376,7 +378,8 @@ class Pipeline:
             try:
                 if not ch.allow_hard_links and os.fstat(fd).st_nlink > 1:
                     raise Rejected(f"the file has {os.fstat(fd).st_nlink} hard links: its content can change "
-                                   "through another name (allow_hard_links = true accepts it)", code="hard_link")
+                                   "through another name (allow_hard_links = true accepts it)",
+                                   code=IssueCode.HARD_LINK)
                 with os.fdopen(fd, "rb", closefd=False) as stream:
                     result: HandlerResult = handler.handle(ctx, stream)
                 # what the handler read must be what was hashed at the claim (and is filed)
@@ -384,7 +387,7 @@ class Pipeline:
                 if now_sha != sha:
                     raise Rejected(f"the file changed after it was claimed (size {row.size} -> {now_size}, "
                                    f"sha256 {sha[:12]}... -> {now_sha[:12]}...): written to after it looked "
-                                   "complete; nothing was applied", code="content_changed")
+                                   "complete; nothing was applied", code=IssueCode.CONTENT_CHANGED)
             finally:
                 os.close(fd)
             crashpoint("in_transaction")
@@ -425,7 +428,7 @@ class Pipeline:
                 row.route, row.handler = route.pattern, route.handler
             row.error = full_report(row, report(
                 f"duplicate of file {earlier}: same content (sha256 {row.sha256}) was already processed on "
-                f"channel {row.channel}", "duplicate", duplicate_of=earlier), self.clock())
+                f"channel {row.channel}", IssueCode.DUPLICATE, duplicate_of=earlier), self.clock())
             row.final_path = str(ch.error / row.original_name)
 
     # -- error/ --------------------------------------------------------------------------------

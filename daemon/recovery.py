@@ -19,6 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from daemon.reports import report, unreadable, unreadable_code
+from formats.errors import IssueCode
 from spool import filing, fsops, owner
 from store.config import Channel
 from store.models.core import OutboundFile
@@ -129,7 +130,7 @@ def _recover_channel(pipe: Pipeline, cname: str, ch: Channel, todo: list[int], *
 def _recover_row(pipe: Pipeline, ch: Channel, snap: Snap, on_disk: dict[str, fsops.Entry]) -> int | None:
     if snap.work_name not in on_disk:
         if not (ch.work / snap.work_name).exists():
-            pipe.fail(snap.id, ch, report("file missing from work folder after a crash", "missing"))
+            pipe.fail(snap.id, ch, report("file missing from work folder after a crash", IssueCode.MISSING))
         return None
     if pipe.ledger.take_over(snap.id, snap.owner) is None:
         return None
@@ -158,7 +159,8 @@ def _recover_orphan(pipe: Pipeline, cname: str, ch: Channel, wname: str, entry: 
     if filing.is_refusal(wname):  # a refusal the crash interrupted
         pipe.emit(pipe.refuse_in_work(cname, wname, original, "refused before an interruption (a symlink, "
                                       "device or unsafe name; its original name is in the log)",
-                                      code="refused" if entry.kind != "file" else "unsafe_name"))
+                                      code=IssueCode.REFUSED if entry.kind != "file"
+                                      else IssueCode.UNSAFE_NAME))
         return None
     try:
         fsops.check_name(original)
@@ -189,4 +191,4 @@ def _refuse_renamed(pipe: Pipeline, cname: str, ch: Channel, wname: str, reason:
     """Refuse a work entry under a safe name (its own cannot be stored or filed)."""
     new_wname, safe = filing.refuse_in_place(ch.work, wname)
     pipe.emit(pipe.refuse_in_work(cname, new_wname, safe, reason,
-                                  shown=fsops.escape_name(filing.original_name(wname)), code="unsafe_name"))
+                                  shown=fsops.escape_name(filing.original_name(wname)), code=IssueCode.UNSAFE_NAME))

@@ -14,33 +14,33 @@ from typing import Any
 
 from sqlalchemy.exc import DBAPIError
 
-from formats.errors import FormatError, Issue, mask_sensitive
+from formats.errors import FormatError, Issue, IssueCode, mask_sensitive
 from handlers.base import Rejected
 from spool import fsops
 from store.db import describe as describe_db
 from store.models.core import Notification, SpoolFile
 
 #: reports of entries refused without being read (no route or handler applies)
-REFUSAL_CODES = frozenset({"refused", "unsafe_name", "unreadable"})
+REFUSAL_CODES = frozenset({IssueCode.REFUSED, IssueCode.UNSAFE_NAME, IssueCode.UNREADABLE})
 
 
-def report(reason: str, code: str, **extra: Any) -> dict[str, Any]:
+def report(reason: str, code: IssueCode, **extra: Any) -> dict[str, Any]:
     return {"reason": reason, "code": code, **extra}
 
 
 def report_from(exc: BaseException) -> dict[str, Any]:
     """The error report of an exception: reason and the first issue's location at the top, every issue below."""
     issues: list[Issue] = []
-    code = "handler_exception"
+    code = IssueCode.HANDLER_EXCEPTION
     reason = str(exc) or type(exc).__name__
     if isinstance(exc, FormatError):
-        issues, code = exc.issues, "format_error"
+        issues, code = exc.issues, IssueCode.FORMAT_ERROR
         if issues:
             reason = issues[0].reason
     elif isinstance(exc, Rejected):
         issues, code, reason = exc.issues, exc.code, exc.reason
     elif isinstance(exc, fsops.UnsafeName):
-        code = "unsafe_name"
+        code = IssueCode.UNSAFE_NAME
     out: dict[str, Any] = {"reason": reason, "code": code, "exception": type(exc).__name__}
     if issues:
         first = issues[0]
@@ -52,7 +52,7 @@ def report_from(exc: BaseException) -> dict[str, Any]:
         out["warnings"] = [w.to_dict() for w in exc.warnings[:100]]
     if isinstance(exc, DBAPIError):
         out["reason"] = describe(exc)
-    if code == "handler_exception":
+    if code is IssueCode.HANDLER_EXCEPTION:
         out["reason"] = mask_digits(reason)  # a driver's or library's text may quote data
         tb = traceback.format_exception(type(exc), exc, exc.__traceback__, limit=8)
         if isinstance(exc, DBAPIError):  # the message quotes data; keep the stack, not the message
@@ -90,8 +90,8 @@ def unreadable(exc: OSError) -> str:
     return f"cannot read the file: {exc.strerror}"
 
 
-def unreadable_code(exc: OSError) -> str:
-    return "unreadable" if exc.errno in (errno.EACCES, errno.EPERM) else "refused"
+def unreadable_code(exc: OSError) -> IssueCode:
+    return IssueCode.UNREADABLE if exc.errno in (errno.EACCES, errno.EPERM) else IssueCode.REFUSED
 
 
 def describe(exc: BaseException) -> str:

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 
-from formats.errors import Issue, mask
+from formats.errors import Issue, IssueCode, mask
 
 
 class Kind(StrEnum):
@@ -42,7 +42,7 @@ class Field:
     def shown(self, raw: str) -> str:
         return mask(raw) if self.sensitive else raw
 
-    def issue(self, code: str, reason: str, raw: str, *, line: int | None, record: str,
+    def issue(self, code: IssueCode, reason: str, raw: str, *, line: int | None, record: str,
               expected: str | None = None) -> Issue:
         return Issue(code=code, reason=reason, line=line, record=record, field=self.name,
                      columns=self.columns, value=self.shown(raw), expected=expected,
@@ -96,5 +96,5 @@ def check_numeric(f: Field, raw: str, *, line: int | None, record: str,
         return None
     if allow_blank and not raw.strip():
         return None
-    return f.issue("non_numeric", f"{f.name} must be numeric", raw, line=line, record=record,
+    return f.issue(IssueCode.NON_NUMERIC, f"{f.name} must be numeric", raw, line=line, record=record,
                    expected=f"{f.width} digits")

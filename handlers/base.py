@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO, ClassVar
 
-from formats.errors import Issue
+from formats.errors import Issue, IssueCode
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -29,7 +29,7 @@ if TYPE_CHECKING:
 class Rejected(Exception):
     """The file is wrong; it goes to error/ with this reason and is never retried."""
 
-    def __init__(self, reason: str, issues: list[Issue] | None = None, *, code: str = "rejected") -> None:
+    def __init__(self, reason: str, issues: list[Issue] | None = None, *, code: IssueCode = IssueCode.REJECTED) -> None:
         super().__init__(reason)
         self.reason = reason
         self.code = code

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import BinaryIO
 
+from formats.errors import IssueCode
 from handlers.base import FileContext, HandlerResult, Rejected
 from handlers.core.archive import OPTIONS, ArchiveHandler
 
@@ -26,7 +27,7 @@ class FaultyArchiveHandler(ArchiveHandler):
         crash = self.options.get("crash_marker")
         for lineno, line in enumerate(stream, 1):
             if isinstance(fail, str) and fail.encode() in line:
-                raise Rejected(f"line {lineno} contains the fail marker", code="fail_marker")
+                raise Rejected(f"line {lineno} contains the fail marker", code=IssueCode.FAIL_MARKER)
             if isinstance(crash, str) and crash.encode() in line:
                 raise SystemExit(f"crash marker on line {lineno}")
         stream.seek(0)

@@ -23,6 +23,7 @@ from daemon.cli import (
     EXIT_USAGE,
 )
 from daemon.logfmt import JsonFormatter, MaskingFormatter, escape_unsafe, journald_stderr
+from formats.errors import IssueCode
 
 if TYPE_CHECKING:
     from store.config import Settings
@@ -459,7 +460,7 @@ def _in_error(settings: Settings, db: Database, channel: str | None = None) -> l
             items.append({"id": r.id, "channel": r.channel, "file": r.original_name, "path": r.final_path,
                           "state": r.state, "reason": e.get("reason") or (
                               f"duplicate of file {r.duplicate_of}" if r.duplicate_of else None),
-                          "code": e.get("code") or ("duplicate" if r.state == FileState.DUPLICATE else None),
+                          "code": e.get("code") or (IssueCode.DUPLICATE if r.state == FileState.DUPLICATE else None),
                           "line": e.get("line"), "field": e.get("field"), "columns": e.get("columns")})
     return items
 

@@ -20,7 +20,7 @@ from lxml import etree
 
 from formats.bills.amounts import AmountError, parse_cents
 from formats.bills.secure import secure_iterparse
-from formats.errors import FormatError, Issue, IssueList, mask
+from formats.errors import FormatError, Issue, IssueCode, IssueList, mask
 
 ROOT = "bills"
 BILL = "bill"
@@ -141,7 +141,7 @@ class BillReader:
                     if bill is not None:
                         yield bill
                 else:
-                    self._add("unexpected_element", f"unexpected element <{_tag(elem)}> in <{ROOT}>",
+                    self._add(IssueCode.UNEXPECTED_ELEMENT, f"unexpected element <{_tag(elem)}> in <{ROOT}>",
                               _line(elem), ROOT, _tag(elem))
                 elem.clear()
                 while elem.getprevious() is not None:
@@ -154,7 +154,7 @@ class BillReader:
 
     # -- checks ------------------------------------------------------------------------------------
 
-    def _add(self, code: str, reason: str, line: int | None, record: str, fld: str | None,
+    def _add(self, code: IssueCode, reason: str, line: int | None, record: str, fld: str | None,
              value: str | None = None) -> None:
         self.error_count += 1
         shown = mask(value) if value is not None and fld in SENSITIVE else value
@@ -163,24 +163,24 @@ class BillReader:
 
     def _stray_text(self, text: str | None, line: int | None, where: str) -> None:
         if text is not None and text.strip():
-            self._add("unexpected_text", f"text is not allowed directly in <{where}>", line, where, None,
+            self._add(IssueCode.UNEXPECTED_TEXT, f"text is not allowed directly in <{where}>", line, where, None,
                       text.strip())
 
     def _root(self, elem: etree._Element) -> None:
         if elem.tag != ROOT:
-            raise FormatError.single("bad_root", f"the root element must be <{ROOT}>, found <{_tag(elem)}>",
+            raise FormatError.single(IssueCode.BAD_ROOT, f"the root element must be <{ROOT}>, found <{_tag(elem)}>",
                                      line=_line(elem), record="bill file", value=_tag(elem))
         version = " ".join((elem.get("version") or "").split())
         if version != VERSION:
-            self._add("bad_version", f"<{ROOT}> needs version=\"{VERSION}\"", _line(elem), ROOT, "version",
+            self._add(IssueCode.BAD_VERSION, f"<{ROOT}> needs version=\"{VERSION}\"", _line(elem), ROOT, "version",
                       elem.get("version"))
         source = elem.get("source")
         if source is not None and not 1 <= len(" ".join(source.split())) <= MAX_LENGTH["name"]:
-            self._add("bad_length", "source must have 1 to 200 characters", _line(elem), ROOT, "source",
+            self._add(IssueCode.BAD_LENGTH, "source must have 1 to 200 characters", _line(elem), ROOT, "source",
                       source)
         for name in elem.attrib:
             if name not in ("version", "source"):
-                self._add("unexpected_attribute", f"unexpected attribute {name!r} on <{ROOT}>",
+                self._add(IssueCode.UNEXPECTED_ATTRIBUTE, f"unexpected attribute {name!r} on <{ROOT}>",
                           _line(elem), ROOT, str(name))
         self.header = BillFileHeader(version=version, source=None if source is None else " ".join(source.split()),
                                      line=_line(elem))
@@ -198,20 +198,20 @@ class BillReader:
         if isinstance(bill_id, str):
             digest = hashlib.blake2b(bill_id.encode(), digest_size=12).digest()
             if digest in self._ids:
-                self._add("duplicate_bill", "billId appears twice in the file", _line(elem), record,
+                self._add(IssueCode.DUPLICATE_BILL, "billId appears twice in the file", _line(elem), record,
                           "billId", bill_id)
             self._ids.add(digest)
         doc, due = values.get("documentDate"), values.get("dueDate")
         if isinstance(doc, date) and isinstance(due, date) and due < doc:
-            self._add("due_before_document", "dueDate is before documentDate", _line(elem), record,
+            self._add(IssueCode.DUE_BEFORE_DOCUMENT, "dueDate is before documentDate", _line(elem), record,
                       "dueDate", due.isoformat())
         amount, minimum = values.get("amountDue"), values.get("minimumAmountDue")
         if isinstance(amount, int) and isinstance(minimum, int) and minimum > max(amount, 0):
-            self._add("minimum_exceeds_due", "minimumAmountDue is more than amountDue", _line(elem),
+            self._add(IssueCode.MINIMUM_EXCEEDS_DUE, "minimumAmountDue is more than amountDue", _line(elem),
                       record, "minimumAmountDue", str(minimum))
         emails = values.get("userEmail", [])
         if emails and values.get("userId") is None and "userId" not in _children(elem):
-            self._add("email_without_user", "<userEmail> needs a <userId>", _line(elem), record, "userEmail")
+            self._add(IssueCode.EMAIL_WITHOUT_USER, "<userEmail> needs a <userId>", _line(elem), record, "userEmail")
         if self.error_count > before:
             return None
         items = values.get("lineItems", ())
@@ -226,7 +226,7 @@ class BillReader:
 
     def _no_attributes(self, elem: etree._Element, record: str) -> None:
         for name in elem.attrib:
-            self._add("unexpected_attribute", f"unexpected attribute {name!r} on <{_tag(elem)}>",
+            self._add(IssueCode.UNEXPECTED_ATTRIBUTE, f"unexpected attribute {name!r} on <{_tag(elem)}>",
                       _line(elem), record, _tag(elem))
 
     def _sequence(self, elem: etree._Element, spec: tuple[tuple[str, int, int, str], ...],
@@ -244,11 +244,11 @@ class BillReader:
                 known = any(s[0] == tag for s in spec)
                 reason = (f"<{tag}> is out of order or repeated (expected <{expected}>)" if known
                           else f"unexpected element <{tag}> (expected <{expected}>)")
-                self._add("unexpected_element", reason, _line(child), record, tag)
+                self._add(IssueCode.UNEXPECTED_ELEMENT, reason, _line(child), record, tag)
                 continue
             counts[i] += 1
             if counts[i] > spec[i][2]:
-                self._add("unexpected_element", f"<{tag}> may appear at most {spec[i][2]} times",
+                self._add(IssueCode.UNEXPECTED_ELEMENT, f"<{tag}> may appear at most {spec[i][2]} times",
                           _line(child), record, tag)
                 continue
             value = self._value(child, spec[i][3], record)
@@ -260,7 +260,7 @@ class BillReader:
                 values[tag] = value
         for (name, lo, _, _), n in zip(spec, counts, strict=True):
             if n < lo:
-                self._add("missing", f"<{name}> is required in <{_tag(elem)}>", _line(elem), record, name)
+                self._add(IssueCode.MISSING, f"<{name}> is required in <{_tag(elem)}>", _line(elem), record, name)
         return values
 
     def _value(self, child: etree._Element, kind: str, record: str) -> object:
@@ -272,11 +272,11 @@ class BillReader:
             for n, item in enumerate(child):
                 self._stray_text(item.tail, _line(item), tag)
                 if _tag(item) != "item":
-                    self._add("unexpected_element", f"unexpected element <{_tag(item)}> in <lineItems>",
+                    self._add(IssueCode.UNEXPECTED_ELEMENT, f"unexpected element <{_tag(item)}> in <lineItems>",
                               _line(item), record, _tag(item))
                     continue
                 if n >= MAX_LINE_ITEMS:
-                    self._add("too_many_items", f"more than {MAX_LINE_ITEMS} line items", _line(item),
+                    self._add(IssueCode.TOO_MANY_ITEMS, f"more than {MAX_LINE_ITEMS} line items", _line(item),
                               record, "item")
                     break
                 self._no_attributes(item, record)
@@ -287,14 +287,14 @@ class BillReader:
                     items.append(LineItem(str(v["description"]), _as_int(v["amount"]), _opt_str(v.get("code"))))
             return tuple(items)
         if len(child):
-            self._add("unexpected_element", f"<{tag}> must hold text, not elements", _line(child), record,
+            self._add(IssueCode.UNEXPECTED_ELEMENT, f"<{tag}> must hold text, not elements", _line(child), record,
                       tag)
             return None
         raw = child.text or ""
         text = " ".join(raw.split())
         if kind in MAX_LENGTH:
             if not 1 <= len(text) <= MAX_LENGTH[kind]:
-                self._add("bad_length" if text else "missing",
+                self._add(IssueCode.BAD_LENGTH if text else IssueCode.MISSING,
                           f"<{tag}> must have 1 to {MAX_LENGTH[kind]} characters", _line(child), record,
                           tag, raw)
                 return None
@@ -305,29 +305,29 @@ class BillReader:
                     raise ValueError
                 return date.fromisoformat(text)
             except ValueError:
-                self._add("bad_date", f"<{tag}> must be a date YYYY-MM-DD", _line(child), record, tag, raw)
+                self._add(IssueCode.BAD_DATE, f"<{tag}> must be a date YYYY-MM-DD", _line(child), record, tag, raw)
                 return None
         if kind == "email":
             if len(text) > MAX_EMAIL or not EMAIL.fullmatch(text):
-                self._add("bad_email", f"<{tag}> must be one e-mail address (name@domain)", _line(child),
+                self._add(IssueCode.BAD_EMAIL, f"<{tag}> must be one e-mail address (name@domain)", _line(child),
                           record, tag, raw)
                 return None
             return text
         if kind == "currency":
             if len(text) != 3 or not (text.isascii() and text.isalpha() and text.isupper()):
-                self._add("bad_currency", f"<{tag}> must be a 3-letter ISO 4217 code", _line(child), record,
+                self._add(IssueCode.BAD_CURRENCY, f"<{tag}> must be a 3-letter ISO 4217 code", _line(child), record,
                           tag, raw)
                 return None
             return text
         try:
             return parse_cents(text, allow_negative=kind == "amount")
         except AmountError as exc:
-            self._add("bad_amount", f"<{tag}>: {exc}", _line(child), record, tag, raw)
+            self._add(IssueCode.BAD_AMOUNT, f"<{tag}>: {exc}", _line(child), record, tag, raw)
             return None
 
 
 def _too_large(elem: etree._Element, what: str) -> FormatError:
-    return FormatError.single("bill_too_large", f"one <{BILL}> holds {what}: the file is refused unread beyond "
+    return FormatError.single(IssueCode.BILL_TOO_LARGE, f"one <{BILL}> holds {what}: the file is refused unread beyond "
                               "this point", line=_line(elem), record=BILL, field=_tag(elem))
 
 

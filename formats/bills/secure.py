@@ -14,7 +14,7 @@ from typing import IO, Any
 
 from lxml import etree
 
-from formats.errors import FormatError, Issue
+from formats.errors import FormatError, Issue, IssueCode
 
 DTD_REFUSED = "DOCTYPE and entity declarations are not allowed (XXE / entity expansion refused)"
 
@@ -36,7 +36,7 @@ def secure_iterparse(stream: IO[bytes], *, events: tuple[str, ...] = ("start", "
                 checked = True
                 docinfo = elem.getroottree().docinfo
                 if docinfo.doctype or docinfo.internalDTD is not None:
-                    raise FormatError.single("dtd_refused", DTD_REFUSED, line=getattr(elem, "sourceline", None),
+                    raise FormatError.single(IssueCode.DTD_REFUSED, DTD_REFUSED, line=getattr(elem, "sourceline", None),
                                              record=what, value=docinfo.doctype[:200])
             yield event, elem
     except etree.XMLSyntaxError as exc:
@@ -54,9 +54,9 @@ def syntax_error(exc: etree.XMLSyntaxError, what: str) -> FormatError:
     if not line and first is not None and first.line:
         line, column, msg = first.line, first.column, first.message
     if "Entity" in msg or "entity" in msg:
-        code, reason = "entity_refused", f"{msg} (entities are not allowed)"
+        code, reason = IssueCode.ENTITY_REFUSED, f"{msg} (entities are not allowed)"
     else:
-        code, reason = "malformed_xml", f"malformed XML: {msg}"
+        code, reason = IssueCode.MALFORMED_XML, f"malformed XML: {msg}"
     issue = Issue(code=code, reason=reason, line=line or None, record=what,
                   columns=(column, column) if column else None)
     return FormatError(str(issue), [issue])

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from datetime import date, datetime
 
 from formats.checkfree.layout import FieldType, RecordLayout
-from formats.errors import Issue
+from formats.errors import Issue, IssueCode
 from formats.fixedwidth import Field, check_numeric
 
 Value = str | int | date | datetime | None
@@ -52,18 +52,18 @@ def _decode_field(rl: RecordLayout, f: Field, raw: str, *, lineno: int | None,
     blank = not raw.strip()
     if f.const is not None:
         if raw != f.const:
-            return None, f.issue("bad_constant", f"{f.name} must be {f.const}", raw, line=lineno, record=rec,
+            return None, f.issue(IssueCode.BAD_CONSTANT, f"{f.name} must be {f.const}", raw, line=lineno, record=rec,
                                  expected=f.const)
         return raw, None
     if ftype is FieldType.X:
         text = raw.strip()
         if not text:
             if f.required:
-                return "", f.issue("missing", f"{f.name} is required", raw, line=lineno, record=rec)
+                return "", f.issue(IssueCode.MISSING, f"{f.name} is required", raw, line=lineno, record=rec)
             return "", None
         allowed = rl.values.get(f.name)
         if allowed is not None and text not in allowed:
-            return text, f.issue("bad_code", f"{f.name} must be one of {', '.join(sorted(allowed))}", raw,
+            return text, f.issue(IssueCode.BAD_CODE, f"{f.name} must be one of {', '.join(sorted(allowed))}", raw,
                                  line=lineno, record=rec, expected="|".join(sorted(allowed)))
         return text, None
     zero_or_blank = blank or set(raw) == {"0"}
@@ -71,7 +71,7 @@ def _decode_field(rl: RecordLayout, f: Field, raw: str, *, lineno: int | None,
         return None, None
     if blank:
         if f.required:
-            return None, f.issue("missing", f"{f.name} is required", raw, line=lineno, record=rec,
+            return None, f.issue(IssueCode.MISSING, f"{f.name} is required", raw, line=lineno, record=rec,
                                  expected=f"{f.width} digits")
         return None, None
     bad = check_numeric(f, raw, line=lineno, record=rec)
@@ -81,16 +81,16 @@ def _decode_field(rl: RecordLayout, f: Field, raw: str, *, lineno: int | None,
         try:
             return datetime.strptime(raw, _DATE).date(), None
         except ValueError:
-            return None, f.issue("bad_date", f"{f.name} is not a valid date", raw, line=lineno, record=rec,
+            return None, f.issue(IssueCode.BAD_DATE, f"{f.name} is not a valid date", raw, line=lineno, record=rec,
                                  expected="CCYYMMDD")
     if ftype is FieldType.DATETIME:
         try:
             return datetime.strptime(raw, _DATETIME), None
         except ValueError:
-            return None, f.issue("bad_date", f"{f.name} is not a valid date and time", raw, line=lineno,
+            return None, f.issue(IssueCode.BAD_DATE, f"{f.name} is not a valid date and time", raw, line=lineno,
                                  record=rec, expected="CCYYMMDDHHMMSS")
     if rl.checks.get(f.name) == "aba" and not aba_ok(raw):
-        return raw, f.issue("bad_check_digit", f"{f.name} fails the ABA check digit", raw, line=lineno,
+        return raw, f.issue(IssueCode.BAD_CHECK_DIGIT, f"{f.name} fails the ABA check digit", raw, line=lineno,
                             record=rec)
     if ftype is FieldType.AMOUNT or f.name not in rl.checks:
         return int(raw), None
@@ -119,7 +119,7 @@ def encode(rl: RecordLayout, values: Mapping[str, Value], length: int) -> tuple[
 def _encode_field(rl: RecordLayout, f: Field, value: Value, rec: str) -> tuple[str, Issue | None]:
     ftype = rl.field_types[f.name]
 
-    def bad(code: str, reason: str, shown: object) -> tuple[str, Issue]:
+    def bad(code: IssueCode, reason: str, shown: object) -> tuple[str, Issue]:
         return "", f.issue(code, reason, str(shown), line=None, record=rec)
 
     if f.const is not None:
@@ -130,35 +130,35 @@ def _encode_field(rl: RecordLayout, f: Field, value: Value, rec: str) -> tuple[s
         if f.name in rl.truncate:
             text = ascii_fold(text)[: f.width].rstrip()
         if not text.isascii() or not text.isprintable():
-            return bad("non_ascii", f"{f.name} must be printable ASCII", text)
+            return bad(IssueCode.NON_ASCII, f"{f.name} must be printable ASCII", text)
         if len(text) > f.width:
-            return bad("too_long", f"{f.name} longer than {f.width} characters", text)
+            return bad(IssueCode.TOO_LONG, f"{f.name} longer than {f.width} characters", text)
         if not text.strip() and f.required:
-            return bad("missing", f"{f.name} is required", text)
+            return bad(IssueCode.MISSING, f"{f.name} is required", text)
         allowed = rl.values.get(f.name)
         if text.strip() and allowed is not None and text.strip() not in allowed:
-            return bad("bad_code", f"{f.name} must be one of {', '.join(sorted(allowed))}", text)
+            return bad(IssueCode.BAD_CODE, f"{f.name} must be one of {', '.join(sorted(allowed))}", text)
         return text.ljust(f.width), None
     if value is None:
         if f.required:
-            return bad("missing", f"{f.name} is required", "")
+            return bad(IssueCode.MISSING, f"{f.name} is required", "")
         return "0" * f.width, None
     if ftype is FieldType.DATE:
         if not isinstance(value, date):
-            return bad("bad_date", f"{f.name} must be a date", value)
+            return bad(IssueCode.BAD_DATE, f"{f.name} must be a date", value)
         return value.strftime(_DATE), None
     if ftype is FieldType.DATETIME:
         if not isinstance(value, datetime):
-            return bad("bad_date", f"{f.name} must be a date and time", value)
+            return bad(IssueCode.BAD_DATE, f"{f.name} must be a date and time", value)
         return value.strftime(_DATETIME), None
     if isinstance(value, bool) or not isinstance(value, int | str):
-        return bad("non_numeric", f"{f.name} must be a number", value)
+        return bad(IssueCode.NON_NUMERIC, f"{f.name} must be a number", value)
     text = str(value)
     if not (text.isdigit() and text.isascii()):
-        return bad("non_numeric", f"{f.name} must be a non-negative number", value)
+        return bad(IssueCode.NON_NUMERIC, f"{f.name} must be a non-negative number", value)
     if len(text) > f.width:
-        return bad("too_long", f"{f.name} does not fit {f.width} digits", value)
+        return bad(IssueCode.TOO_LONG, f"{f.name} does not fit {f.width} digits", value)
     text = text.rjust(f.width, "0")
     if rl.checks.get(f.name) == "aba" and not aba_ok(text):
-        return bad("bad_check_digit", f"{f.name} fails the ABA check digit", text)
+        return bad(IssueCode.BAD_CHECK_DIGIT, f"{f.name} fails the ABA check digit", text)
     return text, None

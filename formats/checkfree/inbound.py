@@ -17,7 +17,7 @@ from enum import StrEnum
 from formats.checkfree.codec import record_name
 from formats.checkfree.detail import Detail
 from formats.checkfree.layout import Layout, Role
-from formats.errors import Issue, Severity, mask
+from formats.errors import Issue, IssueCode, Severity, mask
 
 _RETURN_CODE = re.compile(r"^R\d\d$")
 _NOC_CODE = re.compile(r"^C\d\d$")
@@ -98,7 +98,7 @@ def interpret(layout: Layout, file_type: str, d: Detail) -> tuple[Entry, list[Is
     meaning = layout.status_meaning(file_type, d.status)
     issues: list[Issue] = []
 
-    def issue(code: str, reason: str, fname: str, value: str, *, expected: str | None = None,
+    def issue(code: IssueCode, reason: str, fname: str, value: str, *, expected: str | None = None,
               severity: Severity = Severity.ERROR) -> None:
         f = rl.by_name(fname)
         shown = mask(value) if f is not None and f.sensitive else value
@@ -108,14 +108,14 @@ def interpret(layout: Layout, file_type: str, d: Detail) -> tuple[Entry, list[Is
 
     if meaning is None:
         known = sorted(c for codes in layout.status.get(file_type, {}).values() for c in codes)
-        issue("bad_status", f"status {d.status!r} is not a {file_type} status", "status", d.status,
+        issue(IssueCode.BAD_STATUS, f"status {d.status!r} is not a {file_type} status", "status", d.status,
               expected="|".join(known))
     reason_text = layout.reasons.get(d.reason_code, f"code {d.reason_code}" if d.reason_code else "")
 
     if file_type == "confirm":
         accepted = meaning == "accepted"
         if meaning == "rejected" and not d.reason_code:
-            issue("missing", "a rejection needs a reason code", "reason_code", "",
+            issue(IssueCode.MISSING, "a rejection needs a reason code", "reason_code", "",
                   severity=Severity.WARNING)
             reason_text = "rejected by CheckFree (no reason code)"
         return Confirmation(d.transaction_id, d.amount, accepted, "" if accepted else d.reason_code,
@@ -132,12 +132,12 @@ def interpret(layout: Layout, file_type: str, d: Detail) -> tuple[Entry, list[Is
         kind = ReturnKind.NOC if meaning == "noc" else ReturnKind.RETURN
         pattern = _NOC_CODE if kind is ReturnKind.NOC else _RETURN_CODE
         if meaning is not None and not pattern.match(d.reason_code):
-            issue("bad_return_code",
+            issue(IssueCode.BAD_RETURN_CODE,
                   f"a {'notification of change' if kind is ReturnKind.NOC else 'return'} needs a "
                   f"{'Cnn' if kind is ReturnKind.NOC else 'Rnn'} code", "reason_code", d.reason_code,
                   expected="Cnn" if kind is ReturnKind.NOC else "Rnn")
         if kind is ReturnKind.NOC and not d.corrected_data:
-            issue("missing", "a notification of change needs corrected data", "corrected_data", "")
+            issue(IssueCode.MISSING, "a notification of change needs corrected data", "corrected_data", "")
         return ReturnEntry(d.transaction_id, d.amount, kind, d.reason_code, d.confirmation_no, d.status_date,
                            d.corrected_data if kind is ReturnKind.NOC else None, d.account_number,
                            d.line), issues

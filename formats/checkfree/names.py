@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from formats.checkfree.layout import FILE_TYPES
-from formats.errors import FormatError, Issue
+from formats.errors import FormatError, Issue, IssueCode
 
 BAD_NAME = "bad CheckFree file name"
 SYSTEMS: tuple[str, ...] = ("test", "prod")
@@ -30,7 +30,7 @@ class BadFileName(FormatError):
     reason = BAD_NAME
 
     def __init__(self, name: str, detail: str) -> None:
-        issue = Issue(code="bad_file_name", reason=f"{BAD_NAME}: {detail}", value=name,
+        issue = Issue(code=IssueCode.BAD_FILE_NAME, reason=f"{BAD_NAME}: {detail}", value=name,
                       expected="(test|prod).(ftp-user).(type).dat.(CCCCMMDDHHMMSS)")
         super().__init__(f"{BAD_NAME}: {name!r}: {detail}", [issue])
         self.name = name

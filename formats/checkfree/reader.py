@@ -21,7 +21,7 @@ from formats.checkfree.file_trailer import FileTrailer
 from formats.checkfree.inbound import Entry, interpret
 from formats.checkfree.layout import Layout, Role, default_layout
 from formats.checkfree.names import CdpName
-from formats.errors import Issue, IssueList, Severity
+from formats.errors import Issue, IssueCode, IssueList, Severity
 
 #: guard against runaway input (a wrong file fed to the reader)
 MAX_RECORDS = 5_000_000
@@ -102,7 +102,7 @@ class CdpReader:
                 continue
             code = self._code(line)
             if code != self.layout.codes[Role.HEADER]:
-                self.issues.add(Issue(code="misplaced_record",
+                self.issues.add(Issue(code=IssueCode.MISPLACED_RECORD,
                                       reason="the file must start with a 0000 record", line=lineno,
                                       record=code, columns=self.layout.record_type, value=code,
                                       expected=self.layout.codes[Role.HEADER], found=code))
@@ -111,7 +111,7 @@ class CdpReader:
             self._count(code)
             self._header(lineno, line)
             return self.header
-        self.issues.add(Issue(code="empty_file", reason="the file has no records"))
+        self.issues.add(Issue(code=IssueCode.EMPTY_FILE, reason="the file has no records"))
         self.finished = True
         return None
 
@@ -130,11 +130,11 @@ class CdpReader:
             yield from self._one(*pending)
         for lineno, line in self._lines:
             if not line.strip():
-                self.issues.add(Issue(code="blank_line", reason="blank line skipped", line=lineno,
+                self.issues.add(Issue(code=IssueCode.BLANK_LINE, reason="blank line skipped", line=lineno,
                                       severity=Severity.WARNING))
                 continue
             if self.records >= self.max_records:
-                self.issues.add(Issue(code="too_many_records", reason=f"more than {self.max_records} records",
+                self.issues.add(Issue(code=IssueCode.TOO_MANY_RECORDS, reason=f"more than {self.max_records} records",
                                       line=lineno))
                 break
             yield from self._one(lineno, line)
@@ -155,20 +155,20 @@ class CdpReader:
         role = self.layout.role_of(code)
         self._count(code)
 
-        def at(issue_code: str, reason: str, expected: str | None = None) -> Issue:
+        def at(issue_code: IssueCode, reason: str, expected: str | None = None) -> Issue:
             return Issue(code=issue_code, reason=reason, line=lineno, record=code,
                          columns=self.layout.record_type, value=code, expected=expected,
                          found=code if expected else None)
 
         if self.trailer is not None:
-            self.issues.add(at("record_after_trailer", "records after the 9999 trailer"))
+            self.issues.add(at(IssueCode.RECORD_AFTER_TRAILER, "records after the 9999 trailer"))
             return
         if role is None:
-            self.issues.add(at("unknown_record", f"unknown record type {code!r}",
+            self.issues.add(at(IssueCode.UNKNOWN_RECORD, f"unknown record type {code!r}",
                                expected="|".join(self.layout.codes.values())))
             return
         if role is Role.HEADER:
-            self.issues.add(at("misplaced_record", "a second 0000 header"))
+            self.issues.add(at(IssueCode.MISPLACED_RECORD, "a second 0000 header"))
             return
         rl = self.layout.record(role, self.file_type)
         values, issues = decode(rl, line, lineno=lineno)
@@ -182,20 +182,20 @@ class CdpReader:
             return
         detail = Detail.from_values(values, lineno)
         if self.batch is None:
-            self.issues.add(at("detail_outside_batch", "a 4000 record before any 3000 batch"))
+            self.issues.add(at(IssueCode.DETAIL_OUTSIDE_BATCH, "a 4000 record before any 3000 batch"))
         self.total_amount += detail.amount
         if any(i.field == "amount" for i in issues):
             self._amount_unknown = True
         if self.file_type == "debit":
             if detail.transaction_id and detail.transaction_id in self._debit_ids:
                 f = rl.by_name("transaction_id")
-                self.issues.add(Issue(code="duplicate_transaction", reason="transaction id used twice",
+                self.issues.add(Issue(code=IssueCode.DUPLICATE_TRANSACTION, reason="transaction id used twice",
                                       line=lineno, record=record_name(rl), field="transaction_id",
                                       columns=f.columns if f else None, value=detail.transaction_id))
             self._debit_ids.add(detail.transaction_id)
             if detail.amount <= 0 and not issues:
                 f = rl.by_name("amount")
-                self.issues.add(Issue(code="bad_amount", reason="a debit must be more than zero", line=lineno,
+                self.issues.add(Issue(code=IssueCode.BAD_AMOUNT, reason="a debit must be more than zero", line=lineno,
                                       record=record_name(rl), field="amount",
                                       columns=f.columns if f else None, value=str(detail.amount)))
         entry, more = interpret(self.layout, self.file_type or "", detail)
@@ -210,7 +210,7 @@ class CdpReader:
         found_type = self.layout.file_type_of(h.file_type)
         ftf = rl.by_name("file_type")
         if found_type is not None and self.expected_type is not None and found_type != self.expected_type:
-            self.issues.add(Issue(code="type_mismatch", reason="the header's file type differs from the name",
+            self.issues.add(Issue(code=IssueCode.TYPE_MISMATCH, reason="the header's file type differs from the name",
                                   line=lineno, record=record_name(rl), field="file_type",
                                   columns=ftf.columns if ftf else None, value=h.file_type,
                                   expected=self.layout.file_type_codes[self.expected_type],
@@ -223,7 +223,7 @@ class CdpReader:
                                  ("created", n.created, h.created)):
             f = rl.by_name(fname)
             if want != got and not any(i.field == fname for i in issues):
-                self.issues.add(Issue(code="name_mismatch", reason=f"{fname} differs from the file name",
+                self.issues.add(Issue(code=IssueCode.NAME_MISMATCH, reason=f"{fname} differs from the file name",
                                       line=lineno, record=record_name(rl), field=fname,
                                       columns=f.columns if f else None, value=str(got), expected=str(want),
                                       found=str(got)))
@@ -234,10 +234,10 @@ class CdpReader:
         if self.header is None:
             return
         if t is None:
-            self.issues.add(Issue(code="missing_trailer", reason="the file has no 9999 trailer"))
+            self.issues.add(Issue(code=IssueCode.MISSING_TRAILER, reason="the file has no 9999 trailer"))
             return
         if self.batch is None:
-            self.issues.add(Issue(code="missing_batch", reason="the file has no 3000 batch header"))
+            self.issues.add(Issue(code=IssueCode.MISSING_BATCH, reason="the file has no 3000 batch header"))
         rl = self.layout.record(Role.TRAILER, self.file_type)
         details = self.counts.get(self.layout.codes[Role.DETAIL], 0)
         for fname, control, computed in (("record_count", t.record_count, self.records),
@@ -248,7 +248,7 @@ class CdpReader:
             if fname == "total_amount" and self._amount_unknown:
                 continue
             if control != computed and not already:
-                self.issues.add(Issue(code="control_mismatch",
+                self.issues.add(Issue(code=IssueCode.CONTROL_MISMATCH,
                                       reason=f"{fname} {control} in the trailer, {computed} in the file",
                                       line=t.line, record=record_name(rl), field=fname,
                                       columns=f.columns if f else None, value=str(control),
@@ -282,7 +282,7 @@ def _records(stream: IO[bytes], reclen: int, issues: IssueList) -> Iterator[tupl
         if not chunk:
             return
         if first and not chunk.endswith(b"\n") and len(chunk) == limit:
-            issues.add(Issue(code="no_line_breaks", reason=f"no line breaks: split every {reclen} bytes",
+            issues.add(Issue(code=IssueCode.NO_LINE_BREAKS, reason=f"no line breaks: split every {reclen} bytes",
                              line=1, severity=Severity.WARNING))
             buf = chunk
             while True:
@@ -308,19 +308,19 @@ def _text(lineno: int, raw: bytes, reclen: int, issues: IssueList) -> str:
     try:
         text = raw.decode("ascii")
     except UnicodeDecodeError as exc:
-        issues.add(Issue(code="non_ascii", reason="the record has non-ASCII bytes", line=lineno,
+        issues.add(Issue(code=IssueCode.NON_ASCII, reason="the record has non-ASCII bytes", line=lineno,
                          columns=(exc.start + 1, exc.start + 1), value=raw[exc.start:exc.start + 1].hex()))
         text = raw.decode("ascii", errors="replace").replace("\ufffd", "?")
     if not text.strip():
         return ""
     if len(text) > reclen:
         if text[reclen:].strip():
-            issues.add(Issue(code="long_line", reason=f"record longer than {reclen} characters", line=lineno,
+            issues.add(Issue(code=IssueCode.LONG_LINE, reason=f"record longer than {reclen} characters", line=lineno,
                              columns=(reclen + 1, len(text)), value=text[reclen:reclen + 20],
                              expected=str(reclen), found=str(len(text))))
         text = text[:reclen]
     elif len(text) < reclen:
-        issues.add(Issue(code="short_line", reason=f"record shorter than {reclen} characters, padded",
+        issues.add(Issue(code=IssueCode.SHORT_LINE, reason=f"record shorter than {reclen} characters, padded",
                          line=lineno, expected=str(reclen), found=str(len(text)), severity=Severity.WARNING))
         text = text.ljust(reclen)
     return text

@@ -21,7 +21,7 @@ from formats.checkfree.file_header import FileHeader
 from formats.checkfree.file_trailer import FileTrailer
 from formats.checkfree.layout import Layout, Role, default_layout
 from formats.checkfree.names import build_name
-from formats.errors import FormatError, Issue, IssueList
+from formats.errors import FormatError, Issue, IssueCode, IssueList
 
 CRLF = b"\r\n"
 
@@ -130,10 +130,10 @@ def write_file(out: IO[bytes], file_type: str, header: FileHeader,
             rl = layout.record(Role.DETAIL, file_type)
             if file_type == "debit":
                 if d.amount <= 0:
-                    extra.append(Issue(code="bad_amount", reason="a debit must be more than zero",
+                    extra.append(Issue(code=IssueCode.BAD_AMOUNT, reason="a debit must be more than zero",
                                        record=record_name(rl), field="amount", value=str(d.amount)))
                 if d.transaction_id and d.transaction_id in seen:
-                    extra.append(Issue(code="duplicate_transaction", reason="transaction id used twice",
+                    extra.append(Issue(code=IssueCode.DUPLICATE_TRANSACTION, reason="transaction id used twice",
                                        record=record_name(rl), field="transaction_id", value=d.transaction_id))
                 seen.add(d.transaction_id)
             if emit(Role.DETAIL, values, tuple(extra)):

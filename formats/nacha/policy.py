@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, fields, replace
 
-from formats.errors import FormatError
+from formats.errors import FormatError, IssueCode
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,12 +43,12 @@ class ValidationPolicy:
         known = {f.name for f in fields(cls)}
         unknown = sorted(set(data) - known)
         if unknown:
-            raise FormatError.single("policy_unknown_key",
+            raise FormatError.single(IssueCode.POLICY_UNKNOWN_KEY,
                                      f"unknown validation policy option(s): {', '.join(unknown)}",
                                      expected=", ".join(sorted(known)))
         for key, value in data.items():
             if not isinstance(value, bool):
-                raise FormatError.single("policy_bad_value", f"policy option {key} must be true or false",
+                raise FormatError.single(IssueCode.POLICY_BAD_VALUE, f"policy option {key} must be true or false",
                                          field=key, found=repr(value))
         return cls(**data)  # type: ignore[arg-type]
 
@@ -57,7 +57,7 @@ class ValidationPolicy:
         try:
             return PRESETS[name]
         except KeyError:
-            raise FormatError.single("policy_unknown", f"unknown validation policy {name!r}",
+            raise FormatError.single(IssueCode.POLICY_UNKNOWN, f"unknown validation policy {name!r}",
                                      expected=", ".join(sorted(PRESETS))) from None
 
     def relaxations(self) -> tuple[str, ...]:

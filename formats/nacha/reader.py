@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from types import ModuleType
 from typing import BinaryIO
 
-from formats.errors import FormatError, Issue, IssueList, Severity
+from formats.errors import FormatError, Issue, IssueCode, IssueList, Severity
 from formats.nacha import codes
 from formats.nacha.model import AchFile, Addenda, Batch, Entry
 from formats.nacha.policy import DEFAULT, ValidationPolicy
@@ -152,7 +152,7 @@ class AchReader:
         self.summary = Summary()
         self.issues = IssueList(max_errors=max_errors)
         self.error_count = 0
-        self._tolerated: dict[str, _Tolerance] = {}
+        self._tolerated: dict[IssueCode, _Tolerance] = {}
         self._routing_ok: set[bytes] = set()
         self._any_record = False
         self._header_seen = False
@@ -227,13 +227,13 @@ class AchReader:
         for i in issues:
             self._err(i)
 
-    def _error(self, code: str, reason: str, line: int | None, record: str | None = None, *,
+    def _error(self, code: IssueCode, reason: str, line: int | None, record: str | None = None, *,
                field_name: str | None = None, columns: tuple[int, int] | None = None,
                value: str | None = None, expected: str | None = None, found: str | None = None) -> None:
         self._err(Issue(code=code, reason=reason, line=line, record=record, field=field_name,
                         columns=columns, value=value, expected=expected, found=found))
 
-    def _tolerate(self, code: str, reason: str, line: int | None) -> None:
+    def _tolerate(self, code: IssueCode, reason: str, line: int | None) -> None:
         t = self._tolerated.get(code)
         if t is None:
             t = self._tolerated[code] = _Tolerance(reason, line)
@@ -247,13 +247,13 @@ class AchReader:
         data: bytes = read(CHUNK_BYTES)
         if data.startswith(BOM):
             data = data[len(BOM):]
-            self._tolerate("bom", "UTF-8 byte-order mark ignored", 1)
+            self._tolerate(IssueCode.BOM, "UTF-8 byte-order mark ignored", 1)
         if not data:
             return
         for magic, what in COMPRESSED.items():
             if data.startswith(magic):
                 self._compressed = True
-                self._error("compressed", f"{what}: decompress first", 1, columns=(1, len(magic)),
+                self._error(IssueCode.COMPRESSED, f"{what}: decompress first", 1, columns=(1, len(magic)),
                             value=data[:len(magic)].hex(), expected="NACHA text records", found=what)
                 return
         nl = data.find(b"\n")
@@ -263,14 +263,14 @@ class AchReader:
                 first_len > RECORD_LENGTH and first_len % RECORD_LENGTH == 0):
             sep = b"\n"
             if cr >= 0:
-                self._tolerate("crlf", "CRLF line endings", None)
+                self._tolerate(IssueCode.CRLF, "CRLF line endings", None)
         elif cr >= 0 and (nl < 0 or cr < nl) and not (cr > RECORD_LENGTH and cr % RECORD_LENGTH == 0):
             sep = b"\r"
-            self._tolerate("cr", "CR line endings", None)
+            self._tolerate(IssueCode.CR, "CR line endings", None)
         else:
             sep = b""
             if len(data) > RECORD_LENGTH + 2:
-                self._tolerate("no_line_breaks", "no line breaks: records split every 94 bytes", None)
+                self._tolerate(IssueCode.NO_LINE_BREAKS, "no line breaks: records split every 94 bytes", None)
         carry = b""
         while data:
             buf = carry + data if carry else data
@@ -278,7 +278,7 @@ class AchReader:
                 parts = buf.split(sep)
                 carry = parts.pop()
                 if len(carry) > MAX_LINE_BYTES:
-                    self._tolerate("no_line_breaks", "no line breaks: records split every 94 bytes", None)
+                    self._tolerate(IssueCode.NO_LINE_BREAKS, "no line breaks: records split every 94 bytes", None)
                     n = len(carry) // RECORD_LENGTH * RECORD_LENGTH
                     parts.extend(carry[i:i + RECORD_LENGTH] for i in range(0, n, RECORD_LENGTH))
                     carry = carry[n:]
@@ -309,15 +309,15 @@ class AchReader:
         if len(text) == RECORD_LENGTH:
             return text
         if not text.strip():
-            self._tolerate("blank_line", "blank line skipped", lineno)
+            self._tolerate(IssueCode.BLANK_LINE, "blank line skipped", lineno)
             return None
         if len(text) < RECORD_LENGTH:
-            self._tolerate("short_line", "short line padded with blanks to 94 characters", lineno)
+            self._tolerate(IssueCode.SHORT_LINE, "short line padded with blanks to 94 characters", lineno)
             return text.ljust(RECORD_LENGTH)
         if not text[RECORD_LENGTH:].strip():
-            self._tolerate("long_line", "trailing blanks after column 94 trimmed", lineno)
+            self._tolerate(IssueCode.LONG_LINE, "trailing blanks after column 94 trimmed", lineno)
         else:
-            self._error("record_length", "record is longer than 94 characters", lineno,
+            self._error(IssueCode.RECORD_LENGTH, "record is longer than 94 characters", lineno,
                         columns=(RECORD_LENGTH + 1, len(text)), value=text[RECORD_LENGTH:][:20],
                         expected="94", found=str(len(text)))
         return text[:RECORD_LENGTH]
@@ -422,11 +422,11 @@ class AchReader:
         if self._control_seen or self._filler_seen:
             if not self._after_end_reported:
                 self._after_end_reported = True
-                self._error("after_file_control", "records after the file control record", lineno,
+                self._error(IssueCode.AFTER_FILE_CONTROL, "records after the file control record", lineno,
                             expected="only 9-filler records")
             return None
         if not self._any_record and rt != "1" and not self.policy.allow_missing_file_header:
-            self._error("missing_file_header", "file does not start with a file header record", lineno,
+            self._error(IssueCode.MISSING_FILE_HEADER, "file does not start with a file header record", lineno,
                         expected="record type 1", found=rt)
         self._any_record = True
         out: list[tuple[int, Record]] = []
@@ -447,7 +447,7 @@ class AchReader:
             self._close_entry(out)
             self._file_control(lineno, text, out)
         else:
-            self._error("unknown_record_type", "unknown record type", lineno, columns=(1, 1), value=rt,
+            self._error(IssueCode.UNKNOWN_RECORD_TYPE, "unknown record type", lineno, columns=(1, 1), value=rt,
                         expected="1, 5, 6, 7, 8 or 9", found=rt)
         return out
 
@@ -456,7 +456,7 @@ class AchReader:
     def _file_header(self, lineno: int, text: str, out: list[tuple[int, Record]]) -> None:
         self._records += 1
         if self._header_seen or self._records > 1:
-            self._error("misplaced_file_header", "file header record is not the first record", lineno,
+            self._error(IssueCode.MISPLACED_FILE_HEADER, "file header record is not the first record", lineno,
                         file_header.NAME)
             return
         self._header_seen = True
@@ -465,7 +465,7 @@ class AchReader:
                                    bypass_origin=p.bypass_origin_validation,
                                    allow_special_characters=p.allow_special_characters)
         self._errs(issues)
-        if not any(i.code == "non_numeric" for i in issues):
+        if not any(i.code is IssueCode.NON_NUMERIC for i in issues):
             self.file_header = file_header.from_line(text)
             out.append((lineno, self.file_header))
 
@@ -485,7 +485,7 @@ class AchReader:
             reason = f"SEC code {sec} not supported" if known else f"unknown SEC code {sec}"
             if known and sec in RULES:
                 reason = f"SEC code {sec} with the IAT batch layout not supported"
-            self._err(sec_field.issue("unsupported_sec" if known else "unknown_sec", reason, sec,
+            self._err(sec_field.issue(IssueCode.UNSUPPORTED_SEC if known else IssueCode.UNKNOWN_SEC, reason, sec,
                                       line=lineno, record=batch_header.NAME,
                                       expected=", ".join(sorted(codes.SUPPORTED_SEC))))
             issues = [i for i in batch_header.check(text, lineno=lineno, allow_special_characters=True)
@@ -500,7 +500,7 @@ class AchReader:
         if number is not None and not p.allow_unordered_batch_numbers:
             if self._last_batch_number is not None and number <= self._last_batch_number:
                 self._err(batch_header.FIELDS[-1].issue(
-                    "batch_number_order", "batch numbers must ascend", text[87:94], line=lineno,
+                    IssueCode.BATCH_NUMBER_ORDER, "batch numbers must ascend", text[87:94], line=lineno,
                     record=batch_header.NAME, expected=f"> {self._last_batch_number:07d}"))
             self._last_batch_number = number
         header = None
@@ -519,7 +519,7 @@ class AchReader:
         self._records += 1
         b = self._batch
         if b is None:
-            self._error("entry_outside_batch", "entry detail record outside a batch", lineno,
+            self._error(IssueCode.ENTRY_OUTSIDE_BATCH, "entry detail record outside a batch", lineno,
                         entry_detail.NAME, expected="a batch header before it")
             return
         b.count += 1
@@ -533,7 +533,7 @@ class AchReader:
         bad = {i.field for i in issues}
         F = {f.name: f for f in entry_detail.FIELDS}
 
-        def add(name: str, code: str, reason: str, expected: str) -> None:
+        def add(name: str, code: IssueCode, reason: str, expected: str) -> None:
             f = F[name]
             issues.append(f.issue(code, reason, text[f.start - 1:f.end], line=lineno,
                                   record=entry_detail.NAME, expected=expected))
@@ -542,21 +542,21 @@ class AchReader:
         amount = int(text[29:39]) if "amount" not in bad else None
         if tx is not None and tx in codes.TRANSACTION_CODES:
             if not rule.allows(tx):
-                add("transaction_code", "sec_transaction_code",
+                add("transaction_code", IssueCode.SEC_TRANSACTION_CODE,
                     f"{b.sec} does not allow transaction code {tx:02d}",
                     "a return/NOC code" if rule.notification_of_change
                     else ("debit codes" if not rule.credits else "credit codes"))
             elif not _class_allows(b.service_class, tx):
-                add("transaction_code", "service_class_mismatch",
+                add("transaction_code", IssueCode.SERVICE_CLASS_MISMATCH,
                     f"service class {b.service_class} does not allow transaction code {tx:02d}",
                     "credits only" if b.service_class == codes.SERVICE_CLASS_CREDITS else "debits only")
             if amount:
                 if tx in codes.PRENOTE_CODES:
-                    add("amount", "prenote_amount", "prenote amount must be zero", "0000000000")
+                    add("amount", IssueCode.PRENOTE_AMOUNT, "prenote amount must be zero", "0000000000")
                 elif tx in codes.ZERO_DOLLAR_CODES:
-                    add("amount", "zero_dollar_amount", "zero-dollar entry amount must be zero", "0000000000")
+                    add("amount", IssueCode.ZERO_DOLLAR_AMOUNT, "zero-dollar entry amount must be zero", "0000000000")
                 elif rule.notification_of_change:
-                    add("amount", "cor_amount", "COR entry amount must be zero", "0000000000")
+                    add("amount", IssueCode.COR_AMOUNT, "COR entry amount must be zero", "0000000000")
             if amount is not None:
                 if tx in codes.DEBIT_CODES:
                     b.debit += amount
@@ -570,9 +570,9 @@ class AchReader:
         if rule.name_required:
             if not name.strip():
                 if not p.allow_empty_individual_name:
-                    add("individual_name", "missing", f"{b.sec} individual name is mandatory", "a name")
+                    add("individual_name", IssueCode.MISSING, f"{b.sec} individual name is mandatory", "a name")
             elif not name.strip(" 0"):
-                add("individual_name", "only_zeros", f"{b.sec} individual name must not be all zeros",
+                add("individual_name", IssueCode.ONLY_ZEROS, f"{b.sec} individual name must not be all zeros",
                     "a name")
         ctx_count = None
         if rule.counted_addenda:
@@ -580,17 +580,17 @@ class AchReader:
             if raw_count.isdigit() and raw_count.isascii():
                 ctx_count = int(raw_count)
             else:
-                issues.append(Issue(code="non_numeric", reason="CTX number of addenda records must be numeric",
+                issues.append(Issue(code=IssueCode.NON_NUMERIC, reason="CTX number of addenda records must be numeric",
                                     line=lineno, record=entry_detail.NAME, field="number_of_addenda_records",
                                     columns=(55, 58), value=raw_count, expected="4 digits", found=raw_count))
         trace = text[79:94]
         if "trace_number" not in bad and not p.custom_trace_numbers:
             tb = trace.encode("ascii")
             if tb <= b.last_trace:
-                add("trace_number", "trace_order", "trace numbers must ascend within a batch",
+                add("trace_number", IssueCode.TRACE_ORDER, "trace numbers must ascend within a batch",
                     f"> {b.last_trace.decode('utf-8', 'replace')}")
             if tb[:8] != b.odfi:
-                add("trace_number", "trace_odfi", "trace number must start with the batch's ODFI",
+                add("trace_number", IssueCode.TRACE_ODFI, "trace number must start with the batch's ODFI",
                     b.odfi.decode("utf-8", "replace") + "...")
             b.last_trace = max(b.last_trace, tb)
         indicator = text[78]
@@ -598,14 +598,14 @@ class AchReader:
         if self.typed and not bad.intersection(entry_detail.INT_FIELDS):
             detail = entry_detail.from_line(text)
         if rule.notification_of_change and indicator != "1":
-            add("addenda_record_indicator", "cor_addenda", "COR entries carry one addenda 98", "1")
+            add("addenda_record_indicator", IssueCode.COR_ADDENDA, "COR entries carry one addenda 98", "1")
         self._errs(issues)
         if indicator == "1":
             self._entry = _EntryState(lineno, trace, detail, ctx_count)
         elif detail is not None:
             out.append((lineno, Entry(detail, (), lineno)))
         if ctx_count and indicator != "1":
-            self._error("ctx_addenda_count", "CTX entry counts addenda but its indicator is 0", lineno,
+            self._error(IssueCode.CTX_ADDENDA_COUNT, "CTX entry counts addenda but its indicator is 0", lineno,
                         entry_detail.NAME, field_name="addenda_record_indicator", columns=(79, 79),
                         value=indicator, expected="1")
 
@@ -613,7 +613,7 @@ class AchReader:
         self._records += 1
         b = self._batch
         if b is None:
-            self._error("addenda_outside_batch", "addenda record outside a batch", lineno, "Addenda")
+            self._error(IssueCode.ADDENDA_OUTSIDE_BATCH, "addenda record outside a batch", lineno, "Addenda")
             return
         b.count += 1
         self.summary.addenda += 1
@@ -621,7 +621,7 @@ class AchReader:
             return
         e = self._entry
         if e is None:
-            self._error("addenda_outside_entry",
+            self._error(IssueCode.ADDENDA_OUTSIDE_ENTRY,
                         "addenda record without an entry whose addenda indicator is 1", lineno, "Addenda",
                         field_name="record_type", columns=(1, 3), value=text[:3])
             return
@@ -636,17 +636,17 @@ class AchReader:
             issues = addenda_05.check(text, lineno=lineno, allow_special_characters=special)
             e.n05 += 1
             if e.n05 > rule.max_addenda_05:
-                issues.append(Issue(code="too_many_addenda",
+                issues.append(Issue(code=IssueCode.TOO_MANY_ADDENDA,
                                     reason=f"{b.sec} allows {rule.max_addenda_05} addenda 05 per entry",
                                     line=lineno, record=addenda_05.NAME, field="addenda_type_code",
                                     columns=(2, 3), value=kind, expected=str(rule.max_addenda_05)))
             seq = text[83:87]
             if seq.isdigit() and int(seq) != e.n05:
-                issues.append(Issue(code="addenda_sequence", reason="addenda sequence number out of order",
+                issues.append(Issue(code=IssueCode.ADDENDA_SEQUENCE, reason="addenda sequence number out of order",
                                     line=lineno, record=addenda_05.NAME, field="addenda_sequence_number",
                                     columns=(84, 87), value=seq, expected=f"{e.n05:04d}", found=seq))
             if text[87:94] != e.trace[-7:]:
-                issues.append(Issue(code="addenda_entry_sequence",
+                issues.append(Issue(code=IssueCode.ADDENDA_ENTRY_SEQUENCE,
                                     reason="entry detail sequence number must be the entry's trace sequence",
                                     line=lineno, record=addenda_05.NAME, field="entry_detail_sequence_number",
                                     columns=(88, 94), value=text[87:94], expected=e.trace[-7:],
@@ -664,7 +664,7 @@ class AchReader:
             e.n98 += 1
             self.summary.nocs += 1
             if not rule.notification_of_change:
-                issues.append(Issue(code="noc_outside_cor", reason="addenda 98 only in COR batches",
+                issues.append(Issue(code=IssueCode.NOC_OUTSIDE_COR, reason="addenda 98 only in COR batches",
                                     line=lineno, record=addenda_98.NAME, field="addenda_type_code",
                                     columns=(2, 3), value=kind, expected="COR batch", found=b.sec))
             issues.extend(self._addenda_trace(lineno, text, e, module.NAME))
@@ -678,37 +678,37 @@ class AchReader:
                 module = addenda_99
             issues = module.check(text, lineno=lineno, allow_special_characters=special,
                                   custom_codes=custom)
-            if p.allow_blank_return_dates and any(i.code == "blank_date" for i in issues):
-                self._tolerate("blank_date", "dishonored/contested return with blank date field(s), allowed "
+            if p.allow_blank_return_dates and any(i.code is IssueCode.BLANK_DATE for i in issues):
+                self._tolerate(IssueCode.BLANK_DATE, "dishonored/contested return with blank date field(s), allowed "
                                "by the policy", lineno)
-                issues = [i for i in issues if i.code != "blank_date"]
+                issues = [i for i in issues if i.code is not IssueCode.BLANK_DATE]
             e.n99 += 1
             self.summary.returns += 1
             issues.extend(self._addenda_trace(lineno, text, e, module.NAME))
         elif kind == "02":
             module = addenda_02
-            issues = [Issue(code="sec_addenda", reason=f"{b.sec} does not allow addenda 02", line=lineno,
+            issues = [Issue(code=IssueCode.SEC_ADDENDA, reason=f"{b.sec} does not allow addenda 02", line=lineno,
                             record=addenda_02.NAME, field="addenda_type_code", columns=(2, 3), value=kind,
                             expected="05, 98 or 99", found=kind)]
             e.other += 1
         else:
-            self._error("unknown_addenda_type", "unknown addenda type code", lineno, "Addenda",
+            self._error(IssueCode.UNKNOWN_ADDENDA_TYPE, "unknown addenda type code", lineno, "Addenda",
                         field_name="addenda_type_code", columns=(2, 3), value=kind,
                         expected="02, 05, 98 or 99", found=kind)
             e.other += 1
             return
         if e.n98 + e.n99 > 1:
-            issues.append(Issue(code="too_many_addenda", reason="an entry carries one return or NOC addenda",
+            issues.append(Issue(code=IssueCode.TOO_MANY_ADDENDA, reason="an entry carries one return or NOC addenda",
                                 line=lineno, record=module.NAME, field="addenda_type_code",
                                 columns=(2, 3), value=kind, expected="1"))
         self._errs(issues)
-        if self.typed and not any(i.code == "non_numeric" for i in issues):
+        if self.typed and not any(i.code is IssueCode.NON_NUMERIC for i in issues):
             e.addenda.append(module.from_line(text))
 
     def _addenda_trace(self, lineno: int, text: str, e: _EntryState, record: str) -> list[Issue]:
         """Rules say the addenda repeats the entry's trace; real NOCs (moov's corpus) do not always."""
         if text[79:94] != e.trace:
-            self._tolerate("addenda_trace", f"{record} trace number differs from its entry's", lineno)
+            self._tolerate(IssueCode.ADDENDA_TRACE, f"{record} trace number differs from its entry's", lineno)
         return []
 
     def _close_entry(self, out: list[tuple[int, Record]]) -> None:
@@ -722,13 +722,14 @@ class AchReader:
         where = {"line": e.line, "record": entry_detail.NAME, "field": "addenda_record_indicator",
                  "columns": (79, 79)}
         if n == 0:
-            self._err(Issue(code="missing_addenda", reason="addenda record indicator is 1 but no addenda follows",
-                            value="1", expected="an addenda record", **where))  # type: ignore[arg-type]
+            self._err(Issue(code=IssueCode.MISSING_ADDENDA,
+                            reason="addenda record indicator is 1 but no addenda follows", value="1",
+                            expected="an addenda record", **where))  # type: ignore[arg-type]
         if rule is not None and rule.notification_of_change and e.n98 != 1:
-            self._err(Issue(code="cor_addenda", reason="COR entries carry exactly one addenda 98",
+            self._err(Issue(code=IssueCode.COR_ADDENDA, reason="COR entries carry exactly one addenda 98",
                             value=str(e.n98), expected="1", found=str(e.n98), **where))  # type: ignore[arg-type]
         if rule is not None and rule.counted_addenda and e.ctx_count is not None and e.ctx_count != e.n05:
-            self._err(Issue(code="ctx_addenda_count", reason="CTX number of addenda records does not match",
+            self._err(Issue(code=IssueCode.CTX_ADDENDA_COUNT, reason="CTX number of addenda records does not match",
                             line=e.line, record=entry_detail.NAME, field="number_of_addenda_records",
                             columns=(55, 58), value=f"{e.ctx_count:04d}", expected=f"{e.n05:04d}",
                             found=f"{e.ctx_count:04d}"))
@@ -738,7 +739,7 @@ class AchReader:
     def _missing_batch_control(self, lineno: int) -> None:
         b = self._batch
         assert b is not None
-        self._error("missing_batch_control", "batch has no batch control record", lineno, batch_control.NAME,
+        self._error(IssueCode.MISSING_BATCH_CONTROL, "batch has no batch control record", lineno, batch_control.NAME,
                     expected=f"batch control for the batch at line {b.line}")
         self._end_batch(b)
 
@@ -758,7 +759,7 @@ class AchReader:
                                      allow_special_characters=self.policy.allow_special_characters)
         self._errs(issues)
         if b is None:
-            self._error("batch_control_outside_batch", "batch control record without a batch header",
+            self._error(IssueCode.BATCH_CONTROL_OUTSIDE_BATCH, "batch control record without a batch header",
                         lineno, batch_control.NAME)
             return
         bad = {i.field for i in issues}
@@ -771,7 +772,7 @@ class AchReader:
                 return
             found: object = int(raw) if name in batch_control.INT_FIELDS else raw.strip()
             if found != calculated:
-                self._err(f.issue("control_mismatch", f"{name} {raw} does not agree with {shown}", raw,
+                self._err(f.issue(IssueCode.CONTROL_MISMATCH, f"{name} {raw} does not agree with {shown}", raw,
                                   line=lineno, record=batch_control.NAME, expected=str(calculated)))
 
         agree("entry_addenda_count", b.count, "the batch's entries and addenda")
@@ -802,7 +803,7 @@ class AchReader:
             f = F[name]
             raw = text[f.start - 1:f.end]
             if name not in bad and int(raw) != calculated:
-                self._err(f.issue("control_mismatch", f"{name} {raw} does not agree with {shown}", raw,
+                self._err(f.issue(IssueCode.CONTROL_MISMATCH, f"{name} {raw} does not agree with {shown}", raw,
                                   line=lineno, record=file_control.NAME, expected=str(calculated)))
 
         agree("batch_count", self.summary.batches, "the number of batches")
@@ -818,7 +819,7 @@ class AchReader:
 
     def _filler_record(self, lineno: int) -> None:
         if not self._control_seen and not self._filler_seen and not self.policy.allow_missing_file_control:
-            self._error("filler_before_file_control", "9-filler record before the file control record",
+            self._error(IssueCode.FILLER_BEFORE_FILE_CONTROL, "9-filler record before the file control record",
                         lineno, expected="file control record (type 9)")
         self._filler_seen = True
         self._filler += 1
@@ -829,12 +830,12 @@ class AchReader:
         if self._batch is not None:
             self._missing_batch_control(lineno)
         if not self._any_record:
-            self._error("empty_file", "file has no records", None, expected="a file header")
+            self._error(IssueCode.EMPTY_FILE, "file has no records", None, expected="a file header")
         elif not self._control_seen and not self.policy.allow_missing_file_control:
-            self._error("missing_file_control", "file has no file control record", lineno,
+            self._error(IssueCode.MISSING_FILE_CONTROL, "file has no file control record", lineno,
                         expected="record type 9")
         if self._control_seen and (self._records + self._filler) % 10:
-            self._tolerate("missing_block_fill", "last block not padded with 9-filler records", lineno)
+            self._tolerate(IssueCode.MISSING_BLOCK_FILL, "last block not padded with 9-filler records", lineno)
         return out
 
 

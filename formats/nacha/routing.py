@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from formats.errors import Issue
+from formats.errors import Issue, IssueCode
 from formats.fixedwidth import Field
 
 _WEIGHTS = (3, 7, 1, 3, 7, 1, 3, 7)
@@ -33,9 +33,9 @@ def check_routing_field(f: Field, raw: str, lineno: int | None, record: str, *,
     if allow_ten_digits and len(value) == 10 and value.isdigit() and value.isascii():
         return []
     if len(value) != 9 or not value.isdigit() or not value.isascii():
-        return [f.issue("bad_routing", f"{f.name} must be a blank and a 9-digit routing number", raw,
+        return [f.issue(IssueCode.BAD_ROUTING, f"{f.name} must be a blank and a 9-digit routing number", raw,
                         line=lineno, record=record, expected=" nnnnnnnnn")]
     if not is_valid(value):
-        return [f.issue("check_digit", f"{f.name} routing number check digit is wrong", raw,
+        return [f.issue(IssueCode.CHECK_DIGIT, f"{f.name} routing number check digit is wrong", raw,
                         line=lineno, record=record, expected=value[:8] + check_digit(value[:8]))]
     return []

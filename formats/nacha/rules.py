@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from formats.errors import Issue
+from formats.errors import Issue, IssueCode
 from formats.fixedwidth import Field
 
 
@@ -19,14 +19,14 @@ def parse_yymmdd(raw: str) -> dt.date | None:
 
 def check_date(f: Field, raw: str, lineno: int | None, record: str) -> list[Issue]:
     if parse_yymmdd(raw) is None:
-        return [f.issue("bad_date", f"{f.name} is not a valid YYMMDD date", raw, line=lineno,
+        return [f.issue(IssueCode.BAD_DATE, f"{f.name} is not a valid YYMMDD date", raw, line=lineno,
                         record=record, expected="YYMMDD")]
     return []
 
 
 def check_time(f: Field, raw: str, lineno: int | None, record: str) -> list[Issue]:
     if not (raw.isdigit() and raw.isascii() and int(raw[:2]) < 24 and int(raw[2:]) < 60):
-        return [f.issue("bad_time", f"{f.name} is not a valid HHMM time", raw, line=lineno,
+        return [f.issue(IssueCode.BAD_TIME, f"{f.name} is not a valid HHMM time", raw, line=lineno,
                         record=record, expected="HHMM")]
     return []
 
@@ -37,7 +37,7 @@ def check_julian(f: Field, raw: str, lineno: int | None, record: str) -> list[Is
         return []
     if raw.isdigit() and raw.isascii() and 0 <= int(raw) <= 366:
         return []
-    return [f.issue("bad_date", f"{f.name} must be a day of the year (001-366) or blank", raw,
+    return [f.issue(IssueCode.BAD_DATE, f"{f.name} must be a day of the year (001-366) or blank", raw,
                     line=lineno, record=record, expected="001-366 or blanks")]
 
 
@@ -48,7 +48,7 @@ def blank_dates(fields: tuple[Field, ...], names: tuple[str, ...], line: str, li
     out = []
     for f in fields:
         if f.name in names and not line[f.start - 1:f.end].strip():
-            out.append(f.issue("blank_date", f"{f.name} is blank", line[f.start - 1:f.end], line=lineno,
+            out.append(f.issue(IssueCode.BLANK_DATE, f"{f.name} is blank", line[f.start - 1:f.end], line=lineno,
                                record=record, expected="a date"))
     return out
 

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from types import TracebackType
 from typing import BinaryIO
 
-from formats.errors import FormatError
+from formats.errors import FormatError, IssueCode
 from formats.fixedwidth import FieldOverflow
 from formats.nacha import codes
 from formats.nacha.model import AchFile
@@ -61,7 +61,7 @@ Counter = Callable[[], int] | Iterator[int]
 
 
 def _bad(reason: str, **where: object) -> FormatError:
-    return FormatError.single("bad_payment", reason, **where)
+    return FormatError.single(IssueCode.BAD_PAYMENT, reason, **where)
 
 
 def immediate_destination(value: str) -> str:

@@ -13,7 +13,7 @@ import datetime as dt
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 
-from formats.errors import Issue, IssueList
+from formats.errors import Issue, IssueCode, IssueList
 from formats.pbs import codes
 from formats.pbs.fields import STRICT, Policy, ddmmyyyy
 from formats.pbs.reader import BinaryLineSource, Line, iter_lines
@@ -132,7 +132,7 @@ def write_0601(d: Delivery0601, *, newline: str = "\r\n") -> bytes:
     return encode(out, newline=newline)
 
 
-def _issue(code: str, reason: str, line: Line, *, field_name: str, columns: tuple[int, int],
+def _issue(code: IssueCode, reason: str, line: Line, *, field_name: str, columns: tuple[int, int],
            expected: str | None = None, found: str | None = None) -> Issue:
     return Issue(code=code, reason=reason, line=line.number, record=line.record, field=field_name,
                  columns=columns, value=found, expected=expected, found=found)
@@ -156,7 +156,7 @@ def read_0601(stream: BinaryLineSource, *, policy: Policy = STRICT) -> Delivery0
         if rtype == "002":
             start = bs002.parse(text, lineno=line.number, issues=issues, policy=policy)
             if start is not None and start.delivery_type != codes.DELIVERY_0601:
-                issues.add(_issue("wrong_delivery_type", "not a 0601 delivery", line,
+                issues.add(_issue(IssueCode.WRONG_DELIVERY_TYPE, "not a 0601 delivery", line,
                                   field_name="delivery_type", columns=(17, 20),
                                   expected="0601", found=start.delivery_type))
         elif rtype == "012":
@@ -201,7 +201,7 @@ def read_0601(stream: BinaryLineSource, *, policy: Policy = STRICT) -> Delivery0
                               ("amount", "amount")):
                 declared = r.int(name)
                 if r.ok and declared != tally[key]:
-                    r.fail(name, "control_count" if key != "amount" else "control_amount",
+                    r.fail(name, IssueCode.CONTROL_COUNT if key != "amount" else IssueCode.CONTROL_AMOUNT,
                            f"{name} does not match the section", expected=str(tally[key]))
                 totals[key] += tally[key]
             if sec is not None:
@@ -215,14 +215,14 @@ def read_0601(stream: BinaryLineSource, *, policy: Policy = STRICT) -> Delivery0
                                        ("count_022", totals["022"]), ("amount", totals["amount"])):
                     if getattr(end, name) != expected:
                         f = bs992.LAYOUT.field(name)
-                        issues.add(_issue("control_count", f"{name} does not match the delivery",
+                        issues.add(_issue(IssueCode.CONTROL_COUNT, f"{name} does not match the delivery",
                                           line, field_name=name, columns=f.columns,
                                           expected=str(expected), found=str(getattr(end, name))))
         else:
-            issues.add(_issue("unknown_record", f"unexpected record {text[:5]!r} in a 0601", line,
+            issues.add(_issue(IssueCode.UNKNOWN_RECORD, f"unexpected record {text[:5]!r} in a 0601", line,
                               field_name="record_type", columns=(3, 5), found=text[2:5]))
     if start is None or end is None:
-        issues.add(Issue(code="truncated", reason="0601 without BS002 or BS992",
+        issues.add(Issue(code=IssueCode.TRUNCATED, reason="0601 without BS002 or BS992",
                          record="BS992" if start else "BS002", field="record_type",
                          columns=(3, 5)))
     issues.raise_if_errors("0601 delivery")

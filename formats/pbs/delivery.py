@@ -17,7 +17,7 @@ import datetime as dt
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 
-from formats.errors import FormatError, Issue, IssueList, Severity
+from formats.errors import FormatError, Issue, IssueCode, IssueList, Severity
 from formats.pbs import codes
 from formats.pbs.codes import MandateEventKind, PaymentKind
 from formats.pbs.fields import STRICT, Policy
@@ -166,7 +166,7 @@ class Delivery:
             yield from s.slip_infos
 
 
-def _issue(code: str, reason: str, line: Line | None, *, record: str, field_name: str,
+def _issue(code: IssueCode, reason: str, line: Line | None, *, record: str, field_name: str,
            columns: tuple[int, int], value: str | None = None, expected: str | None = None,
            found: str | None = None, severity: Severity = Severity.ERROR) -> Issue:
     return Issue(code=code, reason=reason, line=line.number if line else None, record=record,
@@ -240,7 +240,7 @@ class DeliveryReader:
             if fatal:
                 continue
             if not text.strip():
-                issues.add(_issue("blank_line", "blank line ignored", line, record="(blank)",
+                issues.add(_issue(IssueCode.BLANK_LINE, "blank line ignored", line, record="(blank)",
                                   field_name="record_type", columns=(1, 5),
                                   severity=Severity.WARNING))
                 continue
@@ -250,18 +250,18 @@ class DeliveryReader:
             if self.envelope_start is not None and self.envelope_end is None:
                 records_in_envelope += 1
             if self.end is not None:
-                issues.add(_issue("record_after_end", "record after BS992 delivery end", line,
+                issues.add(_issue(IssueCode.RECORD_AFTER_END, "record after BS992 delivery end", line,
                                   record=line.record, field_name="record_type", columns=(3, 5),
                                   value=text[:5]))
                 continue
             if not text.startswith("BS"):
-                issues.add(_issue("unknown_record", "not a Betalingsservice record (must start "
+                issues.add(_issue(IssueCode.UNKNOWN_RECORD, "not a Betalingsservice record (must start "
                                   "with BS)", line, record=line.record, field_name="system",
                                   columns=(1, 2), value=text[:2], expected="BS"))
                 continue
             rtype = text[2:5]
             if self.start is None and rtype != "002":
-                issues.add(_issue("misplaced_record", "a delivery must start with BS002", line,
+                issues.add(_issue(IssueCode.MISPLACED_RECORD, "a delivery must start with BS002", line,
                                   record=line.record, field_name="record_type", columns=(3, 5),
                                   value=rtype, expected="002"))
                 fatal = True
@@ -269,7 +269,7 @@ class DeliveryReader:
 
             if rtype == "002":
                 if self.start is not None:
-                    issues.add(_issue("misplaced_record", "second BS002 in one delivery", line,
+                    issues.add(_issue(IssueCode.MISPLACED_RECORD, "second BS002 in one delivery", line,
                                       record="BS002", field_name="record_type", columns=(3, 5),
                                       value=rtype))
                     continue
@@ -279,7 +279,7 @@ class DeliveryReader:
                     continue
                 if start.delivery_type not in self.accept:
                     f = bs002.LAYOUT.field("delivery_type")
-                    issues.add(_issue("wrong_delivery_type", "delivery type is not one this reader "
+                    issues.add(_issue(IssueCode.WRONG_DELIVERY_TYPE, "delivery type is not one this reader "
                                       "accepts", line, record="BS002", field_name=f.name,
                                       columns=f.columns, value=start.delivery_type,
                                       expected="|".join(self.accept), found=start.delivery_type))
@@ -290,7 +290,7 @@ class DeliveryReader:
 
             elif rtype == "012":
                 if section is not None:
-                    issues.add(_issue("missing_section_end", f"BS012 before the BS092 of section "
+                    issues.add(_issue(IssueCode.MISSING_SECTION_END, f"BS012 before the BS092 of section "
                                       f"{section.start.section}", line, record="BS092",
                                       field_name="record_type", columns=(3, 5), value=rtype,
                                       expected="092"))
@@ -305,7 +305,7 @@ class DeliveryReader:
                 allowed = codes.SECTION_042_CODES[delivery_type]
                 if sec.section not in allowed:
                     f = bs012.LAYOUT.field("section")
-                    issues.add(_issue("unknown_section", f"section {sec.section} is not part of a "
+                    issues.add(_issue(IssueCode.UNKNOWN_SECTION, f"section {sec.section} is not part of a "
                                       f"{delivery_type} delivery", line, record="BS012",
                                       field_name=f.name, columns=f.columns, value=sec.section,
                                       expected="|".join(sorted(allowed))))
@@ -316,7 +316,7 @@ class DeliveryReader:
 
             elif rtype in ("042", "022", "052"):
                 if section is None:
-                    issues.add(_issue("misplaced_record", f"BS{rtype} outside a section", line,
+                    issues.add(_issue(IssueCode.MISPLACED_RECORD, f"BS{rtype} outside a section", line,
                                       record=line.record, field_name="record_type",
                                       columns=(3, 5), value=rtype, expected="012"))
                     continue
@@ -348,7 +348,7 @@ class DeliveryReader:
                     if held is not None and held.archive_reference == extra.archive_reference:
                         held = _with_extra(held, extra)
                     elif len(pending) >= MAX_PENDING_EXTRAS:
-                        issues.add(_issue("orphan_extra", "too many address/text lines without "
+                        issues.add(_issue(IssueCode.ORPHAN_EXTRA, "too many address/text lines without "
                                           "their payment", line, record=line.record,
                                           field_name="archive_reference", columns=(47, 68),
                                           value=extra.archive_reference))
@@ -360,14 +360,14 @@ class DeliveryReader:
                     yield held
                     held = None
                 for extra in pending:
-                    issues.add(_issue("orphan_extra", "address/text line matches no payment of "
+                    issues.add(_issue(IssueCode.ORPHAN_EXTRA, "address/text line matches no payment of "
                                       "its section", None, record=f"BS{extra.transaction_code}",
                                       field_name="archive_reference", columns=(47, 68),
                                       value=extra.archive_reference, severity=Severity.WARNING))
                 pending = []
                 end = bs092.parse(text, lineno=line.number, issues=issues, policy=self.policy)
                 if section is None:
-                    issues.add(_issue("misplaced_record", "BS092 without a BS012", line,
+                    issues.add(_issue(IssueCode.MISPLACED_RECORD, "BS092 without a BS012", line,
                                       record="BS092", field_name="record_type", columns=(3, 5),
                                       value=rtype, expected="012"))
                     continue
@@ -383,7 +383,7 @@ class DeliveryReader:
 
             elif rtype == "992":
                 if section is not None:
-                    issues.add(_issue("missing_section_end", f"BS992 before the BS092 of section "
+                    issues.add(_issue(IssueCode.MISSING_SECTION_END, f"BS992 before the BS092 of section "
                                       f"{section.start.section}", line, record="BS092",
                                       field_name="record_type", columns=(3, 5), value=rtype,
                                       expected="092"))
@@ -397,7 +397,7 @@ class DeliveryReader:
                 yield dend
 
             else:
-                issues.add(_issue("unknown_record", f"unknown record type BS{rtype}", line,
+                issues.add(_issue(IssueCode.UNKNOWN_RECORD, f"unknown record type BS{rtype}", line,
                                   record=line.record, field_name="record_type", columns=(3, 5),
                                   value=rtype, expected="002|012|022|042|052|092|992"))
 
@@ -408,7 +408,7 @@ class DeliveryReader:
     def _envelope(self, line: Line, records_in_envelope: int) -> None:
         env = pbcnet.parse(line.text, lineno=line.number)
         if env.code in pbcnet.RECEIPT_CODES:
-            self.issues.add(_issue("wrong_file_type", "this is a PBCNET receipt, not a delivery",
+            self.issues.add(_issue(IssueCode.WRONG_FILE_TYPE, "this is a PBCNET receipt, not a delivery",
                                    line, record=line.record, field_name="code", columns=(7, 8),
                                    value=env.code, expected="30|90"))
         elif self.start is None and self.envelope_start is None and env.code in pbcnet.START_CODES:
@@ -417,13 +417,13 @@ class DeliveryReader:
             self.envelope_end = env
             if env.count is not None and env.count != records_in_envelope:
                 self.issues.add(_issue(
-                    "envelope_count", "PBCNET90 record count differs from the records in the "
+                    IssueCode.ENVELOPE_COUNT, "PBCNET90 record count differs from the records in the "
                     "envelope", line, record=line.record, field_name="count",
                     columns=(len(env.text) - 5, len(env.text)), value=str(env.count),
                     expected=str(records_in_envelope), found=str(env.count),
                     severity=Severity.WARNING))
         else:
-            self.issues.add(_issue("misplaced_record", "unexpected PBCNET envelope line", line,
+            self.issues.add(_issue(IssueCode.MISPLACED_RECORD, "unexpected PBCNET envelope line", line,
                                    record=line.record, field_name="code", columns=(7, 8),
                                    value=env.code))
 
@@ -433,7 +433,7 @@ class DeliveryReader:
         code = line.text[13:17]
         allowed = codes.SECTION_042_CODES[self.start.delivery_type][section.start.section]
         if code not in allowed:
-            self.issues.add(_issue("wrong_transaction_code", f"transaction code {code!r} does not "
+            self.issues.add(_issue(IssueCode.WRONG_TRANSACTION_CODE, f"transaction code {code!r} does not "
                                    f"belong in section {section.start.section}", line,
                                    record="BS042", field_name="transaction_code", columns=(14, 17),
                                    value=code, expected="|".join(sorted(allowed)), found=code))
@@ -451,7 +451,7 @@ class DeliveryReader:
         if rec is None:
             return None
         if rec.pbs_number != section.start.pbs_number:
-            self.issues.add(_issue("pbs_number_mismatch", "PBS number differs from its section's "
+            self.issues.add(_issue(IssueCode.PBS_NUMBER_MISMATCH, "PBS number differs from its section's "
                                    "BS012", line, record=line.record, field_name="pbs_number",
                                    columns=(6, 13), value=rec.pbs_number,
                                    expected=section.start.pbs_number, found=rec.pbs_number))
@@ -464,7 +464,7 @@ class DeliveryReader:
                       ) -> SlipExtraLine | None:
         allowed = codes.SECTION_EXTRA_CODES.get(section.start.section, {})
         if rtype not in allowed:
-            self.issues.add(_issue("misplaced_record", f"BS{rtype} does not belong in section "
+            self.issues.add(_issue(IssueCode.MISPLACED_RECORD, f"BS{rtype} does not belong in section "
                                    f"{section.start.section}", line, record=line.record,
                                    field_name="record_type", columns=(3, 5), value=rtype,
                                    expected="042"))
@@ -493,13 +493,13 @@ class DeliveryReader:
         layout = bs092.LAYOUT
         if end.section != tally.start.section:
             f = layout.field("section")
-            self.issues.add(_issue("section_mismatch", "BS092 closes another section than its "
+            self.issues.add(_issue(IssueCode.SECTION_MISMATCH, "BS092 closes another section than its "
                                    "BS012 opened", line, record=rec, field_name=f.name,
                                    columns=f.columns, value=end.section,
                                    expected=tally.start.section, found=end.section))
         if end.pbs_number != tally.start.pbs_number:
             f = layout.field("pbs_number")
-            self.issues.add(_issue("pbs_number_mismatch", "PBS number differs from the BS012",
+            self.issues.add(_issue(IssueCode.PBS_NUMBER_MISMATCH, "PBS number differs from the BS012",
                                    line, record=rec, field_name=f.name, columns=f.columns,
                                    value=end.pbs_number, expected=tally.start.pbs_number,
                                    found=end.pbs_number))
@@ -508,13 +508,13 @@ class DeliveryReader:
             declared = getattr(end, name)
             if declared != counted:
                 f = layout.field(name)
-                self.issues.add(_issue("control_count", f"{name} does not match the records in "
+                self.issues.add(_issue(IssueCode.CONTROL_COUNT, f"{name} does not match the records in "
                                        "the section", line, record=rec, field_name=name,
                                        columns=f.columns, value=str(declared),
                                        expected=str(counted), found=str(declared)))
         if end.amount != tally.amount:
             f = layout.field("amount")
-            self.issues.add(_issue("control_amount", "section amount differs from the sum of the "
+            self.issues.add(_issue(IssueCode.CONTROL_AMOUNT, "section amount differs from the sum of the "
                                    "amounts paid (warning only: Nets' own examples differ)", line,
                                    record=rec, field_name="amount", columns=f.columns,
                                    value=str(end.amount), expected=str(tally.amount),
@@ -536,14 +536,14 @@ class DeliveryReader:
         for name, declared, expected in checks:
             if declared != expected:
                 f = layout.field(name)
-                code = "control_count" if name.startswith("count_") else "delivery_mismatch"
+                code = IssueCode.CONTROL_COUNT if name.startswith("count_") else IssueCode.DELIVERY_MISMATCH
                 self.issues.add(_issue(code, f"{name} does not match the delivery", line,
                                        record="BS992", field_name=name, columns=f.columns,
                                        value=str(declared), expected=str(expected),
                                        found=str(declared)))
         if end.amount != totals["amount"]:
             f = layout.field("amount")
-            self.issues.add(_issue("control_amount", "delivery amount differs from the sum of the "
+            self.issues.add(_issue(IssueCode.CONTROL_AMOUNT, "delivery amount differs from the sum of the "
                                    "section amounts (warning only)", line, record="BS992",
                                    field_name="amount", columns=f.columns, value=str(end.amount),
                                    expected=str(totals["amount"]), found=str(end.amount),
@@ -553,15 +553,15 @@ class DeliveryReader:
         if fatal:
             return
         if self.start is None:
-            self.issues.add(_issue("empty", "no BS002 delivery start: empty or not a delivery",
+            self.issues.add(_issue(IssueCode.EMPTY, "no BS002 delivery start: empty or not a delivery",
                                    last, record="BS002", field_name="record_type", columns=(3, 5),
                                    expected="002"))
         elif self.end is None:
-            self.issues.add(_issue("truncated", "file ends before the BS992 delivery end", last,
+            self.issues.add(_issue(IssueCode.TRUNCATED, "file ends before the BS992 delivery end", last,
                                    record="BS992", field_name="record_type", columns=(3, 5),
                                    expected="992"))
         elif self.envelope_start is not None and self.envelope_end is None:
-            self.issues.add(_issue("truncated", "PBCNET30 envelope without its PBCNET90", last,
+            self.issues.add(_issue(IssueCode.TRUNCATED, "PBCNET30 envelope without its PBCNET90", last,
                                    record="PBCNET90", field_name="code", columns=(7, 8),
                                    expected="90"))
 

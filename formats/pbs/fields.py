@@ -12,7 +12,7 @@ import datetime as dt
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 
-from formats.errors import Issue, IssueList, Severity
+from formats.errors import Issue, IssueCode, IssueList, Severity
 from formats.fixedwidth import Field, Kind, check_numeric, format_record
 
 #: every Betalingsservice record is 128 characters once padded
@@ -122,12 +122,12 @@ class FieldReader:
             self.ok = False
             self.issues.add(issue)
 
-    def fail(self, name: str, code: str, reason: str, *, expected: str | None = None) -> None:
+    def fail(self, name: str, code: IssueCode, reason: str, *, expected: str | None = None) -> None:
         f = self.layout.field(name)
         self._error(f.issue(code, reason, self.raw(name), line=self.lineno,
                             record=self.layout.record, expected=expected))
 
-    def warn(self, name: str, code: str, reason: str, *, expected: str | None = None) -> None:
+    def warn(self, name: str, code: IssueCode, reason: str, *, expected: str | None = None) -> None:
         f = self.layout.field(name)
         issue = f.issue(code, reason, self.raw(name), line=self.lineno, record=self.layout.record,
                         expected=expected)
@@ -155,7 +155,7 @@ class FieldReader:
         """Like :meth:`digits`, but a guide placeholder may pass under the policy."""
         raw = self.raw(name)
         if self.policy.allow_placeholder_ids and is_placeholder(raw):
-            self.warn(name, "placeholder", f"{self.layout.field(name).name} is a placeholder")
+            self.warn(name, IssueCode.PLACEHOLDER, f"{self.layout.field(name).name} is a placeholder")
             return raw
         return self.digits(name)
 
@@ -170,13 +170,13 @@ class FieldReader:
         f = self.layout.field(name)
         raw = self.raw(name)
         if f.const is not None and raw != f.const:
-            self.fail(name, "unexpected_value", f"{f.name} must be {f.const!r}", expected=f.const)
+            self.fail(name, IssueCode.UNEXPECTED_VALUE, f"{f.name} must be {f.const!r}", expected=f.const)
         return raw
 
     def choice(self, name: str, allowed: frozenset[str] | tuple[str, ...]) -> str:
         raw = self.raw(name)
         if raw not in allowed:
-            self.fail(name, "unexpected_value", f"{self.layout.field(name).name} is not one of "
+            self.fail(name, IssueCode.UNEXPECTED_VALUE, f"{self.layout.field(name).name} is not one of "
                       f"{', '.join(sorted(allowed))}", expected="|".join(sorted(allowed)))
         return raw
 
@@ -190,13 +190,13 @@ class FieldReader:
         raw = self.raw(name)
         f = self.layout.field(name)
         if check_numeric(f, raw, line=self.lineno, record=self.layout.record) is not None:
-            self.fail(name, "invalid_date", f"{f.name} must be a date ({len(raw)} digits)",
+            self.fail(name, IssueCode.INVALID_DATE, f"{f.name} must be a date ({len(raw)} digits)",
                       expected="ddmmyy" if len(raw) == 6 else "ddmmyyyy")
             return None
         try:
             return conv(raw)
         except ValueError:
-            self.fail(name, "invalid_date", f"{f.name} is not a valid date",
+            self.fail(name, IssueCode.INVALID_DATE, f"{f.name} is not a valid date",
                       expected="ddmmyy" if len(raw) == 6 else "ddmmyyyy")
             return None
 

@@ -20,7 +20,7 @@ from importlib import resources
 
 from lxml import etree
 
-from formats.errors import FormatError, Issue, IssueList
+from formats.errors import FormatError, Issue, IssueCode, IssueList
 from formats.pbs import fik
 
 NAMESPACE = "urn:spoolgate:pbs:invoice-delivery:1"
@@ -142,21 +142,21 @@ def validate(data: bytes, *, xsd: bytes | None = None, template_checks: bool = T
     try:
         doc = etree.fromstring(data, _parser())
     except etree.XMLSyntaxError as exc:
-        raise FormatError.single("xml_syntax", f"not well-formed XML: {exc.msg}",
+        raise FormatError.single(IssueCode.XML_SYNTAX, f"not well-formed XML: {exc.msg}",
                                  line=exc.lineno, record="InvoiceDelivery",
                                  columns=(exc.offset, exc.offset) if exc.offset else None) from None
     if getattr(doc.getroottree().docinfo, "doctype", ""):
-        raise FormatError.single("xml_doctype", "a DOCTYPE (DTD, entities) is not allowed",
+        raise FormatError.single(IssueCode.XML_DOCTYPE, "a DOCTYPE (DTD, entities) is not allowed",
                                  line=1, record="InvoiceDelivery")
     schema = _schema_from(xsd if xsd is not None else default_xsd())
     try:
         valid = schema.validate(doc)
     except etree.XMLSchemaValidateError as exc:
-        raise FormatError.single("xml_schema", f"schema validation failed: {exc}",
+        raise FormatError.single(IssueCode.XML_SCHEMA, f"schema validation failed: {exc}",
                                  record="InvoiceDelivery") from None
     if not valid:
         for err in schema.error_log:  # type: ignore[attr-defined]  # lxml-stubs 0.5 lag
-            issues.add(Issue(code="xml_schema", reason=err.message, line=err.line,
+            issues.add(Issue(code=IssueCode.XML_SCHEMA, reason=err.message, line=err.line,
                              record="InvoiceDelivery", field=err.path))
     elif template_checks:
         _template_checks(doc, issues)
@@ -170,12 +170,12 @@ def _template_checks(doc: etree._Element, issues: IssueList) -> None:
     for name, expected in (("InvoiceCount", len(amounts)), ("TotalAmount", sum(amounts))):
         el = doc.find(f"d:Header/d:{name}", ns)
         if el is not None and int(el.text or "0") != expected:
-            issues.add(Issue(code="control_mismatch", reason=f"{name} does not match the invoices",
+            issues.add(Issue(code=IssueCode.CONTROL_MISMATCH, reason=f"{name} does not match the invoices",
                              line=_line(el), record="InvoiceDelivery", field=name,
                              value=el.text, expected=str(expected), found=el.text))
     for el in doc.iterfind("d:Invoices/d:Invoice/d:PaymentId", ns):
         if not fik.is_valid(el.text or ""):
-            issues.add(Issue(code="check_digit", reason="payment id fails the modulus-10 check",
+            issues.add(Issue(code=IssueCode.CHECK_DIGIT, reason="payment id fails the modulus-10 check",
                              line=_line(el), record="InvoiceDelivery", field="PaymentId",
                              value=el.text))
 

@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Protocol
 
-from formats.errors import Issue, IssueList, Severity
+from formats.errors import Issue, IssueCode, IssueList, Severity
 from formats.pbs.fields import RECORD_LENGTH
 
 #: longest physical line read into memory; anything longer is reported and skipped
@@ -73,7 +73,7 @@ def _split(first: bytes, stream: BinaryLineSource, issues: IssueList, max_line_b
         carry = buf[cut:]
         if not more:
             break
-    issues.add(Issue(code="no_line_breaks", reason=f"no line breaks: {number} records split every "
+    issues.add(Issue(code=IssueCode.NO_LINE_BREAKS, reason=f"no line breaks: {number} records split every "
                      f"{RECORD_LENGTH} characters", line=1, record=decode(first[:5]), field="record_length",
                      columns=(1, RECORD_LENGTH), severity=Severity.WARNING))
 
@@ -97,7 +97,7 @@ def iter_lines(stream: BinaryLineSource, issues: IssueList, *,
                 skipped += len(more)
                 if not more or more.endswith(b"\n"):
                     break
-            issues.add(Issue(code="wrong_length", reason="line is far longer than a record",
+            issues.add(Issue(code=IssueCode.WRONG_LENGTH, reason="line is far longer than a record",
                              line=number, record=decode(raw[:5]), field="record_length",
                              columns=(RECORD_LENGTH + 1, skipped),
                              expected=f"at most {RECORD_LENGTH} characters", found=str(skipped)))
@@ -105,7 +105,7 @@ def iter_lines(stream: BinaryLineSource, issues: IssueList, *,
         text = decode(raw.rstrip(b"\r\n")).rstrip(" ")
         if len(text) > RECORD_LENGTH:
             line = Line(number, text)
-            issues.add(Issue(code="wrong_length", reason=f"record is longer than {RECORD_LENGTH} "
+            issues.add(Issue(code=IssueCode.WRONG_LENGTH, reason=f"record is longer than {RECORD_LENGTH} "
                              "characters", line=number, record=line.record, field="record_length",
                              columns=(RECORD_LENGTH + 1, len(text)), value=text[RECORD_LENGTH:][:40],
                              expected=f"at most {RECORD_LENGTH} characters", found=str(len(text))))

@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from enum import StrEnum
 
-from formats.errors import FormatError, Issue, IssueList, Severity
+from formats.errors import FormatError, Issue, IssueCode, IssueList, Severity
 from formats.pbs.fields import RECORD_LENGTH
 from formats.pbs.reader import BinaryLineSource, iter_lines, unbroken
 
@@ -134,7 +134,7 @@ def parse_receipt(stream: BinaryLineSource) -> Receipt:
     head = _HEAD.match(first[1]) if first else None
     if first is None or head is None:
         raise FormatError.single(
-            "wrong_file_type", "not a PBCNET40/41 receipt", line=1, record="PBCNET",
+            IssueCode.WRONG_FILE_TYPE, "not a PBCNET40/41 receipt", line=1, record="PBCNET",
             field="code", columns=(1, 8), value=(first[1][:8] if first else ""),
             expected="PBCNET40|PBCNET41")
     code, system, ident, stamp, status, text = head.groups()
@@ -165,11 +165,11 @@ def receipt_warnings(receipt: Receipt) -> list[Issue]:
     """What an operator should look at: a rejection, or a 41 without its count."""
     out: list[Issue] = []
     if not receipt.accepted:
-        out.append(Issue(code="rejected", reason=f"Nets status {receipt.status}: "
+        out.append(Issue(code=IssueCode.REJECTED, reason=f"Nets status {receipt.status}: "
                          f"{receipt.status_text}", line=1, record=f"PBCNET{receipt.code}",
                          field="status", value=receipt.status, severity=Severity.WARNING))
     if receipt.code == "41" and receipt.accepted_count is None:
-        out.append(Issue(code="no_count", reason="delivery receipt without a LEVERANCE figures "
+        out.append(Issue(code=IssueCode.NO_COUNT, reason="delivery receipt without a LEVERANCE figures "
                          "line", record=f"PBCNET{receipt.code}", field="accepted_count",
                          severity=Severity.WARNING))
     return out

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from formats.errors import FormatError, Issue, Severity
+from formats.errors import FormatError, Issue, IssueCode, Severity
 from formats.pbs.delivery import DeliveryReader, Payment
 from formats.pbs.fields import STRICT, Policy
 from formats.pbs.reader import BinaryLineSource
@@ -102,7 +102,7 @@ def validate(stream: Any, *, policy: Policy = STRICT) -> ValidationReport:
         }
         report.warnings.extend(receipt_warnings(receipt))
         return report
-    report.errors.append(Issue(code="wrong_file_type", reason=f"not a 0601/0602/0603 delivery or a "
+    report.errors.append(Issue(code=IssueCode.WRONG_FILE_TYPE, reason=f"not a 0601/0602/0603 delivery or a "
                                f"PBCNET receipt ({kind})", line=1, record=head[:5].decode(
                                    "latin-1"), field="record_type", columns=(1, 5),
                                expected="BS002|PBCNET30|PBCNET40|PBCNET41"))

@@ -12,7 +12,7 @@ from lxml import etree
 
 from formats.bills.amounts import AmountError, parse_cents
 from formats.bills.secure import secure_iterparse
-from formats.errors import FormatError, Issue, Severity, mask
+from formats.errors import FormatError, Issue, IssueCode, Severity, mask
 
 ROOTS = ("refunds", "doc")
 ROW = "refund"
@@ -105,7 +105,7 @@ class RefundReader:
                 if depth == 1:
                     root = elem
                     if elem.tag not in ROOTS:
-                        raise FormatError.single("bad_root",
+                        raise FormatError.single(IssueCode.BAD_ROOT,
                                                  f"the root element must be <refunds> or <doc>, found "
                                                  f"<{_tag(elem)}>", line=_line(elem), record="refund file",
                                                  value=_tag(elem))
@@ -118,7 +118,7 @@ class RefundReader:
                 self.count += 1
                 yield self._row(elem, self.count)
             else:
-                self.warnings.append(Issue(code="ignored_element", reason=f"<{_tag(elem)}> ignored",
+                self.warnings.append(Issue(code=IssueCode.IGNORED_ELEMENT, reason=f"<{_tag(elem)}> ignored",
                                            line=_line(elem), record=self.root, field=_tag(elem),
                                            severity=Severity.WARNING))
             elem.clear()
@@ -130,7 +130,7 @@ class RefundReader:
         issues: list[Issue] = []
         raw: dict[str, tuple[str, int | None, str]] = {}
 
-        def add(code: str, reason: str, attr: str | None, value: str | None = None, *,
+        def add(code: IssueCode, reason: str, attr: str | None, value: str | None = None, *,
                 line: int | None = None, severity: Severity = Severity.ERROR) -> None:
             shown = mask(value) if value is not None and attr in SENSITIVE else value
             issues.append(Issue(code=code, reason=reason, line=line or _line(elem), record=record,
@@ -140,14 +140,14 @@ class RefundReader:
             tag = _tag(child)
             attr = ELEMENTS.get(tag)
             if attr is None:
-                add("unknown_element", f"<{tag}> is not a refund field; ignored", tag, line=_line(child),
+                add(IssueCode.UNKNOWN_ELEMENT, f"<{tag}> is not a refund field; ignored", tag, line=_line(child),
                     severity=Severity.WARNING)
                 continue
             if len(child):
-                add("unexpected_element", f"<{tag}> must hold text, not elements", attr, line=_line(child))
+                add(IssueCode.UNEXPECTED_ELEMENT, f"<{tag}> must hold text, not elements", attr, line=_line(child))
                 continue
             if attr in raw:
-                add("repeated", f"<{tag}> given twice (or with its alias <{raw[attr][2]}>)", attr,
+                add(IssueCode.REPEATED, f"<{tag}> given twice (or with its alias <{raw[attr][2]}>)", attr,
                     line=_line(child))
                 continue
             raw[attr] = ((child.text or "").strip(), _line(child), tag)
@@ -155,16 +155,16 @@ class RefundReader:
         values: dict[str, object] = {}
         for attr, (text, line, _) in raw.items():
             if len(text) > MAX_TEXT:
-                add("too_long", f"longer than {MAX_TEXT} characters", attr, text, line=line)
+                add(IssueCode.TOO_LONG, f"longer than {MAX_TEXT} characters", attr, text, line=line)
             elif text:
                 values[attr] = text
 
         rtype_text = str(values.pop("refund_type", "")).upper()
         rtype = None
         if not rtype_text:
-            add("missing", "refundType is required (R refund, D deposit)", "refund_type")
+            add(IssueCode.MISSING, "refundType is required (R refund, D deposit)", "refund_type")
         elif rtype_text not in RefundType.__members__.values():
-            add("bad_code", "refundType must be R (refund) or D (deposit)", "refund_type", rtype_text,
+            add(IssueCode.BAD_CODE, "refundType must be R (refund) or D (deposit)", "refund_type", rtype_text,
                 line=raw["refund_type"][1])
         else:
             rtype = RefundType(rtype_text)
@@ -172,18 +172,18 @@ class RefundReader:
         amount_text = values.pop("amount", None)
         amount = None
         if amount_text is None:
-            add("missing", "amount is required", "amount")
+            add(IssueCode.MISSING, "amount is required", "amount")
         else:
             try:
                 amount = parse_cents(str(amount_text), allow_negative=False)
                 if amount == 0:
                     raise AmountError("amount must be more than zero")
             except AmountError as exc:
-                add("bad_amount", str(exc), "amount", str(amount_text), line=raw["amount"][1])
+                add(IssueCode.BAD_AMOUNT, str(exc), "amount", str(amount_text), line=raw["amount"][1])
                 amount = None
 
         if rtype is RefundType.REFUND and not raw.get("payer_account_number", ("",))[0]:
-            add("missing", "payer account number is required for a refund", "payer_account_number")
+            add(IssueCode.MISSING, "payer account number is required for a refund", "payer_account_number")
 
         ptype = None
         if "payment_type" in values:
@@ -191,7 +191,7 @@ class RefundReader:
             if text in PaymentType.__members__.values():
                 ptype = PaymentType(text)
             else:
-                add("bad_code", "paymentType must be check or ccard", "payment_type", text,
+                add(IssueCode.BAD_CODE, "paymentType must be check or ccard", "payment_type", text,
                     line=raw["payment_type"][1])
 
         notify = None
@@ -200,7 +200,7 @@ class RefundReader:
             if text in ("Y", "N"):
                 notify = text == "Y"
             else:
-                add("bad_code", "notifyRequired must be Y or N", "notify_required", text,
+                add(IssueCode.BAD_CODE, "notifyRequired must be Y or N", "notify_required", text,
                     line=raw["notify_required"][1])
 
         flex_date = None
@@ -209,7 +209,7 @@ class RefundReader:
             try:
                 flex_date = datetime.strptime(str(flex_raw), "%m-%d-%Y").date()
             except ValueError:
-                add("bad_date", "flexFieldDate is not mm-dd-yyyy; kept as text", "flex_field_date",
+                add(IssueCode.BAD_DATE, "flexFieldDate is not mm-dd-yyyy; kept as text", "flex_field_date",
                     str(flex_raw), line=raw["flex_field_date"][1], severity=Severity.WARNING)
 
         text_fields = {k: str(v) for k, v in values.items()}

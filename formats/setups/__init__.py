@@ -7,7 +7,7 @@ checks that need the database are the handler's.
 """
 
 from formats.setups.pan import find_pan, luhn_ok
-from formats.setups.reader import SetupCode, parse_setups
+from formats.setups.reader import parse_setups
 from formats.setups.records import (
     AccountRecord,
     CancelRecord,
@@ -19,5 +19,5 @@ from formats.setups.records import (
 
 SCHEMA_NAME = "setups.schema.json"
 
-__all__ = ["SCHEMA_NAME", "AccountRecord", "CancelRecord", "RecurringRecord", "ReminderRecord", "SetupCode",
+__all__ = ["SCHEMA_NAME", "AccountRecord", "CancelRecord", "RecurringRecord", "ReminderRecord",
            "SetupRecord", "find_pan", "json_schema", "luhn_ok", "parse_setups"]

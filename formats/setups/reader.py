@@ -9,42 +9,16 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections.abc import Iterator
-from enum import StrEnum
 from typing import Any
 
 from pydantic import ValidationError
 
-from formats.errors import Issue, mask
+from formats.errors import Issue, IssueCode, mask
 from formats.nacha.routing import is_valid
 from formats.setups.pan import find_pan
 from formats.setups.records import MODELS, AccountRecord, CancelRecord, RecurringRecord, ReminderRecord, SetupRecord
 
 FAR_FUTURE = dt.date(3000, 1, 1)
-
-
-class SetupCode(StrEnum):
-    BAD_ENCODING = "bad_encoding"
-    BAD_JSON = "bad_json"
-    NOT_OBJECT = "not_object"
-    UNKNOWN_TYPE = "unknown_type"
-    INVALID_FIELD = "invalid_field"
-    MISSING_FIELD = "missing_field"
-    CARD_NUMBER = "card_number"
-    END_BEFORE_START = "end_before_start"
-    DAY_OUT_OF_RANGE = "day_out_of_range"
-    DUPLICATE_ID = "duplicate_id"
-    AMOUNT_RULE = "amount_rule"
-    ACCOUNT_FIELDS = "account_fields"
-    EMPTY_FILE = "empty_file"
-    # checks against the database (handler)
-    UNKNOWN_PAYEE = "unknown_payee"
-    UNKNOWN_ACCOUNT = "unknown_account"
-    UNKNOWN_SETUP = "unknown_setup"
-    ALREADY_EXISTS = "already_exists"
-    IMMUTABLE_FIELD = "immutable_field"
-    START_DATE_LOCKED = "start_date_locked"
-    NOT_ACTIVE = "not_active"
-
 
 PAY_DAY_RANGE = {"weekly": (1, 7), "monthly": (1, 31), "quarterly": (1, 31)}
 CREATE_REQUIRED = {
@@ -54,9 +28,9 @@ CREATE_REQUIRED = {
 }
 
 
-def _issue(code: SetupCode, reason: str, line: int, rec: str | None, field: str | None = None,
+def _issue(code: IssueCode, reason: str, line: int, rec: str | None, field: str | None = None,
            value: str | None = None) -> Issue:
-    return Issue(code=str(code), reason=reason, line=line, record=rec, field=field, value=value)
+    return Issue(code=code, reason=reason, line=line, record=rec, field=field, value=value)
 
 
 def _strings(obj: Any, path: str = "") -> Iterator[tuple[str, str]]:
@@ -79,7 +53,7 @@ def _pan_issues(obj: dict[str, Any], line: int, rec: str | None) -> list[Issue]:
             continue
         pan = find_pan(text)
         if pan:
-            out.append(_issue(SetupCode.CARD_NUMBER, "looks like a full card number (Luhn-valid 13-19 digits): "
+            out.append(_issue(IssueCode.CARD_NUMBER, "looks like a full card number (Luhn-valid 13-19 digits): "
                               "setup files carry the last four digits only", line, rec, path, mask(pan)))
     return out
 
@@ -87,7 +61,7 @@ def _pan_issues(obj: dict[str, Any], line: int, rec: str | None) -> list[Issue]:
 def _check(r: SetupRecord, line: int, rec: str) -> list[Issue]:
     out: list[Issue] = []
 
-    def add(code: SetupCode, reason: str, field: str | None = None) -> None:
+    def add(code: IssueCode, reason: str, field: str | None = None) -> None:
         out.append(_issue(code, reason, line, rec, field))
 
     if isinstance(r, CancelRecord):
@@ -95,54 +69,54 @@ def _check(r: SetupRecord, line: int, rec: str) -> list[Issue]:
     if r.op == "create":
         for f in CREATE_REQUIRED[r.type]:
             if getattr(r, f) is None:
-                add(SetupCode.MISSING_FIELD, f"{f} is required to create a {r.type}", f)
+                add(IssueCode.MISSING_FIELD, f"{f} is required to create a {r.type}", f)
     start, end = getattr(r, "start_date", None), getattr(r, "end_date", None)
     if start is not None and end is not None and end < start:
-        add(SetupCode.END_BEFORE_START, f"end date {end} is before start date {start}", "end_date")
+        add(IssueCode.END_BEFORE_START, f"end date {end} is before start date {start}", "end_date")
     if isinstance(r, RecurringRecord):
         if r.pay_date_type is not None:
             if r.pay_date_type == "before_due":
                 if r.op == "create" and r.days_before_due is None:
-                    add(SetupCode.MISSING_FIELD, "days_before_due is required when pay_date_type is before_due",
+                    add(IssueCode.MISSING_FIELD, "days_before_due is required when pay_date_type is before_due",
                         "days_before_due")
                 if r.pay_day is not None:
-                    add(SetupCode.INVALID_FIELD, "pay_day is not used with pay_date_type before_due", "pay_day")
+                    add(IssueCode.INVALID_FIELD, "pay_day is not used with pay_date_type before_due", "pay_day")
             elif r.pay_day is None and r.op == "create":
-                add(SetupCode.MISSING_FIELD, f"pay_day is required when pay_date_type is {r.pay_date_type}",
+                add(IssueCode.MISSING_FIELD, f"pay_day is required when pay_date_type is {r.pay_date_type}",
                     "pay_day")
         if r.pay_day is not None and r.pay_date_type in PAY_DAY_RANGE:
             lo, hi = PAY_DAY_RANGE[r.pay_date_type]
             if not lo <= r.pay_day <= hi:
-                add(SetupCode.DAY_OUT_OF_RANGE, f"pay_day {r.pay_day} is outside {lo}-{hi} for "
+                add(IssueCode.DAY_OUT_OF_RANGE, f"pay_day {r.pay_day} is outside {lo}-{hi} for "
                     f"{r.pay_date_type} payments", "pay_day")
         elif r.pay_day is not None and r.pay_date_type is None and not 1 <= r.pay_day <= 31:
-            add(SetupCode.DAY_OUT_OF_RANGE, f"pay_day {r.pay_day} is not a day 1-31", "pay_day")
+            add(IssueCode.DAY_OUT_OF_RANGE, f"pay_day {r.pay_day} is not a day 1-31", "pay_day")
         if r.amount_type == "fixed":
             if r.op == "create" and r.amount is None:
-                add(SetupCode.AMOUNT_RULE, "amount is required when amount_type is fixed", "amount")
+                add(IssueCode.AMOUNT_RULE, "amount is required when amount_type is fixed", "amount")
             if r.amount_limit is not None:
-                add(SetupCode.AMOUNT_RULE, "amount_limit applies to amount_due and min_due only", "amount_limit")
+                add(IssueCode.AMOUNT_RULE, "amount_limit applies to amount_due and min_due only", "amount_limit")
         if r.amount_limit is not None and r.amount is None:
-            add(SetupCode.AMOUNT_RULE, f"amount_limit {r.amount_limit} needs the limit in amount", "amount")
+            add(IssueCode.AMOUNT_RULE, f"amount_limit {r.amount_limit} needs the limit in amount", "amount")
     if isinstance(r, AccountRecord):
         card_fields = [f for f in ("brand", "last_four", "expiry") if getattr(r, f) is not None]
         bank_fields = [f for f in ("routing_transit", "account_number", "account_type") if getattr(r, f) is not None]
         if r.payment_type == "card":
             if bank_fields:
-                add(SetupCode.ACCOUNT_FIELDS, f"a card account has no {', '.join(bank_fields)}", bank_fields[0])
+                add(IssueCode.ACCOUNT_FIELDS, f"a card account has no {', '.join(bank_fields)}", bank_fields[0])
             if r.op == "create":
                 for f in ("brand", "last_four", "expiry"):
                     if getattr(r, f) is None:
-                        add(SetupCode.MISSING_FIELD, f"{f} is required for a card account", f)
+                        add(IssueCode.MISSING_FIELD, f"{f} is required for a card account", f)
         elif r.payment_type == "check":
             if card_fields:
-                add(SetupCode.ACCOUNT_FIELDS, f"a bank account has no {', '.join(card_fields)}", card_fields[0])
+                add(IssueCode.ACCOUNT_FIELDS, f"a bank account has no {', '.join(card_fields)}", card_fields[0])
             if r.op == "create":
                 for f in ("routing_transit", "account_number"):
                     if getattr(r, f) is None:
-                        add(SetupCode.MISSING_FIELD, f"{f} is required for a bank account", f)
+                        add(IssueCode.MISSING_FIELD, f"{f} is required for a bank account", f)
         if r.routing_transit is not None and not is_valid(r.routing_transit):
-            add(SetupCode.INVALID_FIELD, "routing number check digit is wrong", "routing_transit")
+            add(IssueCode.INVALID_FIELD, "routing number check digit is wrong", "routing_transit")
     return out
 
 
@@ -157,26 +131,26 @@ def parse_setups(data: bytes) -> tuple[list[tuple[int, SetupRecord]], list[Issue
         try:
             text = raw.decode("utf-8")
         except UnicodeDecodeError as exc:
-            issues.append(_issue(SetupCode.BAD_ENCODING, f"not UTF-8 at byte {exc.start + 1}", n, None))
+            issues.append(_issue(IssueCode.BAD_ENCODING, f"not UTF-8 at byte {exc.start + 1}", n, None))
             continue
         try:
             obj = json.loads(text)
         except json.JSONDecodeError as exc:
             pan = find_pan(text)
             if pan:
-                issues.append(_issue(SetupCode.CARD_NUMBER, "looks like a full card number (Luhn-valid 13-19 "
+                issues.append(_issue(IssueCode.CARD_NUMBER, "looks like a full card number (Luhn-valid 13-19 "
                                      "digits)", n, None, None, mask(pan)))
-            issues.append(_issue(SetupCode.BAD_JSON, f"not a JSON object: {exc.msg} at column {exc.colno}", n,
+            issues.append(_issue(IssueCode.BAD_JSON, f"not a JSON object: {exc.msg} at column {exc.colno}", n,
                                  None))
             continue
         if not isinstance(obj, dict):
-            issues.append(_issue(SetupCode.NOT_OBJECT, "each line must be one JSON object", n, None))
+            issues.append(_issue(IssueCode.NOT_OBJECT, "each line must be one JSON object", n, None))
             continue
         rec = f"{obj.get('type', '?')} {obj.get('id', '?')}"
         issues.extend(_pan_issues(obj, n, rec))
         model: Any = CancelRecord if obj.get("op") == "cancel" else MODELS.get(str(obj.get("type")))
         if model is None:
-            issues.append(_issue(SetupCode.UNKNOWN_TYPE, f"unknown record type {obj.get('type')!r} (expected "
+            issues.append(_issue(IssueCode.UNKNOWN_TYPE, f"unknown record type {obj.get('type')!r} (expected "
                                  f"{', '.join(MODELS)})", n, rec, "type"))
             continue
         try:
@@ -184,18 +158,18 @@ def parse_setups(data: bytes) -> tuple[list[tuple[int, SetupRecord]], list[Issue
         except ValidationError as exc:
             for e in exc.errors():
                 loc = ".".join(str(x) for x in e["loc"])
-                code = SetupCode.MISSING_FIELD if e["type"] == "missing" else SetupCode.INVALID_FIELD
+                code = IssueCode.MISSING_FIELD if e["type"] == "missing" else IssueCode.INVALID_FIELD
                 issues.append(_issue(code, e["msg"], n, rec, loc or None))
             continue
         key = (r.type, r.id)
         if key in seen:
-            issues.append(_issue(SetupCode.DUPLICATE_ID, f"{r.type} {r.id} also on line {seen[key]}", n, rec, "id"))
+            issues.append(_issue(IssueCode.DUPLICATE_ID, f"{r.type} {r.id} also on line {seen[key]}", n, rec, "id"))
         seen.setdefault(key, n)
         issues.extend(_check(r, n, rec))
         records.append((n, r))
     if not records and not issues:
-        issues.append(_issue(SetupCode.EMPTY_FILE, "no records", 1, None))
+        issues.append(_issue(IssueCode.EMPTY_FILE, "no records", 1, None))
     return records, issues
 
 
-__all__ = ["FAR_FUTURE", "ReminderRecord", "SetupCode", "parse_setups"]
+__all__ = ["FAR_FUTURE", "IssueCode", "ReminderRecord", "parse_setups"]

@@ -23,7 +23,7 @@ from typing import Any, BinaryIO, cast
 from sqlalchemy import and_, bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
-from formats.errors import FormatError, Issue, Severity
+from formats.errors import FormatError, Issue, IssueCode, Severity
 from formats.nacha import AchReader, Entry, ValidationPolicy
 from formats.nacha.codes import DEBIT_CODES
 from formats.nacha.records.batch_header import BatchHeader
@@ -85,7 +85,7 @@ class _Exception:
     amount: int
 
     def issue(self) -> Issue:
-        return Issue(code="ach_return_exception", reason=self.reason, line=self.line, record="EntryDetail",
+        return Issue(code=IssueCode.ACH_RETURN_EXCEPTION, reason=self.reason, line=self.line, record="EntryDetail",
                      field="trace_number", columns=(80, 94), value=self.trace, severity=Severity.WARNING)
 
 
@@ -333,7 +333,7 @@ class _Gunzip:
         try:
             return self._gz.read(size)
         except (OSError, EOFError, zlib.error) as exc:
-            raise FormatError.single("compressed", f"gzip data is corrupt: {exc}", line=1,
+            raise FormatError.single(IssueCode.COMPRESSED, f"gzip data is corrupt: {exc}", line=1,
                                      record="(gzip)") from None
 
 
@@ -384,7 +384,7 @@ class AchReturnsHandler(Handler):
         s = ctx.session
         payees = [p for p in load_payees(s, ctx.settings).values() if p.settings.gateway == "ach"]
         if not payees:
-            raise Rejected("no ACH payee is configured", code="no_payee")
+            raise Rejected("no ACH payee is configured", code=IssueCode.NO_PAYEE)
         actor = Actor.for_file(ctx)
         log_id = new_log_id(s)
         applier = _Applier(s, actor, log_id, ctx.file.original_name,
@@ -469,10 +469,10 @@ class AchReturnsHandler(Handler):
         if not out:
             raise Rejected(
                 f"file header immediate destination {d!r} / origin {o!r} ({dn or '-'} / {on or '-'}) match no "
-                f"ACH payee, also swapped", [Issue(code="unknown_originator", line=line, record="FileHeader",
+                f"ACH payee, also swapped", [Issue(code=IssueCode.UNKNOWN_ORIGINATOR, line=line, record="FileHeader",
                                                    field="immediate_origin", columns=(14, 23), value=o,
                                                    reason="no payee has these immediate fields")],
-                code="unknown_payee")
+                code=IssueCode.UNKNOWN_PAYEE)
         return out
 
     @staticmethod
@@ -484,10 +484,10 @@ class AchReturnsHandler(Handler):
                 if _norm(p.settings.company_name) == name and p.settings.company_id.strip() == cid:
                     return p
         raise Rejected(f"batch {b.batch_number} (line {line}): company {name!r} id {cid!r} matches no payee",
-                       [Issue(code="unknown_company", line=line, record="BatchHeader", field="company_name",
+                       [Issue(code=IssueCode.UNKNOWN_COMPANY, line=line, record="BatchHeader", field="company_name",
                               columns=(5, 20), value=b.company_name,
                               reason=f"company {name!r} / {cid!r} matches no payee")],
-                       code="unknown_payee")
+                       code=IssueCode.UNKNOWN_PAYEE)
 
     # -- reports ------------------------------------------------------------------------------
     @staticmethod

@@ -16,7 +16,7 @@ from typing import Any, BinaryIO
 from sqlalchemy import select
 
 from formats.bills import Bill, BillReader
-from formats.errors import FormatError, Issue
+from formats.errors import FormatError, Issue, IssueCode
 from handlers.base import FileContext, Handler, HandlerResult
 from handlers.registry import section
 from store.bulk import insert_dicts
@@ -97,7 +97,7 @@ class BillLoadHandler(Handler):
         existing = set(s.scalars(select(BillRow.bill_id).where(BillRow.bill_id.in_(ids))))
         if existing:
             raise FormatError("bill file", [
-                Issue(code="bill_exists", reason="a bill with this billId is already loaded", line=b.line,
+                Issue(code=IssueCode.BILL_EXISTS, reason="a bill with this billId is already loaded", line=b.line,
                       record=f"bill {b.bill_id}", field="billId", value=b.bill_id)
                 for b in batch if b.bill_id in existing][:100])
         rows: list[dict[str, Any]] = []

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from formats.checkfree import BAD_NAME, BadFileName, parse_name
-from formats.errors import Issue
+from formats.errors import Issue, IssueCode
 from handlers.base import FileContext, Handler, HandlerResult, Rejected
 from handlers.checkfree import settings as cfs
 
@@ -46,7 +46,7 @@ class DecryptHandler(Handler):
         try:
             cdp = parse_name(name, allow_pgp=True)
         except BadFileName as exc:
-            raise Rejected(BAD_NAME, exc.issues, code="bad_name") from None
+            raise Rejected(BAD_NAME, exc.issues, code=IssueCode.BAD_NAME) from None
         plain_name = name[: -len(".pgp")] if cdp.pgp else name
         pgp = cfs.pgp_settings(self.settings)
         require = bool(self.options.get("require_signature", pgp.require_signature))
@@ -60,10 +60,11 @@ class DecryptHandler(Handler):
                 result = home.decrypt_file(ctx.path, private, cfs.passphrase(self.settings),
                                            require_signature=require, trusted_signers=pgp.trusted_signers)
             except PgpError as exc:
-                issue = Issue(code=f"pgp_{exc.code}", reason=exc.reason, value=exc.key_id,
+                code = IssueCode(f"pgp_{exc.code}")  # one member per PgpErrorCode
+                issue = Issue(code=code, reason=exc.reason, value=exc.key_id,
                               found="; ".join(exc.gpg_messages[-3:]) or None)
                 raise Rejected(f"PGP {exc.operation} failed: {exc.code}: {exc.reason}", [issue],
-                               code=f"pgp_{exc.code}") from None
+                               code=code) from None
             with ctx.unit.outbound_to(out_folder, plain_name, mode=0o640) as out, open(private, "rb") as src:
                 while chunk := src.read(_CHUNK):
                     out.write(chunk)

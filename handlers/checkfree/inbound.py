@@ -32,7 +32,7 @@ from formats.checkfree import (
 )
 from formats.checkfree.codec import record_name
 from formats.checkfree.layout import Role
-from formats.errors import FormatError, Issue, Severity
+from formats.errors import FormatError, Issue, IssueCode, Severity
 from handlers.base import FileContext, Handler, HandlerResult, Rejected
 from handlers.checkfree import payments as pay
 from handlers.checkfree import settings as cfs
@@ -66,18 +66,18 @@ class CheckFreeInboundHandler(Handler):
         try:
             cdp = parse_name(name)
         except BadFileName as exc:
-            raise Rejected(BAD_NAME, exc.issues, code="bad_name") from None
+            raise Rejected(BAD_NAME, exc.issues, code=IssueCode.BAD_NAME) from None
         if cdp.file_type == "debit":
-            raise Rejected("a debit file is outbound; CheckFree never sends one", code="wrong_direction")
+            raise Rejected("a debit file is outbound; CheckFree never sends one", code=IssueCode.WRONG_DIRECTION)
         cf = cfs.checkfree(self.settings)
         found = cf.payee_by_ftp_user(cdp.ftp_user)
         if found is None:
-            raise Rejected(f"no CheckFree payee has ftp_user {cdp.ftp_user!r}", code="unknown_payee")
+            raise Rejected(f"no CheckFree payee has ftp_user {cdp.ftp_user!r}", code=IssueCode.UNKNOWN_PAYEE)
         payee_name, payee = found
         wanted = self.options.get("payee")
         if wanted is not None and wanted != payee_name:
             raise Rejected(f"file belongs to payee {payee_name!r}, this route handles {wanted!r}",
-                           code="other_payee")
+                           code=IssueCode.OTHER_PAYEE)
         layout = cfs.checkfree(self.settings).layout
         reader = CdpReader(stream, expected_name=cdp, layout=_load(layout))
         header = reader.read_header()
@@ -86,12 +86,12 @@ class CheckFreeInboundHandler(Handler):
         if header.client_id != payee.client_id:
             rl = reader.layout.record(Role.HEADER, cdp.file_type)
             f = rl.by_name("client_id")
-            issue = Issue(code="client_id_mismatch", reason="client id does not match the payee's setting",
+            issue = Issue(code=IssueCode.CLIENT_ID_MISMATCH, reason="client id does not match the payee's setting",
                           line=header.line, record=record_name(rl), field="client_id",
                           columns=f.columns if f else None, value=header.client_id, expected=payee.client_id,
                           found=header.client_id)
             raise Rejected(f"client id {header.client_id!r} in the file does not match payee {payee_name!r} "
-                           f"(client id {payee.client_id!r})", [issue], code="client_id_mismatch")
+                           f"(client id {payee.client_id!r})", [issue], code=IssueCode.CLIENT_ID_MISMATCH)
         counts: dict[str, int] = {}
         warnings: list[Issue] = []
         payee_id = ctx.session.scalar(select(PaymentPayee.payee_id).where(PaymentPayee.name == payee_name))
@@ -108,12 +108,12 @@ class CheckFreeInboundHandler(Handler):
             payment = self._payment(ctx, entry.transaction_id, payee_id)
             if payment is None:
                 bump("unmatched")
-                warnings.append(Issue(code="unmatched", reason="no CheckFree payment with this transaction id",
+                warnings.append(Issue(code=IssueCode.UNMATCHED, reason="no CheckFree payment with this transaction id",
                                       line=entry.line, field="transaction_id", value=entry.transaction_id,
                                       severity=Severity.WARNING))
                 continue
             if payment.amount != entry.amount:
-                warnings.append(Issue(code="amount_differs", reason="amount differs from the payment's",
+                warnings.append(Issue(code=IssueCode.AMOUNT_DIFFERS, reason="amount differs from the payment's",
                                       line=entry.line, field="amount", value=str(entry.amount),
                                       expected=str(payment.amount), severity=Severity.WARNING))
             self._apply(ctx, payment, entry, bump, warnings, update_account)
@@ -151,7 +151,7 @@ class CheckFreeInboundHandler(Handler):
 
         def refused(kind: str) -> None:
             bump("skipped")
-            warnings.append(Issue(code="status_skipped",
+            warnings.append(Issue(code=IssueCode.STATUS_SKIPPED,
                                   reason=f"{kind} for a payment in status {payment.status}; left unchanged",
                                   line=entry.line, field="transaction_id", value=entry.transaction_id,
                                   severity=Severity.WARNING))

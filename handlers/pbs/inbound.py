@@ -28,7 +28,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from formats.errors import Issue
+from formats.errors import Issue, IssueCode
 from formats.pbs import GUIDE_EXAMPLES, STRICT, FileKind, Policy, classify, parse_receipt
 from formats.pbs.codes import (
     DELIVERY_0602,
@@ -108,9 +108,9 @@ class PbsInboundHandler(Handler):
             return HandlerResult(counts={"control_lists": 1}, summary={"kind": str(kind)})
         raise Rejected(f"not a file this channel reads: classified as {kind} (expected a 0602/0603 "
                        "delivery or a PBCNET40/41 receipt)", [Issue(
-                           code="wrong_file_type", reason=f"classified as {kind}", line=1, record="(first line)",
-                           field="record_type", columns=(1, 8), value=head[:8].decode("latin-1"),
-                           expected="BS002|PBCNET30|PBCNET40|PBCNET41")], code="wrong_file_type")
+                           code=IssueCode.WRONG_FILE_TYPE, reason=f"classified as {kind}", line=1,
+                           record="(first line)", field="record_type", columns=(1, 8), value=head[:8].decode("latin-1"),
+                           expected="BS002|PBCNET30|PBCNET40|PBCNET41")], code=IssueCode.WRONG_FILE_TYPE)
 
 
 class _Loader:
@@ -364,9 +364,9 @@ def _duplicate(start: DeliveryStart, where: str) -> Rejected:
     return Rejected(
         f"duplicate delivery: {start.delivery_type} delivery number {start.delivery_number} from data supplier "
         f"{start.data_supplier} was already loaded from {where}; nothing loaded",
-        [Issue(code="duplicate_delivery", reason="delivery number already loaded", line=start.line,
+        [Issue(code=IssueCode.DUPLICATE_DELIVERY, reason="delivery number already loaded", line=start.line,
                record="BS002", field="delivery_number", columns=(21, 30), value=start.delivery_number)],
-        code="duplicate_delivery")
+        code=IssueCode.DUPLICATE_DELIVERY)
 
 
 _DIGITS = re.compile(r"(\d+)$")
@@ -386,10 +386,11 @@ def _receipt(ctx: FileContext, receipt: Receipt) -> HandlerResult:
     delivery = _find_delivery(s, receipt)
     if delivery is None:
         raise Rejected(f"receipt PBCNET{receipt.code} for {receipt.identifier!r}: no delivery of ours has that "
-                       "identifier", [Issue(code="unknown_delivery", reason="no pbs_delivery with this identifier",
+                       "identifier", [Issue(code=IssueCode.UNKNOWN_DELIVERY,
+                                            reason="no pbs_delivery with this identifier",
                                             line=1, record=f"PBCNET{receipt.code}", field="identifier",
                                             columns=(12, 28), value=receipt.identifier)],
-                       code="unknown_delivery")
+                       code=IssueCode.UNKNOWN_DELIVERY)
     warnings = receipt_warnings(receipt)
     delivery.receipt_file_id = ctx.file.id
     delivery.receipt_at = ctx.now

@@ -16,8 +16,8 @@ from typing import Any, BinaryIO
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from formats.errors import Issue
-from formats.setups import AccountRecord, CancelRecord, RecurringRecord, ReminderRecord, SetupCode, parse_setups
+from formats.errors import Issue, IssueCode
+from formats.setups import AccountRecord, CancelRecord, RecurringRecord, ReminderRecord, parse_setups
 from formats.setups.reader import FAR_FUTURE
 from formats.setups.records import SetupRecord
 from handlers.base import FileContext, Handler, HandlerResult, Rejected
@@ -78,8 +78,8 @@ def load_setups(session: Session, data: bytes, actor: Actor, today: dt.date) -> 
 
 
 # -- checks against the database ------------------------------------------------------------------
-def _issue(code: SetupCode, reason: str, line: int, r: SetupRecord, fld: str | None = None) -> Issue:
-    return Issue(code=str(code), reason=reason, line=line, record=f"{r.type} {r.id}", field=fld)
+def _issue(code: IssueCode, reason: str, line: int, r: SetupRecord, fld: str | None = None) -> Issue:
+    return Issue(code=code, reason=reason, line=line, record=f"{r.type} {r.id}", field=fld)
 
 
 def _check_db(s: Session, records: Sequence[tuple[int, SetupRecord]]) -> list[Issue]:
@@ -101,27 +101,27 @@ def _check_db(s: Session, records: Sequence[tuple[int, SetupRecord]]) -> list[Is
         known = tables[r.type]
         existing: Any = known.get(r.id)
         if r.op == "create" and existing is not None:
-            out.append(_issue(SetupCode.ALREADY_EXISTS, f"{r.type} {r.id} already exists (use update)", n, r, "id"))
+            out.append(_issue(IssueCode.ALREADY_EXISTS, f"{r.type} {r.id} already exists (use update)", n, r, "id"))
             continue
         if r.op in ("update", "cancel") and existing is None:
-            out.append(_issue(SetupCode.UNKNOWN_SETUP, f"no {r.type} {r.id} to {r.op}", n, r, "id"))
+            out.append(_issue(IssueCode.UNKNOWN_SETUP, f"no {r.type} {r.id} to {r.op}", n, r, "id"))
             continue
         if isinstance(r, CancelRecord):
             continue
         payee = getattr(r, "payee", None)
         if payee is not None and payee not in payees:
-            out.append(_issue(SetupCode.UNKNOWN_PAYEE, f"unknown payee {payee!r}", n, r, "payee"))
+            out.append(_issue(IssueCode.UNKNOWN_PAYEE, f"unknown payee {payee!r}", n, r, "payee"))
         if isinstance(r, RecurringRecord):
             out += _check_recurring(n, r, existing, accounts, file_accounts)
         elif isinstance(r, AccountRecord) and existing is not None and r.payment_type is not None \
                 and r.payment_type != existing.payment_type:
-            out.append(_issue(SetupCode.IMMUTABLE_FIELD, "payment_type cannot change; create a new account", n, r,
+            out.append(_issue(IssueCode.IMMUTABLE_FIELD, "payment_type cannot change; create a new account", n, r,
                               "payment_type"))
         elif isinstance(r, ReminderRecord) and existing is not None:
             start = r.start_date or existing.start_date
             end = r.end_date or existing.end_date
             if end is not None and end < start:
-                out.append(_issue(SetupCode.END_BEFORE_START, f"end date {end} is before start date {start}", n, r,
+                out.append(_issue(IssueCode.END_BEFORE_START, f"end date {end} is before start date {start}", n, r,
                                   "end_date"))
     return out
 
@@ -134,41 +134,41 @@ def _check_recurring(n: int, r: RecurringRecord, old: RecurringPayment | None, a
         ptype = acct.payment_type if acct is not None else (file_accounts[r.pid].payment_type
                                                             if r.pid in file_accounts else None)
         if acct is None and r.pid not in file_accounts:
-            out.append(_issue(SetupCode.UNKNOWN_ACCOUNT, f"unknown payment account {r.pid!r}", n, r, "pid"))
+            out.append(_issue(IssueCode.UNKNOWN_ACCOUNT, f"unknown payment account {r.pid!r}", n, r, "pid"))
         elif ptype == "card":
-            out.append(_issue(SetupCode.UNKNOWN_ACCOUNT, f"payment account {r.pid!r} is a card: spoolgate has no "
+            out.append(_issue(IssueCode.UNKNOWN_ACCOUNT, f"payment account {r.pid!r} is a card: spoolgate has no "
                               "card gateway, recurring payments draw on bank accounts", n, r, "pid"))
         elif acct is not None and acct.account_status == AccountStatus.INACTIVE:
-            out.append(_issue(SetupCode.NOT_ACTIVE, f"payment account {r.pid!r} is cancelled", n, r, "pid"))
+            out.append(_issue(IssueCode.NOT_ACTIVE, f"payment account {r.pid!r} is cancelled", n, r, "pid"))
     if old is None:
         return out
     if old.status != RecurringStatus.ACTIVE:
-        out.append(_issue(SetupCode.NOT_ACTIVE, f"recurring payment {r.id} is {old.status}", n, r, "id"))
+        out.append(_issue(IssueCode.NOT_ACTIVE, f"recurring payment {r.id} is {old.status}", n, r, "id"))
     if r.amount_type is not None and _amount_family(r.amount_type) != _amount_family(old.amount_type):
-        out.append(_issue(SetupCode.IMMUTABLE_FIELD, f"amount type cannot change from {old.amount_type} to "
+        out.append(_issue(IssueCode.IMMUTABLE_FIELD, f"amount type cannot change from {old.amount_type} to "
                           f"{r.amount_type} after creation (seed rule: fixed ↔ (minimum) amount due)", n, r,
                           "amount_type"))
     if r.pay_date_type is not None and _fixed_date(r.pay_date_type) != _fixed_date(old.pay_date_type):
-        out.append(_issue(SetupCode.IMMUTABLE_FIELD, f"pay date type cannot change from {old.pay_date_type} to "
+        out.append(_issue(IssueCode.IMMUTABLE_FIELD, f"pay date type cannot change from {old.pay_date_type} to "
                           f"{r.pay_date_type} after creation (seed rule: fixed date ↔ before due)", n, r,
                           "pay_date_type"))
     if r.start_date is not None and r.start_date != old.start_date and old.curr_num_payments > 0:
-        out.append(_issue(SetupCode.START_DATE_LOCKED, "the start date cannot change once the first payment is "
+        out.append(_issue(IssueCode.START_DATE_LOCKED, "the start date cannot change once the first payment is "
                           "made", n, r, "start_date"))
     start, end = r.start_date or old.start_date, r.end_date or old.end_date
     if end < start:
-        out.append(_issue(SetupCode.END_BEFORE_START, f"end date {end} is before start date {start}", n, r,
+        out.append(_issue(IssueCode.END_BEFORE_START, f"end date {end} is before start date {start}", n, r,
                           "end_date"))
     ptype = r.pay_date_type or old.pay_date_type
     if r.pay_date_type is not None and r.pay_date_type != old.pay_date_type and r.pay_date_type != "before_due" \
             and r.pay_day is None:
-        out.append(_issue(SetupCode.MISSING_FIELD, f"pay_day is required when pay_date_type becomes {ptype}", n, r,
+        out.append(_issue(IssueCode.MISSING_FIELD, f"pay_day is required when pay_date_type becomes {ptype}", n, r,
                           "pay_day"))
     if r.pay_day is not None and ptype == PayDateType.WEEKLY and not 1 <= r.pay_day <= 7:
-        out.append(_issue(SetupCode.DAY_OUT_OF_RANGE, f"pay_day {r.pay_day} is outside 1-7 for weekly payments",
+        out.append(_issue(IssueCode.DAY_OUT_OF_RANGE, f"pay_day {r.pay_day} is outside 1-7 for weekly payments",
                           n, r, "pay_day"))
     if r.amount_limit is not None and (r.amount_type or old.amount_type) == AmountType.FIXED:
-        out.append(_issue(SetupCode.AMOUNT_RULE, "amount_limit applies to amount_due and min_due only", n, r,
+        out.append(_issue(IssueCode.AMOUNT_RULE, "amount_limit applies to amount_due and min_due only", n, r,
                           "amount_limit"))
     return out
 
@@ -341,5 +341,5 @@ class SetupsHandler(Handler):
         except SetupsRejected as exc:
             first = exc.issues[0]
             raise Rejected(f"{len(exc.issues)} problem(s) in the setup file, nothing loaded; first: {first}",
-                           exc.issues, code="setups_invalid") from None
+                           exc.issues, code=IssueCode.SETUPS_INVALID) from None
         return HandlerResult(counts=res.counts)

@@ -6,7 +6,7 @@ import datetime as dt
 import errno
 
 from daemon.reports import REFUSAL_CODES, full_report, report, report_from, unreadable, unreadable_code
-from formats.errors import FormatError, Issue
+from formats.errors import FormatError, Issue, IssueCode
 from handlers.base import Rejected
 from store.models.core import SpoolFile
 
@@ -24,10 +24,11 @@ def test_an_unexpected_exception_report_masks_its_reason_and_traceback():
 
 
 def test_a_rejection_puts_its_first_issue_on_top():
-    issues = [Issue("bad_amount", "bad amount", line=3, field="amount"), Issue("bad_date", "bad date", line=5)]
-    got = report_from(Rejected("two problems", issues, code="bad_records"))
+    issues = [Issue(IssueCode.BAD_AMOUNT, "bad amount", line=3, field="amount"),
+              Issue(IssueCode.BAD_DATE, "bad date", line=5)]
+    got = report_from(Rejected("two problems", issues, code=IssueCode.REJECTED))
     assert (got["reason"], got["code"], got["line"], got["field"], got["issue_count"]) == \
-        ("two problems", "bad_records", 3, "amount", 2)
+        ("two problems", "rejected", 3, "amount", 2)
     assert "traceback" not in got
     fmt = report_from(FormatError("two problems", issues))
     assert (fmt["code"], fmt["reason"]) == ("format_error", "bad amount")
@@ -36,8 +37,8 @@ def test_a_rejection_puts_its_first_issue_on_top():
 def test_every_report_has_the_same_keys():
     row = SpoolFile(id=4, channel="drop", original_name="f.txt", sha256="ab", size=2, attempts=1)
     when = dt.datetime(2026, 11, 30, tzinfo=dt.UTC)
-    plain = full_report(row, report("no route", "no_route"), when)
-    rich = full_report(row, report_from(Rejected("x", [Issue("y", "y", line=1)])), when)
+    plain = full_report(row, report("no route", IssueCode.NO_ROUTE), when)
+    rich = full_report(row, report_from(Rejected("x", [Issue(IssueCode.BAD_DATE, "y", line=1)])), when)
     assert set(plain) <= set(rich) and plain["ledger_id"] == 4 and plain["time"] == when.isoformat()
 
 

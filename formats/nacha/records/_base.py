@@ -13,7 +13,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import fields as dc_fields
 from typing import Any, TypeVar
 
-from formats.errors import FormatError, Issue
+from formats.errors import FormatError, Issue, IssueCode
 from formats.fixedwidth import Field, Kind, format_record
 
 RECORD_LENGTH = 94
@@ -38,14 +38,14 @@ def field_issues(fields: tuple[Field, ...], line: str, *, lineno: int | None, re
         for f in fields:
             if f.required and f.kind is not Kind.N and f.const is None and not line[f.start - 1:f.end].strip():
                 raw = line[f.start - 1:f.end]
-                issues.append(f.issue("missing", f"{f.name} is mandatory", raw, line=lineno,
+                issues.append(f.issue(IssueCode.MISSING, f"{f.name} is mandatory", raw, line=lineno,
                                       record=record, expected="non-blank"))
         return issues
     for f in fields:
         raw = line[f.start - 1:f.end]
         if f.const is not None:
             if raw != f.const:
-                issues.append(f.issue("bad_constant", f"{f.name} must be {f.const!r}", raw,
+                issues.append(f.issue(IssueCode.BAD_CONSTANT, f"{f.name} must be {f.const!r}", raw,
                                       line=lineno, record=record, expected=f.const))
             continue
         if f.kind is Kind.N:
@@ -53,16 +53,16 @@ def field_issues(fields: tuple[Field, ...], line: str, *, lineno: int | None, re
                 continue
             if not f.required and not raw.strip():
                 continue
-            issues.append(f.issue("non_numeric", f"{f.name} must be numeric", raw, line=lineno,
+            issues.append(f.issue(IssueCode.NON_NUMERIC, f"{f.name} must be numeric", raw, line=lineno,
                                   record=record, expected=f"{f.width} digits"))
             continue
         if not allow_special_characters and not _PRINTABLE.match(raw):
-            issues.append(f.issue("bad_charset", f"{f.name} contains characters outside the "
+            issues.append(f.issue(IssueCode.BAD_CHARSET, f"{f.name} contains characters outside the "
                                   "NACHA alphanumeric set", raw, line=lineno, record=record,
                                   expected="printable ASCII"))
             continue
         if f.required and not raw.strip():
-            issues.append(f.issue("missing", f"{f.name} is mandatory", raw, line=lineno,
+            issues.append(f.issue(IssueCode.MISSING, f"{f.name} is mandatory", raw, line=lineno,
                                   record=record, expected="non-blank"))
     return issues
 
@@ -150,7 +150,7 @@ def parse_record(cls: type[T], fields: tuple[Field, ...], line: str, int_fields:
                  lineno: int | None, record: str, allow_special_characters: bool = False) -> T:
     """Strict parse of one record: raises :class:`FormatError` with every field issue."""
     if len(line) != RECORD_LENGTH:
-        issue = Issue(code="record_length", reason=f"{record} must be {RECORD_LENGTH} characters",
+        issue = Issue(code=IssueCode.RECORD_LENGTH, reason=f"{record} must be {RECORD_LENGTH} characters",
                       line=lineno, record=record, columns=(1, RECORD_LENGTH),
                       expected=str(RECORD_LENGTH), found=str(len(line)))
         raise FormatError(str(issue), [issue])

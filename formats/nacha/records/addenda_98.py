@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from formats.errors import Issue
+from formats.errors import Issue, IssueCode
 from formats.fixedwidth import Field, Kind
 from formats.nacha.records._base import build, field, field_issues, parse_record, render
 
@@ -51,7 +51,7 @@ def check(line: str, *, lineno: int | None = None, allow_special_characters: boo
     f = field(FIELDS, "change_code")
     code = line[f.start - 1:f.end]
     if code not in CHANGE_CODES and not (custom_codes and code[:1] == "C"):
-        issues.append(f.issue("bad_code", "unknown change code", code, line=lineno, record=NAME,
+        issues.append(f.issue(IssueCode.BAD_CODE, "unknown change code", code, line=lineno, record=NAME,
                               expected="C01-C14"))
     return issues
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from formats.errors import Issue
+from formats.errors import Issue, IssueCode
 from formats.fixedwidth import Field, Kind
 from formats.nacha.records._base import build, field, field_issues, parse_record, render
 
@@ -52,7 +52,7 @@ def check(line: str, *, lineno: int | None = None, allow_special_characters: boo
         f = field(FIELDS, name)
         code = line[f.start - 1:f.end]
         if code not in table and not (custom_codes and code[:1] == "C"):
-            issues.append(f.issue("bad_code", f"unknown {name.replace('_', ' ')}", code, line=lineno,
+            issues.append(f.issue(IssueCode.BAD_CODE, f"unknown {name.replace('_', ' ')}", code, line=lineno,
                                   record=NAME, expected=min(table) + "-" + max(table)))
     return issues
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from formats.errors import Issue
+from formats.errors import Issue, IssueCode
 from formats.fixedwidth import Field, Kind
 from formats.nacha.records._base import build, field, field_issues, parse_record, render
 
@@ -65,7 +65,7 @@ def check(line: str, *, lineno: int | None = None, allow_special_characters: boo
     f = field(FIELDS, "contested_return_code")
     code = line[f.start - 1:f.end]
     if code not in CONTESTED_CODES and not custom_codes:
-        issues.append(f.issue("bad_code", "not a contested dishonored return code", code, line=lineno,
+        issues.append(f.issue(IssueCode.BAD_CODE, "not a contested dishonored return code", code, line=lineno,
                               record=NAME, expected="R71-R77"))
     d = field(FIELDS, "date_original_entry_returned")
     if d.name not in bad and line[d.start - 1:d.end].strip():

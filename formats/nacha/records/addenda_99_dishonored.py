@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from formats.errors import Issue
+from formats.errors import Issue, IssueCode
 from formats.fixedwidth import Field, Kind
 from formats.nacha.records._base import build, field, field_issues, parse_record, render
 
@@ -54,7 +54,7 @@ def check(line: str, *, lineno: int | None = None, allow_special_characters: boo
     f = field(FIELDS, "dishonored_return_reason_code")
     code = line[f.start - 1:f.end]
     if code not in DISHONORED_CODES and not custom_codes:
-        issues.append(f.issue("bad_code", "not a dishonored return code", code, line=lineno,
+        issues.append(f.issue(IssueCode.BAD_CODE, "not a dishonored return code", code, line=lineno,
                               record=NAME, expected="R61, R62, R67-R70"))
     s = field(FIELDS, "return_settlement_date")
     issues.extend(check_julian(s, line[s.start - 1:s.end], lineno, NAME))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from formats.errors import Issue
+from formats.errors import Issue, IssueCode
 from formats.fixedwidth import Field, Kind
 from formats.nacha.records._base import build, field, field_issues, parse_record, render
 
@@ -61,24 +61,24 @@ def check(line: str, *, lineno: int | None = None, allow_special_characters: boo
         f = field(FIELDS, name)
         return line[f.start - 1:f.end]
 
-    def add(name: str, code: str, reason: str, expected: str) -> None:
+    def add(name: str, code: IssueCode, reason: str, expected: str) -> None:
         issues.append(field(FIELDS, name).issue(code, reason, raw(name), line=lineno, record=NAME,
                                                 expected=expected))
 
     if "service_class_code" not in bad and int(raw("service_class_code")) not in SERVICE_CLASSES:
-        add("service_class_code", "bad_code", "unknown service class code", "200, 220, 225 or 280")
+        add("service_class_code", IssueCode.BAD_CODE, "unknown service class code", "200, 220, 225 or 280")
     for name in ("company_name", "company_entry_description", "company_identification"):
         if name not in bad and only_zeros(raw(name)):
-            add(name, "only_zeros", f"{name} must not be all zeros", "a name")
+            add(name, IssueCode.ONLY_ZEROS, f"{name} must not be all zeros", "a name")
     sec = raw("standard_entry_class")
     if "standard_entry_class" not in bad and not (sec.isalpha() and sec.isupper() and sec.isascii()):
-        add("standard_entry_class", "bad_code", "SEC code must be 3 capital letters", "e.g. PPD")
+        add("standard_entry_class", IssueCode.BAD_CODE, "SEC code must be 3 capital letters", "e.g. PPD")
     if "settlement_date" not in bad:
         issues.extend(check_julian(field(FIELDS, "settlement_date"), raw("settlement_date"), lineno, NAME))
     if "originator_status_code" not in bad and raw("originator_status_code") not in ("0", "1", "2"):
-        add("originator_status_code", "bad_code", "originator status code must be 0, 1 or 2", "0, 1 or 2")
+        add("originator_status_code", IssueCode.BAD_CODE, "originator status code must be 0, 1 or 2", "0, 1 or 2")
     if "odfi_identification" not in bad and only_zeros(raw("odfi_identification")):
-        add("odfi_identification", "only_zeros", "ODFI identification must not be zeros", "8 digits")
+        add("odfi_identification", IssueCode.ONLY_ZEROS, "ODFI identification must not be zeros", "8 digits")
     return issues
 
 

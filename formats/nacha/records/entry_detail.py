@@ -11,7 +11,7 @@ import functools
 import re
 from dataclasses import dataclass
 
-from formats.errors import Issue
+from formats.errors import Issue, IssueCode
 from formats.fixedwidth import Field, Kind
 from formats.nacha.records._base import build, digits_pattern, field, field_issues, parse_record, render
 
@@ -106,20 +106,20 @@ def check(line: str, *, lineno: int | None = None, allow_special_characters: boo
         f = field(FIELDS, name)
         return line[f.start - 1:f.end]
 
-    def add(name: str, code: str, reason: str, expected: str) -> None:
+    def add(name: str, code: IssueCode, reason: str, expected: str) -> None:
         issues.append(field(FIELDS, name).issue(code, reason, raw(name), line=lineno, record=NAME,
                                                 expected=expected))
 
     if "transaction_code" not in bad and int(raw("transaction_code")) not in TRANSACTION_CODES:
-        add("transaction_code", "bad_code", "unknown transaction code", "e.g. 22, 27, 32, 37")
+        add("transaction_code", IssueCode.BAD_CODE, "unknown transaction code", "e.g. 22, 27, 32, 37")
     if ("rdfi_identification" not in bad and "check_digit" not in bad and not allow_invalid_check_digit
             and check_digit(raw("rdfi_identification")) != raw("check_digit")):
-        add("check_digit", "check_digit", "RDFI routing number check digit is wrong",
+        add("check_digit", IssueCode.CHECK_DIGIT, "RDFI routing number check digit is wrong",
             check_digit(raw("rdfi_identification")))
     if "rdfi_identification" not in bad and set(raw("rdfi_identification")) == {"0"}:
-        add("rdfi_identification", "only_zeros", "RDFI identification must not be zeros", "8 digits")
+        add("rdfi_identification", IssueCode.ONLY_ZEROS, "RDFI identification must not be zeros", "8 digits")
     if "addenda_record_indicator" not in bad and raw("addenda_record_indicator") not in ("0", "1"):
-        add("addenda_record_indicator", "bad_code", "addenda record indicator must be 0 or 1", "0 or 1")
+        add("addenda_record_indicator", IssueCode.BAD_CODE, "addenda record indicator must be 0 or 1", "0 or 1")
     return issues
 
 

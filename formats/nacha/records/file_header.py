@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from formats.errors import Issue
+from formats.errors import Issue, IssueCode
 from formats.fixedwidth import Field, Kind
 from formats.nacha.records._base import build, field, field_issues, parse_record, render
 
@@ -61,14 +61,14 @@ def check(line: str, *, lineno: int | None = None, bypass_destination: bool = Fa
 
     if "priority_code" not in bad and raw("priority_code") != "01":
         issues.append(field(FIELDS, "priority_code").issue(
-            "bad_code", "priority code must be 01", raw("priority_code"), line=lineno, record=NAME,
+            IssueCode.BAD_CODE, "priority code must be 01", raw("priority_code"), line=lineno, record=NAME,
             expected="01"))
     if "immediate_destination" not in bad and not bypass_destination:
         issues.extend(check_routing_field(field(FIELDS, "immediate_destination"),
                                           raw("immediate_destination"), lineno, NAME))
     if "immediate_origin" not in bad and not bypass_origin and only_zeros(raw("immediate_origin")):
         issues.append(field(FIELDS, "immediate_origin").issue(
-            "only_zeros", "immediate origin must not be zeros", raw("immediate_origin"), line=lineno,
+            IssueCode.ONLY_ZEROS, "immediate origin must not be zeros", raw("immediate_origin"), line=lineno,
             record=NAME, expected="the originator's routing or company number"))
     if "file_creation_date" not in bad:
         issues.extend(check_date(field(FIELDS, "file_creation_date"), raw("file_creation_date"),
@@ -79,7 +79,7 @@ def check(line: str, *, lineno: int | None = None, bypass_destination: bool = Fa
     mod = raw("file_id_modifier")
     if "file_id_modifier" not in bad and not (mod.isascii() and (mod.isupper() or mod.isdigit())):
         issues.append(field(FIELDS, "file_id_modifier").issue(
-            "bad_code", "file ID modifier must be A-Z or 0-9", mod, line=lineno, record=NAME,
+            IssueCode.BAD_CODE, "file ID modifier must be A-Z or 0-9", mod, line=lineno, record=NAME,
             expected="A-Z or 0-9"))
     return issues
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from formats.errors import IssueList
+from formats.errors import IssueCode, IssueList
 from formats.fixedwidth import Field
 from formats.pbs.fields import STRICT, Layout, Policy, const, n, x
 
@@ -56,7 +56,7 @@ def parse_extra(layout: Layout, code: str, max_number: int, line: str, *, lineno
     r.choice("transaction_code", (code,))
     number = r.int("record_number")
     if r.ok and not 1 <= number <= max_number:
-        r.fail("record_number", "out_of_range", f"record number must be 001-{max_number:03d}",
+        r.fail("record_number", IssueCode.OUT_OF_RANGE, f"record number must be 001-{max_number:03d}",
                expected=f"001-{max_number:03d}")
     r.digits("filler_1")
     rec = SlipExtraLine(

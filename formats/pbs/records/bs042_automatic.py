@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
-from formats.errors import IssueList
+from formats.errors import IssueCode, IssueList
 from formats.fixedwidth import Field
 from formats.pbs.codes import PAYMENT_CODES, PaymentKind
 from formats.pbs.fields import STRICT, Layout, Policy, const, ddmmyy, n, x
@@ -88,7 +88,7 @@ def parse(line: str, *, lineno: int | None, issues: IssueList,
         line=lineno,
     )
     if r.ok and rec.sign_code == 0 and rec.paid_amount and code == "0236":
-        r.fail("sign_code", "sign_mismatch", "sign code 0 (no amount) with an amount paid",
+        r.fail("sign_code", IssueCode.SIGN_MISMATCH, "sign code 0 (no amount) with an amount paid",
                expected="1 or 2")
     return rec if r.ok else None
 
