@@ -76,7 +76,7 @@ def test_recover_after_commit_before_move_does_not_reapply(env, tmp_path, monkey
     check_invariants(tmp_path, settings.database_url, {"c.txt": sha(next(ch.processed.rglob("c.txt")))})
 
 
-def test_recover_after_processed_link_before_work_unlink(env, tmp_path):
+def test_recover_after_processed_link_before_work_unlink(env, tmp_path, monkeypatch):
     """Filing links work/F into processed/ and then unlinks work/F; a death in between must be finished."""
     settings, db, pipe = env()
     drop(settings, "l.txt", b"x\n")
@@ -89,12 +89,10 @@ def test_recover_after_processed_link_before_work_unlink(env, tmp_path):
             raise SystemExit("killed between link and unlink")
         return real_unlink(path, *a, **kw)
 
-    os.unlink = die_before_unlink
-    try:
+    with monkeypatch.context() as m:
+        m.setattr(os, "unlink", die_before_unlink)
         with pytest.raises(SystemExit):
             pipe.process(fid)
-    finally:
-        os.unlink = real_unlink
     work = [p for p in ch.work.iterdir()]
     assert len(work) == 1 and work[0].stat().st_nlink == 2
     assert Pipeline(settings, db).recover(startup=True) == []
@@ -103,31 +101,27 @@ def test_recover_after_processed_link_before_work_unlink(env, tmp_path):
     check_invariants(tmp_path, settings.database_url, {"l.txt": sha(next(ch.processed.rglob("l.txt")))})
 
 
-def _start_then_die(pipe: Pipeline, fid: int) -> None:
+def _start_then_die(pipe: Pipeline, fid: int, monkeypatch: pytest.MonkeyPatch) -> None:
     """A worker starts the file and the process dies inside the handler."""
     from tests.handlers_for_tests import FaultyArchiveHandler
-
-    real = FaultyArchiveHandler.handle
 
     def dies(self, ctx, stream):
         raise SystemExit("killed inside the handler")
 
-    FaultyArchiveHandler.handle = dies  # type: ignore[method-assign]
-    try:
+    with monkeypatch.context() as m:
+        m.setattr(FaultyArchiveHandler, "handle", dies)
         with pytest.raises(SystemExit):
             pipe.process(fid)
-    finally:
-        FaultyArchiveHandler.handle = real  # type: ignore[method-assign]
 
 
-def test_file_that_keeps_crashing_goes_to_error_after_max_attempts(env):
+def test_file_that_keeps_crashing_goes_to_error_after_max_attempts(env, monkeypatch):
     settings, db, pipe = env(identity=DEAD_OWNER, max_attempts=2)
     drop(settings, "k.txt", b"x\n")
     fid = pipe.claim("drop", settings.channels["drop"].inbox / "k.txt")
-    _start_then_die(pipe, fid)  # attempt 1 (the claim's own)
+    _start_then_die(pipe, fid, monkeypatch)  # attempt 1 (the claim's own)
     second = Pipeline(settings, db, identity=DEAD_OWNER + "2")
     assert second.recover(startup=True) == [fid]
-    _start_then_die(second, fid)  # attempt 2, recorded before the handler ran
+    _start_then_die(second, fid, monkeypatch)  # attempt 2, recorded before the handler ran
     third = Pipeline(settings, db)
     assert third.recover(startup=True) == [fid]
     assert third.process(fid).state == "error"  # attempt 3 would exceed the maximum
@@ -151,18 +145,15 @@ def test_files_killed_before_any_worker_started_them_are_not_counted(env, tmp_pa
                      {"q.txt": sha(next(settings.channels["drop"].processed.rglob("q.txt")))})
 
 
-def test_outbound_staged_but_not_delivered_is_finished_by_recovery(env, tmp_path):
+def test_outbound_staged_but_not_delivered_is_finished_by_recovery(env, tmp_path, monkeypatch):
     settings, db, pipe = env()
     drop(settings, "o.txt", b"x\n")
     import store.unit as unit_mod
 
-    real = unit_mod.UnitOfWork.deliver
-    unit_mod.UnitOfWork.deliver = lambda self: []  # type: ignore[method-assign]  # dies before the rename
-    try:
+    with monkeypatch.context() as m:
+        m.setattr(unit_mod.UnitOfWork, "deliver", lambda self: [])  # dies before the rename
         fid = pipe.claim("drop", settings.channels["drop"].inbox / "o.txt")
         pipe.process(fid)
-    finally:
-        unit_mod.UnitOfWork.deliver = real  # type: ignore[method-assign]
     acks = settings.spool_root / "acks/out"
     assert [p.name for p in acks.iterdir() if not p.name.startswith(".")] == []
     Pipeline(settings, db).recover(startup=True)
