@@ -25,7 +25,6 @@ import logging
 import os
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +32,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from daemon import recovery
 from daemon.ledger import SELECT_DEDUP, SELECT_ROW, UPDATE_DONE, Claim, Ledger, Snap
+from daemon.outcome import Outcome
 from daemon.reports import (
     REFUSAL_CODES,
     alert,
@@ -55,21 +55,6 @@ from store.models.core import TERMINAL_STATES, FileState, SpoolFile
 from store.unit import UnitOfWork
 
 log = logging.getLogger("spoolgate.pipeline")
-
-
-@dataclass
-class Outcome:
-    file_id: int
-    channel: str
-    name: str
-    state: str
-    handler: str | None = None
-    reason: str | None = None
-    path: Path | None = None
-    counts: dict[str, int] = field(default_factory=dict)
-    duration_s: float = 0.0
-    #: the error report's code (an ``IssueCode`` value) when the file went to error/
-    code: str | None = None
 
 
 class Transient(Exception):

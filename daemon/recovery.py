@@ -12,8 +12,9 @@ from __future__ import annotations
 import logging
 import os
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Protocol
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -25,10 +26,32 @@ from store.config import Channel
 from store.models.core import OutboundFile
 
 if TYPE_CHECKING:
-    from daemon.ledger import Snap
-    from daemon.pipeline import Pipeline
+    import datetime as dt
+
+    from daemon.ledger import Ledger, Snap
+    from daemon.outcome import Outcome
+    from store.config import Settings
+    from store.db import Database
 
 log = logging.getLogger("spoolgate.pipeline")
+
+
+class Pipeline(Protocol):
+    """What recovery needs of the pipeline (``daemon.pipeline.Pipeline`` is one): it finishes files
+    with the same steps a worker takes, without this module importing the pipeline."""
+
+    settings: Settings
+    db: Database
+    ledger: Ledger
+    clock: Callable[[], dt.datetime]
+
+    def problem(self, where: str, name: str, exc: BaseException) -> None: ...
+    def isolated(self, where: str, name: str, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any: ...
+    def fail(self, file_id: int, ch: Channel, partial: dict[str, Any]) -> Outcome: ...
+    def finish_filing(self, file_id: int) -> None: ...
+    def emit(self, outcome: Outcome) -> None: ...
+    def refuse_in_work(self, channel: str, work_name: str, name: str, reason: str,
+                       shown: str | None = None, code: IssueCode = ...) -> Outcome: ...
 
 
 def recover(pipe: Pipeline, *, startup: bool = False, grace_s: float = 30.0) -> list[int]:

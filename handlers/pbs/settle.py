@@ -29,7 +29,8 @@ from handlers.stats import analyze_if_stale
 from store.calendars import Calendar, calendar
 from store.models.ach import AuditOp
 from store.models.pbs import Invoice, InvoicePayment, LineStatus, OcrLine, PaymentSurplus
-from store.unit import UnitSession, Work
+from store.session import UnitSession
+from store.unit import Work
 
 OPTIONS = {"batch"}
 SURPLUS_OPEN = "open"

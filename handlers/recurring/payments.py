@@ -51,8 +51,9 @@ from store.models.recurring import (
     RecurringStatus,
     SummaryStatus,
 )
+from store.session import UnitSession
 from store.templates import renderer
-from store.unit import UnitSession, Work
+from store.unit import Work
 
 BOOL_OPTIONS = ("email_on_schedule", "email_on_zero", "email_on_expiry", "email_on_cancel", "email_over_limit",
                 "cancel_if_account_cancelled", "cancel_if_account_invalid", "skip_sync", "audit_notifications")
