@@ -22,7 +22,8 @@ from formats.errors import Issue, IssueCode
 
 if TYPE_CHECKING:
     from store.config import Settings
-    from store.unit import UnitSession, Work
+    from store.session import UnitSession
+    from store.unit import Work
 
 
 class Rejected(Exception):

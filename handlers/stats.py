@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from sqlalchemy import text
 from sqlalchemy.exc import OperationalError
 
-from store.unit import UnitSession
+from store.session import UnitSession
 
 log = logging.getLogger(__name__)
 

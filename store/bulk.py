@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import ARRAY, ColumnElement, any_, func, literal, literal_column, select
 
 if TYPE_CHECKING:
-    from store.unit import UnitSession
+    from store.session import UnitSession
 
 #: rows per ``unnest(...)`` statement on PostgreSQL
 PG_ROWS = 10_000

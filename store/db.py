@@ -161,6 +161,19 @@ class Database:
         self.write_lock: threading.RLock | None = threading.RLock() if self.is_sqlite else None
         self._file = sqlite_file(url)
         self._file_id = _file_id(self._file) if self._file is not None else None
+        if self._file is not None:
+            event.listen(self.engine, "commit", self._refuse_commit_into_lost_file)
+
+    def _refuse_commit_into_lost_file(self, _conn: Any) -> None:
+        """A commit into a deleted or replaced SQLite file is lost with its inode: refuse it, so the
+        transaction rolls back and the file it belongs to is taken again once the database is back
+        (the health check stops intake meanwhile). One stat per commit."""
+        assert self._file is not None
+        now = _file_id(self._file)
+        if self._file_id is None:
+            self._file_id = now
+        elif now != self._file_id:
+            raise DatabaseUnavailable(f"database file {self._file} was deleted or replaced under the running daemon")
 
     def problems(self) -> list[str]:
         """A SQLite file deleted, replaced or unreadable under the running daemon (empty: fine).

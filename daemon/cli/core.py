@@ -246,8 +246,8 @@ def _matches(item: dict[str, Any], ref: str) -> bool:
 
 
 def cmd_retry(args: argparse.Namespace) -> int:
+    from daemon import operator
     from daemon import operator_actions as ops
-    from daemon.pipeline import Pipeline
 
     with command_context(args) as ctx:
         settings = ctx.settings
@@ -267,10 +267,9 @@ def cmd_retry(args: argparse.Namespace) -> int:
                 raise Fail(EXIT_FAILURE, f"retry: no file in error matches {ref} (see `spoolgate errors`)")
             chosen.extend(h for h in hits if h not in chosen)
         moved: list[str] = []
-        pipe = Pipeline(settings, db)
         for item in chosen:
             try:
-                moved.extend(pipe.retry(str(item["id"])))
+                moved.extend(operator.retry(settings, db, str(item["id"])))
             except FileExistsError as exc:
                 print(f"spoolgate: retry: #{item['id']} {item['channel']}/{item['file']}: {exc}", file=sys.stderr)
         target = (f"channel:{args.channel}" if args.channel else "file:all") if args.all else \
@@ -306,7 +305,7 @@ def _print_dry_run(report: dict[str, Any]) -> None:
 
 
 def cmd_process(args: argparse.Namespace) -> int:
-    from daemon.pipeline import Pipeline
+    from daemon import operator
 
     with command_context(args) as ctx:
         settings = ctx.settings
@@ -324,7 +323,7 @@ def cmd_process(args: argparse.Namespace) -> int:
                 raise Fail(EXIT_USAGE, "process: the file is not in a channel inbox; name one with --channel")
         _check_channel(settings, channel)
         setup_logging("ERROR")
-        report = Pipeline(settings, ctx.db).dry_run(path, channel)
+        report = operator.dry_run(settings, ctx.db, path, channel)
     ch = settings.channels[channel]
     if (report["outcome"] == "would process" and ch.completeness == "signal"
             and not any((path.parent / n).exists() for n in ch.signal_names(path.name))):
@@ -361,14 +360,14 @@ def cmd_ledger(args: argparse.Namespace) -> int:
 
 # -- jobs -------------------------------------------------------------------------------------------
 def cmd_jobs(args: argparse.Namespace) -> int:
-    from daemon.pipeline import default_identity
     from daemon.scheduler import JobBusy, JobCannotDryRun, Scheduler
+    from spool import owner
 
     with command_context(args) as ctx:
         settings = ctx.settings
         setup_logging(args.log_level or "INFO", settings.log_json)
         db = ctx.db
-        sched = Scheduler(settings, db, identity=default_identity())
+        sched = Scheduler(settings, db, identity=owner.token())
         if args.jobs_command == "list":
             for j in sched.list():
                 print(f"{j['job']:<24} {j['kind']:<28} every {j['every']:<18} "

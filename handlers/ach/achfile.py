@@ -22,7 +22,8 @@ from handlers.ach.settings import PayeeSettings
 from handlers.ach.store import Sequence as Counter
 from handlers.ach.store import file_id_modifier
 from store.config import Settings
-from store.unit import OutboundHandle, UnitSession, Work
+from store.session import UnitSession
+from store.unit import OutboundHandle, Work
 
 #: the transaction codes spoolgate writes, by account type
 DEBIT_CODE = {"checking": 27, "saving": 37}

@@ -28,7 +28,7 @@ from store.models.ach import (
     PaymentRefundHistory,
 )
 from store.models.pbs import OcrLine, OcrLineHistory, PbsAgreement, PbsAgreementHistory
-from store.unit import UnitSession
+from store.session import UnitSession
 
 if TYPE_CHECKING:
     from handlers.base import FileContext

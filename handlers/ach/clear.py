@@ -13,7 +13,7 @@ from handlers.ach.store import Payee
 from handlers.jobs import JobContext
 from store.calendars import Calendar
 from store.models.ach import AuditOp, CheckPayment, CheckStatus
-from store.unit import UnitSession
+from store.session import UnitSession
 
 
 def clear_cutoff(today: dt.date, days: int, cal: Calendar) -> dt.date:

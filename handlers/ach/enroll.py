@@ -19,7 +19,8 @@ from handlers.ach.job import AchJob, PayeePassJob, effective_date
 from handlers.ach.store import Payee, new_log_id, write_log
 from handlers.jobs import JobContext, JobResult
 from store.models.ach import AccountStatus, AuditOp, CheckPayment, CheckStatus, PaymentAccount
-from store.unit import UnitSession, Work
+from store.session import UnitSession
+from store.unit import Work
 
 #: a payee's accounts waiting for a prenote, with the payee's report id
 _Work = tuple[Payee, list[PaymentAccount], int]

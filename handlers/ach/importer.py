@@ -27,7 +27,7 @@ from handlers.ach.store import ach_settings
 from store.config import Settings
 from store.models.ach import AccountStatus, AuditOp, CheckPayment, CheckStatus, PaymentAccount, PaymentPayee
 from store.models.ach_import import ImportedPayment
-from store.unit import UnitSession
+from store.session import UnitSession
 
 
 class ImportRejected(Exception):

@@ -12,7 +12,7 @@ from handlers.ach.audit import Actor
 from handlers.ach.store import Payee, load_payees
 from handlers.jobs import Job, JobContext, JobResult
 from store.calendars import Calendar
-from store.unit import UnitSession
+from store.session import UnitSession
 
 BOOL_OPTIONS = ("cancel_if_account_cancelled", "cancel_if_account_invalid", "submit_if_account_pending")
 

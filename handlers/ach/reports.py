@@ -19,7 +19,7 @@ from store.models.ach import (
     PaymentRefundHistory,
 )
 from store.models.pbs import OcrLineHistory, PbsAgreementHistory
-from store.unit import UnitSession
+from store.session import UnitSession
 
 #: columns holding bank account numbers: masked in every operator output
 MASKED = frozenset({"check_account_number", "account_number", "payment_account_number"})

@@ -47,7 +47,7 @@ from handlers.base import FileContext, Handler, HandlerResult, Rejected
 from handlers.stats import analyze_if_stale
 from store.bulk import insert_dicts
 from store.models.ach import AccountStatus, AuditOp, CheckPayment, CheckStatus, PaymentAccount
-from store.unit import UnitSession
+from store.session import UnitSession
 
 OPTIONS = {"policy", "partner", "ack", "gunzip"}
 #: which account fields a change code corrects (seed 001 "NOC Returns")

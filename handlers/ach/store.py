@@ -13,7 +13,7 @@ from handlers.ach.settings import AchSettings, PayeeSettings
 from store.bulk import can_copy, copy_rows
 from store.config import Settings
 from store.models.ach import PaymentCounter, PaymentPayee
-from store.unit import UnitSession
+from store.session import UnitSession
 
 
 @dataclass(frozen=True)

@@ -34,7 +34,8 @@ from store.models.ach import (
     PaymentAccount,
     SuspendedBatch,
 )
-from store.unit import UnitSession, Work
+from store.session import UnitSession
+from store.unit import Work
 
 #: what check-submit reads of a due check
 DUE_COLUMNS = tuple(CheckPayment.__table__.c[n] for n in (

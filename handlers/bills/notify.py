@@ -22,8 +22,8 @@ from formats.errors import mask
 from handlers.jobs import Job, JobContext, JobResult
 from handlers.registry import section
 from store.models.bills import Bill, BillNotice, BillStatus, BillUser
+from store.session import UnitSession
 from store.templates import render
-from store.unit import UnitSession
 
 OPTIONS = {"few_accounts_max", "one_template", "few_template", "many_template"}
 TEMPLATES = {"one": "bill_new_doc_one_account", "few": "bill_new_doc_few_accounts",

@@ -44,7 +44,8 @@ from store.models.checkfree import CheckfreeTransfer, TransferState
 if TYPE_CHECKING:
     from spool.sftp import SftpStage
     from store.config import Settings
-    from store.unit import UnitOfWork, UnitSession
+    from store.session import UnitSession
+    from store.unit import UnitOfWork
 
 log = logging.getLogger("spoolgate.checkfree.outbound")
 

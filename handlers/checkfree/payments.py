@@ -23,7 +23,7 @@ from store.models.ach import (
 )
 
 if TYPE_CHECKING:
-    from store.unit import UnitSession
+    from store.session import UnitSession
 
 GATEWAY = "checkfree"
 

@@ -64,7 +64,7 @@ from store.models.pbs import (
     PbsDelivery,
     PbsReceivedDelivery,
 )
-from store.unit import UnitSession
+from store.session import UnitSession
 
 OPTIONS = {"policy", "keep_control_lists"}
 POLICIES: dict[str, Policy] = {"strict": STRICT, "guide_examples": GUIDE_EXAMPLES}

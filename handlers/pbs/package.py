@@ -26,7 +26,8 @@ from handlers.pbs.pdf import invoice_pdf
 from handlers.pbs.settings import PbsSettings, pbs_settings
 from spool import atomic, fsops
 from store.models.pbs import DeliveryState, Invoice, PbsDelivery, PbsDocument
-from store.unit import UnitSession, Work
+from store.session import UnitSession
+from store.unit import Work
 
 OPTIONS = {"max_invoices_per_file", "max_files"}
 _CHUNK = 1024 * 1024

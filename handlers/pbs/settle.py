@@ -32,7 +32,8 @@ from store.bulk import insert_dicts, one_of, update_rows
 from store.calendars import Calendar, calendar
 from store.models.ach import AuditOp
 from store.models.pbs import Invoice, InvoicePayment, LineStatus, OcrLine, PaymentSurplus
-from store.unit import UnitSession, Work
+from store.session import UnitSession
+from store.unit import Work
 
 OPTIONS = {"batch"}
 #: what settling changes on a line and on an invoice, written per batch in one statement each

@@ -16,7 +16,7 @@ from store.models.recurring import (
     RecurringPayment,
     RecurringPaymentHistory,
 )
-from store.unit import UnitSession
+from store.session import UnitSession
 
 HISTORY.update({RecurringPayment: RecurringPaymentHistory, PaymentBillSummary: PaymentBillSummaryHistory,
                 PaymentReminder: PaymentReminderHistory})

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from sqlalchemy import text
 
-from store.unit import UnitSession
+from store.session import UnitSession
 
 
 def reserve_ids(s: UnitSession, table: str, column: str, n: int) -> list[int]:

@@ -15,7 +15,7 @@ from handlers.recurring.ids import reserve_ids
 from store.bulk import insert_rows
 from store.db import utcnow
 from store.models.core import Notification
-from store.unit import UnitSession
+from store.session import UnitSession
 
 
 @dataclass

@@ -51,8 +51,9 @@ from store.models.recurring import (
     RecurringStatus,
     SummaryStatus,
 )
+from store.session import UnitSession
 from store.templates import renderer
-from store.unit import UnitSession, Work
+from store.unit import Work
 
 BOOL_OPTIONS = ("email_on_schedule", "email_on_zero", "email_on_expiry", "email_on_cancel", "email_over_limit",
                 "cancel_if_account_cancelled", "cancel_if_account_invalid", "skip_sync", "audit_notifications")
@@ -64,6 +65,11 @@ ROW_COLUMNS = ("bill_scheduled", "status", "last_process_time", "last_pay_date",
                "payment_id", "curr_num_payments", "expiry_notified", "last_modify_time")
 BILL_STATES = (BillStatus.LOADED, BillStatus.PUBLISHED)
 _snapshot = itemgetter(*ROW_COLUMNS)
+_pending_order = itemgetter("due_date", "payer_account_number")
+# enum members as plain names: a class attribute lookup on an Enum costs several times a comparison
+_ACTIVE, _FIXED, _AMOUNT_DUE = RecurringStatus.ACTIVE, AmountType.FIXED, AmountType.AMOUNT_DUE
+_BEFORE_DUE, _LESS_THAN, _UP_TO = PayDateType.BEFORE_DUE, AmountLimit.LESS_THAN, AmountLimit.UP_TO
+_INACTIVE_ACCOUNT, _BAD_ACCOUNT = AccountStatus.INACTIVE, AccountStatus.BAD_ACTIVE
 
 
 @dataclass
@@ -222,9 +228,10 @@ class RecurringPaymentsJob(Job):
         c = self._read(s, rows)
         counts["rows"] += len(rows)
         notices: list[tuple[str, dict[str, Any], str]] = []
+        sync = not self.opt("skip_sync")
         for r in rows:
             before = _snapshot(r)
-            if needs_bill(r["amount_type"], r["pay_date_type"]) and not self.opt("skip_sync"):
+            if sync and needs_bill(r["amount_type"], r["pay_date_type"]):
                 self._sync(r, c, counts)
             self._advance_missed(r)
             self._check_end(r, notices)
@@ -233,8 +240,7 @@ class RecurringPaymentsJob(Job):
         payments: list[dict[str, Any]] = []
         links: list[tuple[dict[str, Any], list[int]]] = []
         for r in rows:
-            if r["status"] == RecurringStatus.ACTIVE and r["bill_scheduled"] == "N" and \
-                    r["next_pay_date"] <= self.horizon:
+            if r["status"] == _ACTIVE and r["bill_scheduled"] == "N" and r["next_pay_date"] <= self.horizon:
                 before = _snapshot(r)
                 self._schedule(r, c, payments, links, notices, counts)
                 self._check_end(r, notices)
@@ -313,7 +319,13 @@ class RecurringPaymentsJob(Job):
 
     def _after_sync(self, r: dict[str, Any], c: _Chunk) -> None:
         pending = c.active[r["recurring_id"]]
-        if r["pay_date_type"] == PayDateType.BEFORE_DUE and pending:
+        if len(pending) == 1:
+            latest = pending[0]
+            if r["pay_date_type"] == _BEFORE_DUE:
+                r["next_pay_date"] = latest["due_date"] - dt.timedelta(days=int(r["days_before_due"]))
+            r["_bill"] = latest
+            return
+        if r["pay_date_type"] == _BEFORE_DUE and pending:
             r["next_pay_date"] = min(p["due_date"] for p in pending) - dt.timedelta(days=int(r["days_before_due"]))
         r["_bill"] = max(pending, key=lambda p: (p["due_date"], p["doc_date"])) if pending else None
 
@@ -324,7 +336,7 @@ class RecurringPaymentsJob(Job):
             r["next_pay_date"] = first_pay_date(r["pay_date_type"], int(r["pay_day"]), r["start_date"], self.today)
 
     def _check_end(self, r: dict[str, Any], notices: list[tuple[str, dict[str, Any], str]]) -> None:
-        if r["status"] != RecurringStatus.ACTIVE:
+        if r["status"] != _ACTIVE:
             return
         nxt = r["next_pay_date"]
         if r["curr_num_payments"] >= r["max_num_payments"]:
@@ -345,23 +357,27 @@ class RecurringPaymentsJob(Job):
                   links: list[tuple[dict[str, Any], list[int]]], notices: list[tuple[str, dict[str, Any], str]],
                   counts: dict[str, int]) -> None:
         rid = r["recurring_id"]
+        opt = self._opts
         acct = c.pay_accounts.get(r["pid"])
         reason = None
-        if acct is None or acct.account_status == AccountStatus.INACTIVE:
-            reason = "the payment account is cancelled" if self.opt("cancel_if_account_cancelled") else None
-        elif acct.account_status == AccountStatus.BAD_ACTIVE and self.opt("cancel_if_account_invalid"):
+        if acct is None or acct.account_status == _INACTIVE_ACCOUNT:
+            reason = "the payment account is cancelled" if opt["cancel_if_account_cancelled"] else None
+        elif acct.account_status == _BAD_ACCOUNT and opt["cancel_if_account_invalid"]:
             reason = "the payment account is invalid"
         if reason:
             r["status"] = RecurringStatus.CANCELLED
             counts["cancelled"] += 1
-            if self.opt("email_on_cancel"):
+            if opt["email_on_cancel"]:
                 notices.append(("recurring_cancelled", {**self._view(r), "why": reason}, "recurring-cancelled"))
             return
         period = r["next_pay_date"]
         pay_date = max(period, self.today)
-        fixed_amount = r["amount_type"] == AmountType.FIXED
-        bill_based = needs_bill(r["amount_type"], r["pay_date_type"])
-        pending = sorted(c.active[rid], key=lambda p: (p["due_date"], p["payer_account_number"]))
+        amount_type = r["amount_type"]
+        fixed_amount = amount_type == _FIXED
+        bill_based = not fixed_amount or r["pay_date_type"] == _BEFORE_DUE
+        pending = c.active[rid]
+        if len(pending) > 1:
+            pending = sorted(pending, key=_pending_order)
         if bill_based and not pending:
             return
         proposals: list[tuple[ProposedPayment, list[dict[str, Any]]]] = []
@@ -370,30 +386,30 @@ class RecurringPaymentsJob(Job):
             proposals.append((self._proposal(r, int(r["amount"]), pay_date, last), pending))
         else:
             for p in pending:
-                due = int(p["amount_due"] if r["amount_type"] == AmountType.AMOUNT_DUE else p["min_amount_due"])
+                due = int(p["amount_due"] if amount_type == _AMOUNT_DUE else p["min_amount_due"])
                 limit, amount = r["amount"], due
-                if r["amount_limit"] == AmountLimit.LESS_THAN and due >= int(limit):
+                if r["amount_limit"] == _LESS_THAN and due >= int(limit):
                     counts["over_limit_skipped"] += 1
-                    if self.opt("email_over_limit"):
+                    if opt["email_over_limit"]:
                         notices.append(("recurring_over_limit", {**self._view(r), "due": format_cents(due),
                                                                  "paid": format_cents(0)}, "recurring-over-limit"))
                     amount = 0
-                elif r["amount_limit"] == AmountLimit.UP_TO and due > int(limit):
+                elif r["amount_limit"] == _UP_TO and due > int(limit):
                     amount = int(limit)
-                    if self.opt("email_over_limit"):
+                    if opt["email_over_limit"]:
                         notices.append(("recurring_over_limit", {**self._view(r), "due": format_cents(due),
                                                                  "paid": format_cents(amount)},
                                         "recurring-over-limit"))
                 proposals.append((self._proposal(r, amount, pay_date, p), [p]))
         made = 0
         for prop, summaries in proposals:
-            final = apply_hooks(self.hooks, prop) if prop.amount > 0 else prop
+            final = apply_hooks(self.hooks, prop) if prop.amount > 0 and self.hooks else prop
             ids: list[int] = []
             if final is None:
                 counts["vetoed"] += 1
             elif final.amount == 0:
                 counts["zero_skipped"] += 1
-                if self.opt("email_on_zero"):
+                if opt["email_on_zero"]:
                     notices.append(("recurring_scheduled", {**self._view(r), "amount": format_cents(0),
                                                             "pay_date": final.pay_date.isoformat()},
                                     "recurring-scheduled"))
@@ -402,7 +418,7 @@ class RecurringPaymentsJob(Job):
                 ids = [len(payments) - 1]
                 made += 1
                 r["last_pay_date"] = final.pay_date
-                if self.opt("email_on_schedule"):
+                if opt["email_on_schedule"]:
                     notices.append(("recurring_scheduled", {**self._view(r), "amount": format_cents(final.amount),
                                                             "pay_date": final.pay_date.isoformat()},
                                     "recurring-scheduled"))
@@ -416,7 +432,7 @@ class RecurringPaymentsJob(Job):
             r["curr_num_payments"] += 1
         if bill_based:
             r["bill_scheduled"] = "Y"
-        if r["pay_date_type"] != PayDateType.BEFORE_DUE:
+        if r["pay_date_type"] != _BEFORE_DUE:
             r["next_pay_date"] = first_pay_date(r["pay_date_type"], int(r["pay_day"]), r["start_date"],
                                                 day_after(period))
 

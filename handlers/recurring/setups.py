@@ -36,7 +36,7 @@ from store.models.recurring import (
     RecurringStatus,
     SummaryStatus,
 )
-from store.unit import UnitSession
+from store.session import UnitSession
 
 MAX_LINES_IN_REASON = 5
 

@@ -28,7 +28,7 @@ from handlers.base import FileContext, Handler, HandlerResult
 from handlers.refunds.settings import RefundSettings, RefundStatus
 from handlers.registry import section
 from store.models.ach import AuditOp, CheckPayment, CheckStatus, PaymentPayee, PaymentRefund
-from store.unit import UnitSession
+from store.session import UnitSession
 
 REFUNDABLE = (int(CheckStatus.PROCESSED), int(CheckStatus.PAID))
 OPTIONS = {"selection_unit", "selection_value", "allow_multiple"}

@@ -25,7 +25,7 @@ from handlers.jobs import Job, JobContext, JobResult
 from handlers.refunds.load import OPTIONS, refund_settings, refunded_so_far
 from handlers.refunds.settings import RefundKind, RefundStatus
 from store.models.ach import AuditOp, CheckPayment, CheckStatus, PaymentAccount, PaymentRefund
-from store.unit import UnitSession
+from store.session import UnitSession
 
 COPIED = ("payee_id", "payer_id", "routing_transit", "account_name", "check_account_number",
           "payer_account_number", "account_type", "check_usage", "pid", "bill_id")
