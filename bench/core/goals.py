@@ -14,6 +14,9 @@ For each size, on one disk (a fresh temporary folder) and in one process:
   the drop time taken after the signal file is written, the arrival from the processed file's
   ctime (set by the link into processed/ and the unlink of the work name).
 
+``--baseline DIR`` also runs every daemon figure with the source tree in DIR (e.g. a checkout of
+main), interleaved with this tree's, and prints this/baseline: a before/after under one load.
+
 Then the ratios the issue asks for: daemon / per-file floor (target >= 0.60 on SQLite),
 PostgreSQL / SQLite (target >= 0.80), latency p99 (target <= 250 ms at 200 drops/s), and each
 figure's ratio between the two sizes. The load average is printed beside every figure: the
@@ -37,9 +40,22 @@ from pathlib import Path
 from bench.core import floor
 from bench.core.bench import _count_done, _cpu_seconds, _pct, _setup
 from bench.core.scaleout import _drop_db, _scratch
+from tests import support
 from tests.support import DaemonProcess
 
 QUIET_MS = 500
+
+
+def _daemon(cfg: Path, tree: Path | None) -> DaemonProcess:
+    """The daemon of this tree, or of ``tree`` (its own ``python -m daemon`` from that folder)."""
+    if tree is None:
+        return DaemonProcess(cfg)
+    here = support.REPO
+    support.REPO = tree
+    try:
+        return DaemonProcess(cfg, env={"PYTHONPATH": str(tree)})
+    finally:
+        support.REPO = here
 
 
 def _load() -> str:
@@ -85,7 +101,7 @@ def floor_rate(kind: str, files: int, group: int) -> float:
         shutil.rmtree(root, ignore_errors=True)
 
 
-def end_to_end(kind: str, mode: str, files: int, workers: int) -> tuple[float, float]:
+def end_to_end(kind: str, mode: str, files: int, workers: int, tree: Path | None = None) -> tuple[float, float]:
     """(files/s, daemon CPU ms per file) from resume to every file in processed/."""
     root = Path(tempfile.mkdtemp(prefix=f"sg-goal-{mode}-"))
     try:
@@ -93,7 +109,7 @@ def end_to_end(kind: str, mode: str, files: int, workers: int) -> tuple[float, f
             quiet = QUIET_MS if mode == "quiet" else 0
             cfg, url = _setup(root, db, channel={"completeness": mode, "quiet_ms": quiet}, workers=workers,
                               durable=True)
-            d = DaemonProcess(cfg)
+            d = _daemon(cfg, tree)
             try:
                 d.wait_ready(timeout=60)
                 inbox = root / "spool/drop/in"
@@ -116,13 +132,13 @@ def end_to_end(kind: str, mode: str, files: int, workers: int) -> tuple[float, f
         shutil.rmtree(root, ignore_errors=True)
 
 
-def latency(kind: str, files: int, rate: float) -> tuple[float, float, float]:
+def latency(kind: str, files: int, rate: float, tree: Path | None = None) -> tuple[float, float, float]:
     """(p50, p99, max) drop -> processed/ in ms, signal mode, drops at ``rate`` per second."""
     root = Path(tempfile.mkdtemp(prefix="sg-goal-lat-"))
     try:
         with _database(kind, root) as db:
             cfg, _ = _setup(root, db, channel={"completeness": "signal", "quiet_ms": 0}, durable=True)
-            d = DaemonProcess(cfg)
+            d = _daemon(cfg, tree)
             try:
                 d.wait_ready(timeout=60)
                 inbox = root / "spool/drop/in"
@@ -153,11 +169,15 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--dbs", default="sqlite,postgresql")
     ap.add_argument("--skip", default="", help="comma-separated: floor, e2e, latency")
+    ap.add_argument("--baseline", type=Path, default=None, help="a source tree to compare with, same run")
     a = ap.parse_args(argv)
     sizes = [int(x) for x in a.sizes.split(",")]
     dbs = a.dbs.split(",")
     skip = set(a.skip.split(",")) - {""}
     got: dict[tuple[str, ...], float] = {}
+    trees: list[tuple[tuple[str, ...], Path | None]] = [((), None)]
+    if a.baseline is not None:
+        trees.append((("baseline",), a.baseline.resolve()))
 
     def show(key: tuple[str, ...], value: float, text: str) -> None:
         got[key] = value
@@ -171,12 +191,15 @@ def main(argv: list[str] | None = None) -> None:
                     show(("floor", kind, f"{group}/txn", str(n)), rate, f"{rate:.0f} files/s")
             if "e2e" not in skip:
                 for mode in ("signal", "quiet"):
-                    rate, cpu = end_to_end(kind, mode, n, a.workers)
-                    show(("e2e", kind, mode, str(n)), rate, f"{rate:.0f} files/s, daemon CPU {cpu:.2f} ms/file")
+                    for tag, tree in trees:
+                        rate, cpu = end_to_end(kind, mode, n, a.workers, tree)
+                        show(("e2e", kind, mode, *tag, str(n)), rate,
+                             f"{rate:.0f} files/s, daemon CPU {cpu:.2f} ms/file")
             if "latency" not in skip:
-                p50, p99, worst = latency(kind, n, a.rate)
-                show(("p99", kind, "signal", str(n)), p99,
-                     f"p50 {p50:.0f} ms, p99 {p99:.0f} ms, max {worst:.0f} ms at {a.rate:.0f} drops/s")
+                for tag, tree in trees:
+                    p50, p99, worst = latency(kind, n, a.rate, tree)
+                    show(("p99", kind, "signal", *tag, str(n)), p99,
+                         f"p50 {p50:.0f} ms, p99 {p99:.0f} ms, max {worst:.0f} ms at {a.rate:.0f} drops/s")
     print("-- ratios", flush=True)
     for size in map(str, sizes):
         for kind in dbs:
@@ -189,6 +212,11 @@ def main(argv: list[str] | None = None) -> None:
             s, p = got.get(("e2e", "sqlite", mode, size)), got.get(("e2e", "postgresql", mode, size))
             if s and p:
                 print(f"postgresql/sqlite {mode} {size}: {p / s:.2f} (target >= 0.80)")
+        for key in sorted(k for k in got if "baseline" in k and k[-1] == size):
+            mine = got.get((*key[:-2], size))
+            if mine:
+                print(f"this/baseline {' '.join(key[:-2])} {size}: {mine / got[key]:.2f}"
+                      f"{' (lower is better)' if key[0] == 'p99' else ''}")
     if len(sizes) == 2:
         small, big = map(str, sizes)
         for key in sorted({k[:-1] for k in got}):
