@@ -71,12 +71,12 @@ def record_alone(db: Database, actor: Actor, action: str, target: str, reason: s
 
 def retry_file(settings: Settings, db: Database, ref: str, actor: Actor, reason: str) -> ActionResult:
     """Send a file (ledger id, name, or ``*``) from error/ back to its inbox."""
-    from daemon.pipeline import Pipeline
+    from daemon import operator
 
     why = clean_reason(reason)
     target = "file:all" if ref == "*" else (f"file:{ref}" if ref.isdigit() else f"file:{os.path.basename(ref)}")
     try:
-        moved = Pipeline(settings, db).retry(ref)
+        moved = operator.retry(settings, db, ref)
     except FileExistsError as exc:
         record_alone(db, actor, "retry", target, why, outcome="failed", detail=str(exc))
         return ActionResult(False, str(exc))

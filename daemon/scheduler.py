@@ -135,7 +135,7 @@ class Scheduler:
         return out
 
     def _acquire(self, name: str) -> bool:
-        from daemon.pipeline import owner_dead
+        from spool.owner import is_dead
 
         now = self.clock()
         with self.db.transaction() as s:
@@ -147,7 +147,7 @@ class Scheduler:
             else:
                 holder = st.lock_owner
             free = or_(JobState.lock_owner.is_(None), JobState.lock_until < now)
-            if holder is not None and owner_dead(holder):
+            if holder is not None and is_dead(holder):
                 # a run killed with -9 on this host: its lock need not wait for expiry
                 log.warning("job %s: taking over the lock of dead run owner %s", name, holder)
                 free = or_(free, JobState.lock_owner == holder)

@@ -585,8 +585,8 @@ class Daemon:
         try:
             if kind == "refuse":
                 for path in paths:
-                    self.pipeline._isolated(f"refuse {channel}", path.name, self.pipeline.refuse, channel, path,
-                                            "not a regular file (symlink, FIFO or device): refused without "
+                    self.pipeline.isolated(f"refuse {channel}", path.name, self.pipeline.refuse, channel, path,
+                                           "not a regular file (symlink, FIFO or device): refused without "
                                             "following it")
                 return
             ids = self.pipeline.claim_many(channel, paths)

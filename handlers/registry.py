@@ -3,12 +3,15 @@
 Each channel package declares, in its ``__init__``, plain dicts of names to
 ``"module:attribute"`` strings (``HANDLERS``, ``JOBS``, ``SECTIONS``), so a
 new channel plugs in without editing a shared table and nothing heavy is
-imported until used.
+imported until used. ``SPOOLGATE_HANDLER_PACKAGES`` (comma-separated module
+names) adds packages declared the same way: the tests register their own
+handlers through it, in the test process and in every daemon it starts.
 """
 
 from __future__ import annotations
 
 import importlib
+import os
 from collections.abc import Mapping
 from functools import cache
 from typing import TYPE_CHECKING, Any
@@ -31,10 +34,19 @@ CHANNEL_PACKAGES: tuple[str, ...] = (
 )
 
 
+#: names further packages declaring ``HANDLERS``/``JOBS``/``SECTIONS``
+EXTRA_PACKAGES_ENV = "SPOOLGATE_HANDLER_PACKAGES"
+
+
+def _packages() -> tuple[str, ...]:
+    extra = os.environ.get(EXTRA_PACKAGES_ENV, "")
+    return CHANNEL_PACKAGES + tuple(p.strip() for p in extra.split(",") if p.strip())
+
+
 @cache
 def _declared(kind: str) -> dict[str, str]:
     out: dict[str, str] = {}
-    for pkg in CHANNEL_PACKAGES:
+    for pkg in _packages():
         try:
             module = importlib.import_module(pkg)
         except ModuleNotFoundError as exc:

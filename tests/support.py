@@ -17,6 +17,8 @@ from pathlib import Path
 from typing import Any
 
 REPO = Path(__file__).resolve().parent.parent
+#: the test-only handlers (``tests/handlers_for_tests.py``), here and in every daemon a test starts
+os.environ["SPOOLGATE_HANDLER_PACKAGES"] = "tests.handlers_for_tests"
 
 
 def pg_admin_url(url: str) -> str:
@@ -59,11 +61,12 @@ def write_config(path: Path, data: dict[str, Any]) -> Path:
 
 
 def archive_config(root: Path, db_url: str, **over: Any) -> dict[str, Any]:
-    """One ``drop`` channel routed to the archive handler, with acks to an outbound folder."""
+    """One ``drop`` channel routed to the archive handler with test faults (``test.archive``), acks to an
+    outbound folder."""
     channel = {
         "inbox": "drop/in", "work": "drop/work", "processed": "drop/processed", "error": "drop/error",
         "completeness": "quiet", "quiet_ms": 300,
-        "routes": [{"pattern": "*", "handler": "archive",
+        "routes": [{"pattern": "*", "handler": "test.archive",
                     "options": {"fail_marker": "FAIL", "ack_target": "acks", "crash_marker": "CRASH-WORKER"}}],
     }
     channel.update(over.pop("channel", {}))
@@ -80,6 +83,25 @@ def archive_config(root: Path, db_url: str, **over: Any) -> dict[str, Any]:
 
 def sha(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+#: the ledger owner of a daemon that died (a PID that does not exist on this host)
+DEAD_OWNER = f"{socket.gethostname()}:999999:dead"
+
+
+def drop(settings: Any, name: str, data: bytes, channel: str = "drop") -> Path:
+    """Write a file into a channel's inbox (``archive_config`` spools)."""
+    p: Path = settings.channels[channel].inbox / name
+    p.write_bytes(data)
+    return p
+
+
+def claim_and_process(pipe: Any, settings: Any, name: str, channel: str = "drop") -> str:
+    """Claim one inbox file in-process and process it; its outcome's state."""
+    fid = pipe.claim(channel, settings.channels[channel].inbox / name)
+    assert fid is not None
+    state: str = pipe.process(fid).state
+    return state
 
 
 def wait_for(pred: Callable[[], Any], timeout: float = 20.0, interval: float = 0.05, what: str = "") -> Any:

@@ -503,9 +503,9 @@ def _matches(item: dict[str, Any], ref: str) -> bool:
 
 
 def cmd_retry(args: argparse.Namespace) -> int:
+    from daemon import operator
     from daemon import operator_actions as ops
     from daemon.cli import Fail
-    from daemon.pipeline import Pipeline
 
     settings = load_settings(args)
     if args.all == bool(args.files):
@@ -525,10 +525,9 @@ def cmd_retry(args: argparse.Namespace) -> int:
                 raise Fail(EXIT_FAILURE, f"retry: no file in error matches {ref} (see `spoolgate errors`)")
             chosen.extend(h for h in hits if h not in chosen)
         moved: list[str] = []
-        pipe = Pipeline(settings, db)
         for item in chosen:
             try:
-                moved.extend(pipe.retry(str(item["id"])))
+                moved.extend(operator.retry(settings, db, str(item["id"])))
             except FileExistsError as exc:
                 print(f"spoolgate: retry: #{item['id']} {item['channel']}/{item['file']}: {exc}", file=sys.stderr)
         target = (f"channel:{args.channel}" if args.channel else "file:all") if args.all else \
@@ -566,8 +565,8 @@ def _print_dry_run(report: dict[str, Any]) -> None:
 
 
 def cmd_process(args: argparse.Namespace) -> int:
+    from daemon import operator
     from daemon.cli import Fail
-    from daemon.pipeline import Pipeline
 
     settings = load_settings(args)
     if not args.dry_run:
@@ -585,7 +584,7 @@ def cmd_process(args: argparse.Namespace) -> int:
     setup_logging("ERROR")
     db = open_db(settings)
     try:
-        report = Pipeline(settings, db).dry_run(path, channel)
+        report = operator.dry_run(settings, db, path, channel)
     finally:
         db.dispose()
     ch = settings.channels[channel]
@@ -631,13 +630,13 @@ def cmd_ledger(args: argparse.Namespace) -> int:
 # -- jobs -------------------------------------------------------------------------------------------
 def cmd_jobs(args: argparse.Namespace) -> int:
     from daemon.cli import Fail
-    from daemon.pipeline import default_identity
     from daemon.scheduler import JobBusy, JobCannotDryRun, Scheduler
+    from spool import owner
 
     settings = load_settings(args)
     setup_logging(args.log_level or "INFO", settings.log_json)
     db = open_db(settings)
-    sched = Scheduler(settings, db, identity=default_identity())
+    sched = Scheduler(settings, db, identity=owner.token())
     try:
         if args.jobs_command == "list":
             for j in sched.list():

@@ -10,10 +10,9 @@ from __future__ import annotations
 
 from typing import BinaryIO
 
-from formats.errors import IssueCode
-from handlers.base import FileContext, Handler, HandlerResult, Rejected
+from handlers.base import FileContext, Handler, HandlerResult
 
-OPTIONS = {"fail_marker", "ack_target", "crash_marker"}
+OPTIONS = {"ack_target"}
 
 
 class ArchiveHandler(Handler):
@@ -31,18 +30,8 @@ class ArchiveHandler(Handler):
 
     def handle(self, ctx: FileContext, stream: BinaryIO) -> HandlerResult:
         lines = 0
-        fail = self.options.get("fail_marker")
-        fail_b = fail.encode() if isinstance(fail, str) else None
-        crash = self.options.get("crash_marker")
-        crash_b = crash.encode() if isinstance(crash, str) else None
-        for lineno, line in enumerate(stream, 1):
+        for _line in stream:
             lines += 1
-            if fail_b is not None and fail_b in line:
-                # A deterministic failure for tests of the error path.
-                raise Rejected(f"line {lineno} contains the fail marker", code=IssueCode.FAIL_MARKER)
-            if crash_b is not None and crash_b in line:
-                # Kills the worker thread (not the process): tests that the watchdog pings stop.
-                raise SystemExit(f"crash marker on line {lineno}")
         target = self.options.get("ack_target")
         if target:
             with ctx.unit.outbound(target, f"ack_{ctx.file.id:08d}_{ctx.file.original_name}.txt") as out:

@@ -64,7 +64,7 @@ def config(root: Path, db_url: str) -> dict[str, Any]:
                          watchdog_interval_s=1.0, shutdown_timeout_s=20.0, channel={"quiet_ms": 200})
     cfg["channels"]["b"] = {"inbox": "b/in", "work": "b/work", "processed": "b/processed", "error": "b/error",
                             "completeness": "quiet", "quiet_ms": 200,
-                            "routes": [{"pattern": "*", "handler": "archive", "options": {"fail_marker": "FAIL"}}]}
+                            "routes": [{"pattern": "*", "handler": "test.archive", "options": {"fail_marker": "FAIL"}}]}
     return cfg
 
 

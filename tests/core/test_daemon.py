@@ -155,7 +155,7 @@ def test_failing_file_does_not_stop_the_next_hundred_and_pings_continue(daemon, 
     wait_for(lambda: len(sock.seen("WATCHDOG=1")) > pings_before + 2, 10, what="watchdog pings")
     check_invariants(tmp_path, db_url, dropped, expect_error={"bad.txt"})
     report = json.loads((tmp_path / "spool/drop/error/bad.txt.error.json").read_text())
-    assert report["reason"] == "line 2 contains the fail marker" and report["handler"] == "archive"
+    assert report["reason"] == "line 2 contains the fail marker" and report["handler"] == "test.archive"
 
 
 def test_inbox_deleted_and_recreated(daemon, tmp_path, db_url):

@@ -150,13 +150,13 @@ def test_error_is_logged_at_warning_with_the_handler_and_every_report_has_one_sc
         assert pipe.process(fid).state == "duplicate"
         assert pipe.refuse("drop", ch.inbox / "link.txt", "not a regular file").state == "error"
     bad = [r for r in caplog.records if "bad.txt" in r.getMessage() and "outcome=" in r.getMessage()]
-    assert bad and bad[0].levelno == logging.WARNING and "handler=archive" in bad[0].getMessage()
+    assert bad and bad[0].levelno == logging.WARNING and "handler=test.archive" in bad[0].getMessage()
     assert any("link.txt" in r.getMessage() and r.levelno == logging.WARNING for r in caplog.records)
     for n in ("bad.txt", "two.txt", "link.txt"):
         report = _report(ch.error / n)
         assert set(report) >= SCHEMA, (n, SCHEMA - set(report))
         assert report["original_name"] == n
-    assert _report(ch.error / "two.txt")["handler"] == "archive"
+    assert _report(ch.error / "two.txt")["handler"] == "test.archive"
 
 
 def test_filing_failure_leaves_the_file_decided_and_recovery_files_it_later(env):

@@ -7,7 +7,8 @@ from store.config import load
 from tests.support import REPO
 
 #: handlers the example leaves out on purpose, with the reason
-LEFT_OUT = {"checkfree.decrypt": "the PGP stage needs keys; samples go straight to checkfree/in/bd"}
+LEFT_OUT = {"checkfree.decrypt": "the PGP stage needs keys; samples go straight to checkfree/in/bd",
+            "test.archive": "a test-only handler (tests/handlers_for_tests.py), never in a real config"}
 
 
 def test_every_inbound_handler_is_routed_and_has_an_example(tmp_path) -> None:

@@ -1,0 +1,59 @@
+"""Leases of in-flight files: renewal, release, takeover."""
+
+from __future__ import annotations
+
+from daemon.pipeline import Pipeline
+from store.models.core import SpoolFile
+from tests.support import drop
+
+
+def test_lease_renewal_extends_and_skips_rows_a_worker_holds(env):
+    import datetime as dt
+    import threading
+    import time
+
+    from sqlalchemy import text
+
+    settings, db, _ = env()
+    t0 = dt.datetime(2026, 11, 22, 12, 0, tzinfo=dt.UTC)
+    clock = [t0]
+    pipe = Pipeline(settings, db, clock=lambda: clock[0])
+    drop(settings, "l.txt", b"x\n")
+    fid = pipe.claim("drop", settings.channels["drop"].inbox / "l.txt")
+    assert fid in pipe.inflight
+    clock[0] = t0 + dt.timedelta(seconds=100)
+    pipe.renew_leases()
+    with db.transaction() as s:
+        assert s.get(SpoolFile, fid).lease_until == clock[0] + dt.timedelta(seconds=settings.lease_s)
+    if db.is_sqlite:
+        return  # one daemon per SQLite spool: no row locks, leases are renewed only on PostgreSQL
+    locked, release = threading.Event(), threading.Event()
+
+    def worker_holds_row() -> None:
+        with db.engine.connect() as conn, conn.begin():
+            conn.execute(text("SELECT id FROM spool_files WHERE id = :i FOR UPDATE"), {"i": fid})
+            locked.set()
+            release.wait(10)
+
+    t = threading.Thread(target=worker_holds_row)
+    t.start()
+    locked.wait(10)
+    clock[0] = t0 + dt.timedelta(seconds=200)
+    started = time.monotonic()
+    pipe.renew_leases()  # must not wait for the worker's transaction
+    assert time.monotonic() - started < 2
+    release.set()
+    t.join()
+    with db.transaction() as s:
+        assert s.get(SpoolFile, fid).lease_until == t0 + dt.timedelta(seconds=100 + settings.lease_s)
+
+
+def test_release_never_touches_a_file_another_daemon_holds(env):
+    settings, db, pipe = env()
+    drop(settings, "h.txt", b"h\n")
+    fid = pipe.claim("drop", settings.channels["drop"].inbox / "h.txt")
+    Pipeline(settings, db, identity="other:2:y").release([fid])
+    with db.transaction() as s:
+        row = s.get(SpoolFile, fid)
+        assert (row.owner, row.attempts) == (pipe.identity, 1)
+
