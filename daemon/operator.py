@@ -105,7 +105,7 @@ def dry_run(settings: Settings, db: Database, path: Path, channel: str, *,
             s.add(row)
             s.flush()
             info = FileInfo(row.id, channel, path.name, sha, size, row.claimed_at, route.pattern, route.handler)
-            ctx = FileContext(unit=unit, settings=settings, channel=channel, file=info, path=path,
+            ctx = FileContext(unit=unit.work, settings=settings, channel=channel, file=info, path=path,
                               options=route.options, now=clock(), dry_run=True,
                               log=logging.getLogger(f"spoolgate.handler.{route.handler}"))
             handler = handler_class(route.handler)(settings, route.options)

@@ -371,7 +371,7 @@ class Pipeline:
             handler = self._handler(row.channel, index, route)
             info = FileInfo(file_id, row.channel, name, row.sha256, row.size, row.claimed_at, route.pattern,
                             route.handler)
-            ctx = FileContext(unit=unit, settings=self.settings, channel=row.channel, file=info, path=work_path,
+            ctx = FileContext(unit=unit.work, settings=self.settings, channel=row.channel, file=info, path=work_path,
                               options=route.options, now=self.clock(),
                               log=logging.getLogger(f"spoolgate.handler.{route.handler}"))
             fd = fsops.open_regular(work_path)

@@ -71,7 +71,7 @@ def sweep_temps(pipe: Pipeline, *, startup: bool = False) -> int:
             continue
         for tmp in temps:
             try:
-                if not startup and _is_staged(pipe, tmp):
+                if (not startup and _is_staged(pipe, tmp)) or _is_held(pipe, tmp):
                     continue
                 log.info("removing orphaned temporary file %s", fsops.escape_name(str(tmp)))
                 tmp.unlink()
@@ -98,6 +98,16 @@ def _spool_folders(pipe: Pipeline) -> set[Path]:
 def _is_staged(pipe: Pipeline, tmp: Path) -> bool:
     with pipe.db.transaction() as s:
         return s.scalar(select(OutboundFile.id).where(OutboundFile.temp_name == tmp.name)) is not None
+
+
+def _is_held(pipe: Pipeline, tmp: Path) -> bool:
+    """A copy a recorded bill transfer still has to place (``handlers/bills/xfer``): removing it
+    would make the transfer look placed and consumed, and its source would be deleted."""
+    from store.models.bills import BillTransfer, TransferState
+
+    with pipe.db.transaction() as s:
+        held = s.scalars(select(BillTransfer.temp).where(BillTransfer.state == TransferState.PLACING))
+        return any(Path(t).name == tmp.name for t in held)
 
 
 def _recover_channel(pipe: Pipeline, cname: str, ch: Channel, todo: list[int], *, startup: bool,

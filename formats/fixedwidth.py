@@ -39,6 +39,14 @@ class Field:
     def columns(self) -> tuple[int, int]:
         return (self.start, self.end)
 
+    @property
+    def span(self) -> slice:
+        """The field's columns as a 0-based slice: ``line[f.span]`` is the raw value."""
+        return slice(self.start - 1, self.end)
+
+    def cut(self, line: str) -> str:
+        return line[self.start - 1:self.end]
+
     def shown(self, raw: str) -> str:
         return mask(raw) if self.sensitive else raw
 
@@ -82,11 +90,6 @@ def format_record(fields: tuple[Field, ...], values: Mapping[str, object], lengt
         text = format_field(f, values.get(f.name))
         out[f.start - 1:f.end] = text
     return "".join(out)
-
-
-def slice_fields(fields: tuple[Field, ...], line: str) -> dict[str, str]:
-    """Raw slices of every field, no conversion (also the benchmark baseline)."""
-    return {f.name: line[f.start - 1:f.end] for f in fields}
 
 
 def check_numeric(f: Field, raw: str, *, line: int | None, record: str,

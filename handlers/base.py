@@ -4,7 +4,8 @@ A handler parses one claimed file and applies it to the database through the
 session it is given. It never commits: the pipeline commits the handler's work
 together with the ledger's "done", so a file is applied completely or not at
 all. Outbound files and notifications requested through the context become
-part of the same unit of work.
+part of the same unit of work. What it is given (``store.unit.Work``) has no
+commit, rollback or close, for the type checker and at run time.
 """
 
 from __future__ import annotations
@@ -20,10 +21,8 @@ from typing import TYPE_CHECKING, Any, BinaryIO, ClassVar
 from formats.errors import Issue, IssueCode
 
 if TYPE_CHECKING:
-    from sqlalchemy.orm import Session
-
     from store.config import Settings
-    from store.unit import UnitOfWork
+    from store.unit import UnitSession, Work
 
 
 class Rejected(Exception):
@@ -77,7 +76,7 @@ class FileInfo:
 class FileContext:
     """Everything a handler may use for one file."""
 
-    unit: UnitOfWork
+    unit: Work
     settings: Settings
     channel: str
     file: FileInfo
@@ -88,7 +87,7 @@ class FileContext:
     log: logging.Logger = field(default_factory=lambda: logging.getLogger("spoolgate.handler"))
 
     @property
-    def session(self) -> Session:
+    def session(self) -> UnitSession:
         return self.unit.session
 
     @property

@@ -1,8 +1,12 @@
 """What a scheduled job is and what it gets.
 
 A job does its database work through units of work it opens from the context
-(one for most jobs; chunked jobs open one per chunk). Outbound files and
-messages follow the same staged-then-delivered rule as handlers.
+(one for most jobs; chunked jobs open one per chunk; a job that changes files
+outside the database commits in steps, a unit each, so a crash between a file
+written and a row marked is finished by the next run). ``with ctx.unit() as
+work:`` gives the body a ``store.unit.Work``: it cannot commit, the ``with``
+does. Outbound files and messages follow the same staged-then-delivered rule
+as handlers.
 """
 
 from __future__ import annotations
@@ -44,6 +48,7 @@ class JobContext:
     dry_run: bool = False
 
     def unit(self) -> UnitOfWork:
+        """The one way a job opens a transaction (reads included)."""
         from store.unit import UnitOfWork
 
         return UnitOfWork(self.db, self.settings, source=f"job:{self.run_id}", dry_run=self.dry_run)

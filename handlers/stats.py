@@ -17,7 +17,8 @@ from collections.abc import Sequence
 
 from sqlalchemy import text
 from sqlalchemy.exc import OperationalError
-from sqlalchemy.orm import Session
+
+from store.unit import UnitSession
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +48,7 @@ def stale(relpages: int, reltuples: float, pages: int, modified: int) -> bool:
     return pages > relpages * (1 + STALE_FRACTION) or modified > max(reltuples, 1) * STALE_FRACTION
 
 
-def analyze_if_stale(session: Session, tables: Sequence[str]) -> list[str]:
+def analyze_if_stale(session: UnitSession, tables: Sequence[str]) -> list[str]:
     """``ANALYZE`` the tables among ``tables`` whose statistics are missing or stale; returns them.
 
     A no-op on other databases (SQLite plans these statements by index without statistics).

@@ -13,72 +13,32 @@ import hashlib
 import json
 import os
 import stat
-import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from spool import owner
+from spool import atomic, durable, owner
 
 CHUNK = 1 << 20
 
-#: hidden temporary files end in this; recovery sweeps the ones whose writer died
-TEMP_SUFFIX = ".sgtmp"
+#: hidden temporary files end in this (``spool.atomic``)
+TEMP_SUFFIX = atomic.TEMP_SUFFIX
 #: this host in temporary and work file names (``spool.owner``)
 HOST_TAG = owner.HOST_TAG
 
-
-def temp_token() -> str:
-    """``<host>.<pid>.<random>``: who wrote a temporary file, readable from its name."""
-    return f"{HOST_TAG}.{os.getpid()}.{os.urandom(4).hex()}"
-
-#: temp files this process is writing now (a sweep never removes those) and the folders it wrote any in
-_live_temps: set[str] = set()
-_temp_folders: set[Path] = set()
-_temp_lock = threading.Lock()
-
-
-def temp_path(dst: Path) -> Path:
-    """The hidden temporary name every writer uses beside ``dst`` (``.NAME.<host>.<pid>.<rand>.sgtmp``):
-    recovery recognises it, tells whose it is, and removes it once its writer is gone. Registered as
-    being written until ``temp_done``."""
-    tmp = dst.with_name(f".{dst.name}.{temp_token()}{TEMP_SUFFIX}")
-    with _temp_lock:
-        _live_temps.add(str(tmp))
-        _temp_folders.add(dst.parent)
-    return tmp
-
-
-def temp_done(tmp: Path) -> None:
-    """The temp file was renamed into place or removed (or left for recovery to sweep)."""
-    with _temp_lock:
-        _live_temps.discard(str(tmp))
-
-
-def temp_live(tmp: Path) -> bool:
-    with _temp_lock:
-        return str(tmp) in _live_temps
-
-
-def temp_folders() -> set[Path]:
-    with _temp_lock:
-        return set(_temp_folders)
-
-
-#: fsync every transition (power-loss safe). The CLI sets it once from ``Settings.durable``;
-#: without it transitions are still atomic and safe against a killed process, not a power cut.
-_DURABLE = True
-
-
-def configure(*, durable: bool) -> None:
-    global _DURABLE
-    _DURABLE = durable
-
-
-def fsync(fd: int) -> None:
-    if _DURABLE:
-        os.fsync(fd)
+# The temp-file and durability functions under the names callers have used (``spool.atomic``,
+# ``spool.durable`` are where they live).
+temp_path = atomic.temp_for
+temp_done = atomic.release
+temp_live = atomic.is_live
+temp_folders = atomic.folders
+write_atomic = atomic.write_atomic
+configure = durable.configure
+fsync = durable.fsync
+fsync_dir = durable.fsync_dir
+sync_later = durable.sync_later
+sync_dirty = durable.sync_dirty
 
 
 class UnsafeName(ValueError):
@@ -163,45 +123,6 @@ TRANSIENT_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EIO, errno.EROFS
 def is_transient_os(exc: BaseException) -> bool:
     """A full disk, an I/O error or a read-only remount: worth retrying, never the file's fault."""
     return isinstance(exc, OSError) and exc.errno in TRANSIENT_ERRNOS
-
-
-def fsync_dir(path: Path) -> None:
-    if not _DURABLE:
-        return
-    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-_dirty: set[Path] = set()
-_dirty_lock = threading.Lock()
-
-
-def sync_later(folder: Path) -> None:
-    """Note a folder whose entries need not be on disk before the caller goes on.
-
-    Filing a decided file is such a change: the ledger (committed durably before)
-    tells recovery where the file belongs, so ``sync_dirty`` can flush many of them
-    with one fsync per folder.
-    """
-    if _DURABLE:
-        with _dirty_lock:
-            _dirty.add(folder)
-
-
-def sync_dirty() -> int:
-    """fsync every folder noted by ``sync_later``; returns how many."""
-    with _dirty_lock:
-        folders = list(_dirty)
-        _dirty.clear()
-    for folder in folders:
-        try:
-            fsync_dir(folder)
-        except FileNotFoundError:
-            pass
-    return len(folders)
 
 
 #: folders this process created or found; saves a mkdir system call per file
@@ -380,28 +301,6 @@ def _same_file(a: Path, b: Path) -> bool:
     except FileNotFoundError:
         return False
     return (sa.st_dev, sa.st_ino) == (sb.st_dev, sb.st_ino)
-
-
-def write_atomic(path: Path, data: bytes, *, mode: int = 0o640) -> None:
-    """Write a small file whole: temp name in the same folder, fsync, rename, fsync folder."""
-    tmp = temp_path(path)
-    try:
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW | os.O_CLOEXEC, mode)
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(data)
-                fh.flush()
-                fsync(fh.fileno())
-            os.rename(tmp, path)
-        except BaseException:
-            try:
-                os.unlink(tmp)
-            except FileNotFoundError:
-                pass
-            raise
-    finally:
-        temp_done(tmp)
-    fsync_dir(path.parent)
 
 
 def write_json_atomic(path: Path, obj: Any) -> None:

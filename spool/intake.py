@@ -67,9 +67,6 @@ class CompletenessTracker(Generic[R]):
     def __len__(self) -> int:
         return len(self._seen)
 
-    def forget(self, path: Path) -> None:
-        self._seen.pop(path, None)
-
     def pending(self) -> list[Path]:
         return list(self._seen)
 

@@ -194,6 +194,11 @@ class Outbound(Model):
     signal_pattern: str = "{name}.done"
     mode: int = 0o640
 
+    def signal_name(self, name: str) -> str | None:
+        """The signal file that vouches for data file ``name`` here; None when this target signals nothing.
+        One rule for the writer (``store.unit``) and the jobs that pick the files up."""
+        return None if self.signal == "none" else self.signal_pattern.format(name=name)
+
     @field_validator("mode", mode="before")
     @classmethod
     def _mode(cls, v: Any) -> Any:

@@ -4,16 +4,27 @@ Outbound files are staged (written and fsynced under a hidden name) inside the
 transaction and recorded in ``outbound_files``; they become visible only after
 the commit (``deliver``). A rollback removes the staged copies. A crash after
 the commit is finished by recovery from the recorded rows.
+
+Two sides: ``UnitOfWork`` is the owner's (the pipeline for a file,
+``JobContext.unit`` for a job): it commits, rolls back and delivers. ``Work`` is
+what the owner lends to a handler or a job's body: the session as a
+``UnitSession`` and the outbound files and messages, with no way to end the
+transaction, so a handler's changes land with the ledger's "done" or not at all.
+Both the type checker (no such attribute) and the runtime (``AttributeError``)
+refuse a ``commit`` through them.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Never, Protocol, TypeVar, TypeVarTuple, cast, overload
 
-from sqlalchemy import update
+from sqlalchemy import Connection, Engine, Executable, Result, ScalarResult, update
+from sqlalchemy.orm import Session, SessionTransaction
+from sqlalchemy.sql.selectable import TypedReturnsRows
 
 from spool import events
 from spool.outbound import Staged, StagingWriter, finalize
@@ -25,12 +36,82 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("spoolgate.outbound")
 
+_T = TypeVar("_T")
+_Ts = TypeVarTuple("_Ts")
+
+
+class UnitSession(Protocol):
+    """The session a unit of work lends: statements, objects and flushes; no commit, rollback or close.
+
+    SQLAlchemy's ``Session`` has all of it, so a helper typed with ``UnitSession`` also takes the
+    session of a process's own transaction (the CLI, the console)."""
+
+    @overload
+    def execute(self, statement: TypedReturnsRows[*_Ts], params: Any = None) -> Result[*_Ts]: ...
+    @overload
+    def execute(self, statement: Executable, params: Any = None) -> Result[*tuple[Any, ...]]: ...
+
+    @overload
+    def scalar(self, statement: TypedReturnsRows[Never], params: Any = None) -> Any | None: ...
+    @overload
+    def scalar(self, statement: TypedReturnsRows[_T], params: Any = None) -> _T | None: ...
+    @overload
+    def scalar(self, statement: Executable, params: Any = None) -> Any: ...
+
+    @overload
+    def scalars(self, statement: TypedReturnsRows[_T], params: Any = None) -> ScalarResult[_T]: ...
+    @overload
+    def scalars(self, statement: Executable, params: Any = None) -> ScalarResult[Any]: ...
+
+    def get(self, entity: type[_T], ident: Any, *, with_for_update: Any = None,
+            populate_existing: bool | None = None) -> _T | None: ...
+
+    def add(self, instance: object) -> None: ...
+
+    def add_all(self, instances: Iterable[object]) -> None: ...
+
+    def flush(self, objects: Sequence[Any] | None = None) -> None: ...
+
+    def expunge(self, instance: object) -> None: ...
+
+    def begin_nested(self) -> SessionTransaction:
+        """A savepoint: its commit or rollback ends only the savepoint."""
+
+    def connection(self) -> Connection:
+        """For driver-level statements (``exec_driver_sql``) in the unit's transaction."""
+
+    def get_bind(self) -> Engine | Connection: ...
+
+
+#: what a lent session passes through: the protocol's methods and nothing else
+_LENT = tuple(sorted(n for n in vars(UnitSession) if not n.startswith("_")))
+
+
+class _LentSession:
+    """The runtime side of ``UnitSession``: the session's own bound methods, copied once."""
+
+    __slots__ = _LENT
+
+    def __init__(self, session: Session) -> None:
+        for name in _LENT:
+            setattr(self, name, getattr(session, name))
+
+
+def lend(session: Session) -> UnitSession:
+    """``session`` without commit, rollback or close (an ``AttributeError`` at run time too)."""
+    return cast(UnitSession, _LentSession(session))
+
+
+if TYPE_CHECKING:
+    def _a_session_is_a_unit_session(s: Session) -> UnitSession:
+        return s
+
 
 class OutboundHandle:
     """One outbound file being written inside a unit of work."""
 
     def __init__(self, unit: UnitOfWork, target: str, writer: StagingWriter) -> None:
-        self.unit = unit
+        self._unit = unit
         self.target = target
         self.writer = writer
         self.summary: dict[str, Any] = {}
@@ -62,17 +143,17 @@ class OutboundHandle:
         st = self.writer.close()
         row = OutboundFile(target=self.target, folder=str(st.folder), name=st.name, temp_name=st.temp_name,
                            signal_name=st.signal_name, signal_style=st.signal_style, mode=st.mode,
-                           sha256=st.sha256, size=st.size, records=st.records, source=self.unit.source,
+                           sha256=st.sha256, size=st.size, records=st.records, source=self._unit.source,
                            summary=self.summary or None, state=OutboundState.STAGED)
-        self.unit.session.add(row)
-        self.unit.session.flush()
+        self._unit.session.add(row)
+        self._unit.session.flush()
         # In bulk instead of an ORM object per item (unnest arrays on PostgreSQL): a payment file
         # carries 100,000 of them.
         from store.bulk import insert_dicts
 
-        insert_dicts(self.unit.session, OutboundItem.__tablename__,
+        insert_dicts(self._unit.session, OutboundItem.__tablename__,
                      [{"outbound_id": row.id, "kind": k, "ref": r, "amount": a} for k, r, a in self._items])
-        self.unit._staged.append((st, row))
+        self._unit._staged.append((st, row))
         self.row = row
         return row
 
@@ -88,7 +169,8 @@ class OutboundHandle:
 
 
 class UnitOfWork:
-    """``with UnitOfWork(...) as uow:`` commits and delivers on success, rolls back on error."""
+    """The owner's side: ``with UnitOfWork(...) as work:`` lends a ``Work``, then commits and
+    delivers on success or rolls back on error."""
 
     def __init__(self, db: Database, settings: Settings, *, source: str | None = None,
                  dry_run: bool = False) -> None:
@@ -107,6 +189,8 @@ class UnitOfWork:
         self._writers: list[StagingWriter] = []
         self._staged: list[tuple[Staged, OutboundFile]] = []
         self.delivered: list[OutboundFile] = []
+        #: what the owner lends to a handler or a job's body
+        self.work = Work(self)
 
     def outbound(self, target: str, name: str) -> OutboundHandle:
         """Open an outbound file in the configured target folder."""
@@ -114,8 +198,7 @@ class UnitOfWork:
             conf = self.settings.outbound[target]
         except KeyError:
             raise KeyError(f"no outbound target {target!r} configured") from None
-        signal_name = None if conf.signal == "none" else conf.signal_pattern.format(name=name)
-        writer = StagingWriter(conf.folder, name, mode=conf.mode, signal_name=signal_name,
+        writer = StagingWriter(conf.folder, name, mode=conf.mode, signal_name=conf.signal_name(name),
                                signal_style=str(conf.signal))
         self._writers.append(writer)
         return OutboundHandle(self, target, writer)
@@ -188,8 +271,8 @@ class UnitOfWork:
                 w.abort()
             self._staged = []
 
-    def __enter__(self) -> UnitOfWork:
-        return self
+    def __enter__(self) -> Work:
+        return self.work
 
     def __exit__(self, et: type[BaseException] | None, ev: BaseException | None,
                  tb: TracebackType | None) -> None:
@@ -199,6 +282,41 @@ class UnitOfWork:
                 self.deliver()
         else:
             self.rollback()
+
+
+class Work:
+    """A unit of work as a handler or a job's body gets it: no commit, rollback or delivery."""
+
+    __slots__ = ("_unit", "session")
+
+    def __init__(self, unit: UnitOfWork) -> None:
+        self._unit = unit
+        self.session = lend(unit.session)
+
+    @property
+    def settings(self) -> Settings:
+        return self._unit.settings
+
+    @property
+    def source(self) -> str | None:
+        return self._unit.source
+
+    @property
+    def dry_run(self) -> bool:
+        return self._unit.dry_run
+
+    def outbound(self, target: str, name: str) -> OutboundHandle:
+        """Open an outbound file in the configured target folder."""
+        return self._unit.outbound(target, name)
+
+    def outbound_to(self, folder: Path, name: str, *, target: str = "internal", signal: str = "none",
+                    mode: int = 0o640) -> OutboundHandle:
+        """An outbound file into a folder that is not a configured target (e.g. the next stage's inbox)."""
+        return self._unit.outbound_to(folder, name, target=target, signal=signal, mode=mode)
+
+    def notify(self, recipients: list[str] | tuple[str, ...], subject: str, body: str, *,
+               lane: str = "immediate", kind: str = "message", ref: str | None = None) -> Notification | None:
+        return self._unit.notify(recipients, subject, body, lane=lane, kind=kind, ref=ref)
 
 
 def deliver_pending(db: Database, *, min_age_s: float = 0.0) -> int:

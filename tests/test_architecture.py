@@ -109,7 +109,7 @@ def test_every_listed_debt_still_exists() -> None:
 
 
 @pytest.mark.parametrize("source,target", [("formats.nacha.reader", "store.db"),
-                                           ("handlers.ach.jobs", "daemon.pipeline")])
+                                           ("handlers.ach.submit", "daemon.pipeline")])
 def test_the_rules_refuse_an_upward_import(source: str, target: str) -> None:
     layer = source.split(".")[0]
     assert not _allowed(target, rules()[layer])

@@ -5,8 +5,10 @@
     .venv/bin/python bench/ach/bench.py --db sqlite --payments 200000 --returns 20000 --submit 20000
 
 Each size runs on SQLite then PostgreSQL (interleaved, so both see the same machine load); the
-summary gives PostgreSQL/SQLite per size and, per database, how time grows with size (a 10x
-larger run taking much more than 10x is superlinear).
+summary gives PostgreSQL/SQLite per size, in wall time and in CPU time (this process plus,
+for a local PostgreSQL, its backends: on a loaded machine wall time is mostly waiting for a
+core), and, per database, how time grows with size (a 10x larger run taking much more than 10x
+is superlinear). Figures: README.md.
 
 The database is built from the migrations in a temporary directory (SQLite) or a scratch
 database (PostgreSQL at $SPOOLGATE_BENCH_PG, default postgresql://postgres@127.0.0.1:5432/postgres)
@@ -152,6 +154,29 @@ def return_file(n_payments: int, n_returns: int) -> bytes:
     return dumps(AchFile(header, tuple(batches), fc))
 
 
+def server_cpu(db: Database) -> dict[int, float]:
+    """CPU seconds so far of each PostgreSQL backend connected to the bench database, read from
+    /proc (a local server; empty otherwise): under a shared machine's load, wall time mostly
+    measures waiting for a core, CPU time the work."""
+    if db.engine.dialect.name != "postgresql":
+        return {}
+    with db.engine.connect() as conn:
+        pids = [r[0] for r in conn.exec_driver_sql(
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND backend_type = 'client backend'")]
+    out = {}
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        out[pid] = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return out
+
+
+def cpu_since(db: Database, before: dict[int, float]) -> float:
+    return sum(v - before.get(pid, 0.0) for pid, v in server_cpu(db).items())
+
+
 def run(kind: str, url: str, root: Path, payments: int, returns: int, submit: int) -> dict[str, float]:
     """One database, one size: the return file's apply and check-submit, wall seconds."""
     engine = make_engine(url, pool=False)
@@ -171,11 +196,13 @@ def run(kind: str, url: str, root: Path, payments: int, returns: int, submit: in
         (inbox / "returns.ach").write_bytes(data)
         pipe = Pipeline(settings, db)
         load_before = os.getloadavg()[0]
+        backends = server_cpu(db)
         t, cpu = time.perf_counter(), time.process_time()
         fid = pipe.claim("ach", inbox / "returns.ach")
         assert fid is not None
         out = pipe.process(fid)
-        ret_s, cpu = time.perf_counter() - t, time.process_time() - cpu
+        ret_s, ret_cpu = time.perf_counter() - t, time.process_time() - cpu
+        ret_server = cpu_since(db, backends)
         assert out.state == "done", out.reason
         ret_load = max(load_before, os.getloadavg()[0])
         t = time.perf_counter()
@@ -184,21 +211,25 @@ def run(kind: str, url: str, root: Path, payments: int, returns: int, submit: in
             pass
         parse_s = time.perf_counter() - t
         print(f"{tag} return file: {returns:,} entries ({len(data) / 1e6:.1f} MB) against "
-              f"{payments:,} payments: {ret_s:.2f}s wall, {cpu:.2f}s CPU in this process "
+              f"{payments:,} payments: {ret_s:.2f}s wall, {ret_cpu:.2f}s CPU here + {ret_server:.2f}s server "
               f"(NACHA parsing alone: {parse_s:.2f}s; load {ret_load:.1f})  counts={out.counts}", flush=True)
         with db.transaction() as s:
             returned = s.scalar(select(func.count()).select_from(CheckPayment)
                                 .where(CheckPayment.status == CheckStatus.RETURNED))
         assert returned == returns - NOCS, returned
         load_before = os.getloadavg()[0]
+        backends = server_cpu(db)
         t, cpu = time.perf_counter(), time.process_time()
         summary = Scheduler(settings, db, identity="bench").run("nightly")
-        sub_s, cpu = time.perf_counter() - t, time.process_time() - cpu
+        sub_s, sub_cpu = time.perf_counter() - t, time.process_time() - cpu
+        sub_server = cpu_since(db, backends)
         assert summary.outcome == "success", summary.message
         sub_load = max(load_before, os.getloadavg()[0])
-        print(f"{tag} check-submit of {submit:,} scheduled payments: {sub_s:.2f}s wall, {cpu:.2f}s CPU "
+        print(f"{tag} check-submit of {submit:,} scheduled payments: {sub_s:.2f}s wall, {sub_cpu:.2f}s CPU "
+              f"+ {sub_server:.2f}s server "
               f"(load {sub_load:.1f})  counts={summary.counts}", flush=True)
-        return {"return": ret_s, "return_load": ret_load, "submit": sub_s, "submit_load": sub_load}
+        return {"return": ret_s, "return_load": ret_load, "submit": sub_s, "submit_load": sub_load,
+                "return_cpu": ret_cpu + ret_server, "submit_cpu": sub_cpu + sub_server}
     finally:
         db.dispose()
 
@@ -247,7 +278,8 @@ def main() -> int:
             if pg:
                 line += f"PostgreSQL {pg[what]:7.2f}s [{pg[what + '_load']:.1f}]  "
             if sq and pg:
-                line += f"PG/SQLite {pg[what] / sq[what]:.2f}x"
+                line += (f"PG/SQLite {pg[what] / sq[what]:.2f}x wall, {pg[what + '_cpu'] / sq[what + '_cpu']:.2f}x CPU "
+                         f"({pg[what + '_cpu']:.1f}s with the server's / {sq[what + '_cpu']:.1f}s)")
             print(line)
         if len(sizes) == 2:
             for kind in ("sqlite", "postgresql"):

@@ -6,7 +6,9 @@ Loads the payments as ``bench.py`` does into a scratch PostgreSQL database (auto
 nothing has analyzed the table yet), then shows, for one chunk of 2,000 trace numbers:
 the trace lookup as an ``IN`` list and as ``= ANY(array)`` before statistics exist, the same
 after :func:`handlers.stats.analyze_if_stale`, and the chunk's status update as per-row
-``executemany`` vs ``UPDATE ... FROM unnest(arrays)`` (each in a rolled-back transaction).
+``executemany`` vs ``UPDATE ... FROM unnest(arrays)`` vs, when every column has one value in the
+chunk (what ``bulk_update`` now sends then), a plain ``UPDATE ... WHERE key = ANY(array)``
+(each in a rolled-back transaction).
 """
 
 from __future__ import annotations
@@ -98,6 +100,9 @@ def main() -> int:
                     "unnest(CAST(%s AS BIGINT[]), CAST(%s AS INTEGER[]), CAST(%s AS VARCHAR(255)[])) "
                     "AS v(payment_id, status, txn_err_msg) WHERE t.payment_id = v.payment_id "
                     "AND t.payment_id = ANY(%s)", (ids, [3] * len(ids), ["R01"] * len(ids), ids))
+            explain(cur, "NOW: one value per column (a return code's chunk): UPDATE ... WHERE key = ANY(array)",
+                    "UPDATE check_payments SET status = CAST(%s AS INTEGER), txn_err_msg = CAST(%s AS VARCHAR(255)) "
+                    "WHERE payment_id = ANY(CAST(%s AS BIGINT[]))", (3, "R01", ids))
             explain(cur, "AFTER: audit rows, INSERT ... SELECT with = ANY(array) of 2,000 ids",
                     f"{audit} WHERE payment_id = ANY(%s)", (ids,))
             big = list(range(1, 20_001, 2))

@@ -469,8 +469,8 @@ class DeliveryReader:
                                    field_name="record_type", columns=(3, 5), value=rtype,
                                    expected="042"))
             return None
-        module = bs022 if rtype == "022" else bs052
-        return module.parse(line.text, lineno=line.number, issues=self.issues, policy=self.policy)
+        parse = bs022.parse if rtype == "022" else bs052.parse
+        return parse(line.text, lineno=line.number, issues=self.issues, policy=self.policy)
 
     def _attach(self, payment: Payment, pending: list[SlipExtraLine], line: Line
                 ) -> tuple[Payment, list[SlipExtraLine]]:

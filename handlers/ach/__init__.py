@@ -5,10 +5,10 @@ HANDLERS = {
     "ach.returns": "handlers.ach.returns:AchReturnsHandler",
 }
 JOBS = {
-    "ach.check-submit": "handlers.ach.jobs:CheckSubmitJob",
-    "ach.submit-enroll": "handlers.ach.jobs:SubmitEnrollJob",
-    "ach.confirm-enroll": "handlers.ach.jobs:ConfirmEnrollJob",
-    "ach.clear-checks": "handlers.ach.jobs:ClearChecksJob",
+    "ach.check-submit": "handlers.ach.submit:CheckSubmitJob",
+    "ach.submit-enroll": "handlers.ach.enroll:SubmitEnrollJob",
+    "ach.confirm-enroll": "handlers.ach.enroll:ConfirmEnrollJob",
+    "ach.clear-checks": "handlers.ach.clear:ClearChecksJob",
 }
 SECTIONS = {
     "ach": "handlers.ach.settings:AchSettings",

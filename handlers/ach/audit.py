@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import ARRAY, BigInteger, ColumnElement, Integer, String, any_, insert, literal, select
-from sqlalchemy.orm import Session
 
 from store.db import Base, UtcDateTime, utcnow
 from store.models.ach import (
@@ -28,6 +27,7 @@ from store.models.ach import (
     PaymentRefundHistory,
 )
 from store.models.pbs import OcrLine, OcrLineHistory, PbsAgreement, PbsAgreementHistory
+from store.unit import UnitSession
 
 if TYPE_CHECKING:
     from handlers.base import FileContext
@@ -82,7 +82,7 @@ def chunks(seq: Sequence[Any], size: int = CHUNK) -> Iterable[Sequence[Any]]:
         yield seq[i:i + size]
 
 
-def audit_ids(session: Session, model: type[Base], ids: Sequence[Any], op: AuditOp, actor: Actor,
+def audit_ids(session: UnitSession, model: type[Base], ids: Sequence[Any], op: AuditOp, actor: Actor,
               reason: str | None = None, status: int = AUDIT_OK) -> int:
     """Copy the current rows ``ids`` of ``model`` into its history table (call before a delete,
     after an insert or update)."""
@@ -104,7 +104,7 @@ def audit_ids(session: Session, model: type[Base], ids: Sequence[Any], op: Audit
     return n
 
 
-def audit_where(session: Session, model: type[Base], where: ColumnElement[bool], op: AuditOp, actor: Actor,
+def audit_where(session: UnitSession, model: type[Base], where: ColumnElement[bool], op: AuditOp, actor: Actor,
                 reason: str | None = None) -> None:
     """History rows for every row of ``model`` matching ``where``, with one ``INSERT ... SELECT``."""
     cols = base_columns(model)
@@ -116,7 +116,7 @@ def audit_where(session: Session, model: type[Base], where: ColumnElement[bool],
     session.execute(insert(HISTORY[model]).from_select([*cols, *AUDIT_COLUMNS], sel))
 
 
-def audit_objects(session: Session, objs: Sequence[Base], op: AuditOp, actor: Actor,
+def audit_objects(session: UnitSession, objs: Sequence[Base], op: AuditOp, actor: Actor,
                   reason: str | None = None) -> int:
     """History rows for ORM objects (flushed first so their ids and values are in the table)."""
     if not objs:
@@ -127,7 +127,7 @@ def audit_objects(session: Session, objs: Sequence[Base], op: AuditOp, actor: Ac
     return audit_ids(session, model, [getattr(o, pk) for o in objs], op, actor, reason)
 
 
-def audit_snapshots(session: Session, model: type[Base], rows: Sequence[dict[str, Any]], op: AuditOp,
+def audit_snapshots(session: UnitSession, model: type[Base], rows: Sequence[dict[str, Any]], op: AuditOp,
                     actor: Actor, reason: str | None = None) -> int:
     """History rows from full row snapshots (several changes to one row in one transaction)."""
     if not rows:

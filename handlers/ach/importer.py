@@ -18,7 +18,6 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, ValidationError, field_validator
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from formats.errors import mask
 from formats.nacha.routing import is_valid
@@ -28,6 +27,7 @@ from handlers.ach.store import ach_settings
 from store.config import Settings
 from store.models.ach import AccountStatus, AuditOp, CheckPayment, CheckStatus, PaymentAccount, PaymentPayee
 from store.models.ach_import import ImportedPayment
+from store.unit import UnitSession
 
 
 class ImportRejected(Exception):
@@ -126,7 +126,7 @@ def _errors(where: str, exc: ValidationError) -> list[str]:
     return out
 
 
-def import_data(session: Session, settings: Settings, data: Any, actor: Actor) -> ImportResult:
+def import_data(session: UnitSession, settings: Settings, data: Any, actor: Actor) -> ImportResult:
     """Validate everything, then write; raises ImportRejected with every problem (nothing written)."""
     problems: list[str] = []
     try:
@@ -185,7 +185,7 @@ def import_data(session: Session, settings: Settings, data: Any, actor: Actor) -
                   actor)
 
 
-def _write(session: Session, payees: list[PayeeRow], accounts: list[AccountRow], payments: list[PaymentRow],
+def _write(session: UnitSession, payees: list[PayeeRow], accounts: list[AccountRow], payments: list[PaymentRow],
            db_accounts: dict[str, PaymentAccount], actor: Actor) -> ImportResult:
     res = ImportResult()
     for p in payees:

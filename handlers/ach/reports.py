@@ -7,7 +7,6 @@ from collections import defaultdict
 from typing import Any
 
 from sqlalchemy import and_, func, select
-from sqlalchemy.orm import Session
 
 from formats.errors import mask
 from store.models.ach import (
@@ -20,6 +19,7 @@ from store.models.ach import (
     PaymentRefundHistory,
 )
 from store.models.pbs import OcrLineHistory, PbsAgreementHistory
+from store.unit import UnitSession
 
 #: columns holding bank account numbers: masked in every operator output
 MASKED = frozenset({"check_account_number", "account_number", "payment_account_number"})
@@ -30,7 +30,7 @@ def local_day_bounds(day: dt.date) -> tuple[dt.datetime, dt.datetime]:
     return start.astimezone(dt.UTC), (start + dt.timedelta(days=1)).astimezone(dt.UTC)
 
 
-def daily(session: Session, day: dt.date, payee: str | None = None) -> dict[str, Any]:
+def daily(session: UnitSession, day: dt.date, payee: str | None = None) -> dict[str, Any]:
     """Every summary and exception report of ``day`` (optionally one payee's) plus status counts."""
     ids = set(session.scalars(select(PaymentLog.log_id).where(PaymentLog.param_name == "report_date",
                                                               PaymentLog.param_value == day.isoformat())))
@@ -77,7 +77,7 @@ def _row(obj: Any) -> dict[str, Any]:
     return out
 
 
-def audit(session: Session, *, payment_id: int | None = None, account: str | None = None, pid: str | None = None,
+def audit(session: UnitSession, *, payment_id: int | None = None, account: str | None = None, pid: str | None = None,
           pbs_customer: str | None = None, start: dt.date, end: dt.date) -> dict[str, list[dict[str, Any]]]:
     """Seed 004 queries: by payment id, by account number with the biller, by pid, or by PBS customer
     number (payment lines and agreements), within a date range."""

@@ -155,11 +155,8 @@ class PayeeSettings(_Model):
     def limit_breaches(self, day: dt.date, debit: int, credit: int, largest: int) -> list[str]:
         return [b for lim in self.risk_limits if lim.applies(day) for b in lim.breaches(debit, credit, largest)]
 
-    def same_file_as(self, other: PayeeSettings) -> bool:
-        """Seed 001: payees share an ACH file only with the same immediate fields."""
-        return self.file_key() == other.file_key()
-
     def file_key(self) -> tuple[str, str, str, str]:
+        """Seed 001: payees share an ACH file only with the same immediate fields."""
         return (self.immediate_destination, self.immediate_origin, self.immediate_destination_name.strip().upper(),
                 self.immediate_origin_name.strip().upper())
 

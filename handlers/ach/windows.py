@@ -21,7 +21,7 @@ company descriptive date for that window: a same-day payment due by the
 window's day goes same-day (effective that day, descriptive date ``SDHHMM`` of
 the settlement time) only in a same-day window and only up to the same-day
 limit; everything else is a next-day entry. A payee without windows keeps the
-seed 001 rule (:func:`handlers.ach.jobs.effective_date`).
+seed 001 rule (:func:`handlers.ach.job.effective_date`).
 """
 
 from __future__ import annotations

@@ -16,7 +16,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from sqlalchemy import select, update
-from sqlalchemy.orm import Session
 
 from formats.bills import format_cents
 from formats.errors import mask
@@ -24,6 +23,7 @@ from handlers.jobs import Job, JobContext, JobResult
 from handlers.registry import section
 from store.models.bills import Bill, BillNotice, BillStatus, BillUser
 from store.templates import render
+from store.unit import UnitSession
 
 OPTIONS = {"few_accounts_max", "one_template", "few_template", "many_template"}
 TEMPLATES = {"one": "bill_new_doc_one_account", "few": "bill_new_doc_few_accounts",
@@ -102,7 +102,7 @@ class BillNotifyJob(Job):
         return JobResult(outcome="success" if counts["bills"] else "noop", counts=counts)
 
 
-def _pending(s: Session) -> Iterator[UserNews]:
+def _pending(s: UnitSession) -> Iterator[UserNews]:
     """New bills grouped by user, one user at a time (the query is ordered by user)."""
     rows = s.execute(select(Bill.id, Bill.user_id, Bill.account_number, Bill.currency, Bill.amount_due,
                             Bill.due_date)

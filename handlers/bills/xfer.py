@@ -3,17 +3,18 @@
 ``RENAME`` (one filesystem) links the file under its new name and then unlinks
 the old one, so a crash leaves at most both names of one inode, which the next
 run resolves. ``COPY_AND_DELETE`` (another filesystem) copies to a hidden temp
-name in the target, fsyncs it, records the transfer in ``bill_transfers``,
-renames the copy into place and only then removes the source; the next run
-finishes a recorded transfer and discards an unrecorded (partial) copy. The
+name in the target (``spool.atomic``), fsyncs it, records the transfer in
+``bill_transfers``, links the copy into place (never over a file) and only then
+removes the source; the next run finishes a recorded transfer and discards an
+unrecorded (partial) copy. Recovery's sweep leaves a recorded copy alone. The
 inbox never sees a partial file and a file is never delivered twice.
 """
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import fnmatch
-import hashlib
 import os
 import time
 from pathlib import Path
@@ -21,7 +22,7 @@ from pathlib import Path
 from sqlalchemy import select
 
 from handlers.jobs import Job, JobContext, JobResult
-from spool import fsops
+from spool import atomic, fsops
 from spool.crashpoints import crashpoint
 from store.config import DEFAULT_DENY
 from store.db import utcnow
@@ -29,8 +30,9 @@ from store.models.bills import BillTransfer, TransferState
 
 METHODS = ("RENAME", "COPY_AND_DELETE")
 OPTIONS = {"source", "target", "channel", "method", "move.method", "min_age_s"}
-TEMP_PREFIX = ".xfer."
-TEMP_SUFFIX = ".tmp"
+#: the temp names copies had before ``spool.atomic``: a leftover is still finished or removed
+LEGACY_PREFIX = ".xfer."
+LEGACY_SUFFIX = ".tmp"
 CHUNK = 1 << 20
 
 
@@ -120,8 +122,7 @@ class BillXferJob(Job):
         final = target / src.name
         if final.exists():
             raise XferError(f"{final} already exists; not overwriting it")
-        temp = target / f"{TEMP_PREFIX}{src.name}{TEMP_SUFFIX}"
-        digest, size = _copy_synced(src, temp)
+        temp, digest, size = _copy_synced(src, final)
         with ctx.unit() as uow:
             row = BillTransfer(source=str(src), target=str(final), temp=str(temp), sha256=digest, size=size,
                                state=TransferState.PLACING)
@@ -132,10 +133,17 @@ class BillXferJob(Job):
 
     def _place(self, ctx: JobContext, row_id: int, src: Path, temp: Path, final: Path, digest: str,
                size: int) -> None:
+        """Rename the recorded copy into place, drop the source, mark the transfer done: the second of
+        a copy's two units of work on purpose (the first recorded it), so ``_recover`` finishes a crash
+        between them."""
         if temp.exists():
-            if final.exists():
-                raise XferError(f"{final} appeared while transferring {src}; left {temp} for an operator")
-            os.rename(temp, final)
+            try:
+                atomic.link_no_clobber(temp, final)
+            except FileExistsError:
+                raise XferError(f"{final} appeared while transferring {src}; left {temp} for an operator") from None
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(temp)
+            atomic.release(temp)
             fsops.fsync_dir(final.parent)
         crashpoint("bills_xfer_after_place")
         if src.exists() and _matches(src, digest, size):
@@ -149,41 +157,32 @@ class BillXferJob(Job):
 
     def _recover(self, ctx: JobContext, target: Path) -> int:
         """Finish recorded transfers; drop copies that never got recorded (a crash mid-copy)."""
-        with ctx.db.transaction() as s:
+        with ctx.unit() as uow:
             pending = [(r.id, Path(r.source), Path(r.temp), Path(r.target), r.sha256, r.size)
-                       for r in s.scalars(select(BillTransfer).where(BillTransfer.state == TransferState.PLACING))]
+                       for r in uow.session.scalars(select(BillTransfer)
+                                                    .where(BillTransfer.state == TransferState.PLACING))]
         for row_id, src, temp, final, digest, size in pending:
             ctx.log.warning("bill xfer: finishing the interrupted transfer of %s", src)
             self._place(ctx, row_id, src, temp, final, digest, size)
         known = {p[2] for p in pending}
-        for entry in fsops.scan(target):
-            if (entry.kind == "file" and entry.name.startswith(TEMP_PREFIX) and entry.name.endswith(TEMP_SUFFIX)
-                    and entry.path not in known):
-                ctx.log.warning("bill xfer: removing the partial copy %s", entry.path)
-                os.unlink(entry.path)
+        legacy = [e.path for e in fsops.scan(target) if e.kind == "file" and e.name.startswith(LEGACY_PREFIX)
+                  and e.name.endswith(LEGACY_SUFFIX)]
+        for path in [*legacy, *atomic.orphans(target)]:
+            if path not in known:
+                ctx.log.warning("bill xfer: removing the partial copy %s", path)
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(path)
         return len(pending)
 
 
-def _copy_synced(src: Path, temp: Path) -> tuple[str, int]:
-    h = hashlib.sha256()
-    size = 0
+def _copy_synced(src: Path, final: Path) -> tuple[Path, str, int]:
+    """Copy ``src`` to a durable hidden temp file beside ``final``; its path, sha256 and size."""
     fd_in = fsops.open_regular(src)
-    fd_out = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW | os.O_CLOEXEC, 0o640)
-    try:
-        with os.fdopen(fd_in, "rb", buffering=0) as fin, os.fdopen(fd_out, "wb", buffering=0) as fout:
-            while chunk := fin.read(CHUNK):
-                h.update(chunk)
-                fout.write(chunk)
-                size += len(chunk)
-                crashpoint("bills_xfer_mid_copy")
-            os.fsync(fout.fileno())
-    except BaseException:
-        try:
-            os.unlink(temp)
-        except FileNotFoundError:
-            pass
-        raise
-    return h.hexdigest(), size
+    with os.fdopen(fd_in, "rb", buffering=0) as fin, atomic.AtomicFile(final, mode=0o640) as out:
+        while chunk := fin.read(CHUNK):
+            out.write(chunk)
+            crashpoint("bills_xfer_mid_copy")
+        return out.stage(), out.sha256, out.size
 
 
 def _matches(path: Path, digest: str, size: int) -> bool:

@@ -26,7 +26,7 @@ from store.models.checkfree import CheckfreeTransfer, TransferState
 if TYPE_CHECKING:
     from store.config import Settings
     from store.models.ach import CheckPayment
-    from store.unit import UnitOfWork
+    from store.unit import Work
 
 log = logging.getLogger("spoolgate.checkfree.debit")
 
@@ -49,7 +49,7 @@ def to_debit(payment: CheckPayment) -> DebitPayment:
                         reference=(payment.bill_id or "")[:20])
 
 
-def write_debit_file(uow: UnitOfWork, settings: Settings, payee_name: str,
+def write_debit_file(uow: Work, settings: Settings, payee_name: str,
                      payments: Sequence[CheckPayment], *, now: dt.datetime | None = None) -> dict[str, Any]:
     """Stage the debit file for ``payments`` (one payee) into ``out/bd``; never commits.
 

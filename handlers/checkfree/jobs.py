@@ -27,7 +27,7 @@ class OutboundJob(Job):
     def run(self, ctx: JobContext) -> JobResult:
         from handlers.checkfree.outbound import OutboundFlow
 
-        report = OutboundFlow(ctx.settings, ctx.db).run()
+        report = OutboundFlow(ctx.settings, ctx.unit).run()
         counts = report.counts
         message = "; ".join(report.problems)
         late = after_cutoff(cfs.checkfree(ctx.settings), ctx.now) if counts.get("uploaded") else None

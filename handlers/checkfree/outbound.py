@@ -16,15 +16,18 @@ kill -9 between any two steps neither loses nor repeats anything:
 
 An upload that fails after the endpoint's retries moves the encrypted file to
 ``out/error`` with ``NAME.error.json``; moving it back to ``out/ftp`` retries it.
+
+So a pass commits in many steps on purpose, each its own unit of work of the
+job (``_step``), never one transaction around a filesystem change.
 """
 
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import logging
 import os
 import posixpath
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -33,14 +36,15 @@ from sqlalchemy import select, update
 
 from formats.checkfree import BadFileName, parse_name
 from handlers.checkfree import settings as cfs
-from spool import fsops
+from spool import atomic, fsops
 from spool.crashpoints import crashpoint
-from store.db import Database, utcnow
+from store.db import utcnow
 from store.models.checkfree import CheckfreeTransfer, TransferState
 
 if TYPE_CHECKING:
     from spool.sftp import SftpStage
     from store.config import Settings
+    from store.unit import UnitOfWork, UnitSession
 
 log = logging.getLogger("spoolgate.checkfree.outbound")
 
@@ -81,26 +85,14 @@ def _sha(path: Path) -> tuple[str, int]:
 def copy_no_clobber(src: Path, dst: Path) -> None:
     """Copy ``src`` to ``dst`` complete or not at all; an identical ``dst`` is success."""
     fsops.ensure_dir(dst.parent)
-    tmp = fsops.temp_path(dst)  # recovery sweeps it if this process dies
-    digest = hashlib.sha256()
-    try:
-        with open(src, "rb") as fi, open(tmp, "xb") as fo:
-            while chunk := fi.read(_CHUNK):
-                fo.write(chunk)
-                digest.update(chunk)
-            fo.flush()
-            os.fsync(fo.fileno())
-        os.chmod(tmp, 0o640)
+    with open(src, "rb") as fi, atomic.AtomicFile(dst, mode=0o640) as out:
+        while chunk := fi.read(_CHUNK):
+            out.write(chunk)
         try:
-            os.link(tmp, dst)
+            out.publish()
         except FileExistsError:
-            if _sha(dst)[0] != digest.hexdigest():
+            if _sha(dst)[0] != out.sha256:
                 raise StageConflict(f"{dst} exists with other content") from None
-        fsops.fsync_dir(dst.parent)
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        fsops.temp_done(tmp)
 
 
 def _unlink(path: Path) -> bool:
@@ -115,9 +107,10 @@ def _unlink(path: Path) -> bool:
 class OutboundFlow:
     """One pass over every unfinished transfer; safe to run again at any point."""
 
-    def __init__(self, settings: Settings, db: Database, *, stage: SftpStage | None = None) -> None:
+    def __init__(self, settings: Settings, units: Callable[[], UnitOfWork], *,
+                 stage: SftpStage | None = None) -> None:
         self.settings = settings
-        self.db = db
+        self.units = units
         self.cf = cfs.checkfree(settings)
         self.bd = cfs.folder(settings, "out_bd")
         self.history = cfs.folder(settings, "out_history")
@@ -135,8 +128,14 @@ class OutboundFlow:
 
     # -- bookkeeping -------------------------------------------------------------------------------
 
+    @contextlib.contextmanager
+    def _step(self) -> Iterator[UnitSession]:
+        """One committed step: a unit of work of the job."""
+        with self.units() as work:
+            yield work.session
+
     def _set(self, row: _Row, state: TransferState, **values: Any) -> _Row:
-        with self.db.transaction() as s:
+        with self._step() as s:
             res = s.execute(update(CheckfreeTransfer)
                             .where(CheckfreeTransfer.id == row.id, CheckfreeTransfer.state == row.state)
                             .values(state=state, updated_at=utcnow(), **values))
@@ -148,7 +147,7 @@ class OutboundFlow:
 
     def adopt(self, report: FlowReport) -> None:
         """Rows for debit files in out/bd written without one; retries moved back into out/ftp."""
-        with self.db.transaction() as s:
+        with self._step() as s:
             known = {r.name: r.state for r in s.execute(select(CheckfreeTransfer.name, CheckfreeTransfer.state))}
         for entry in fsops.scan(self.bd) if self.bd.exists() else ():
             name = entry.name
@@ -162,7 +161,7 @@ class OutboundFlow:
                 continue
             sha, size = _sha(entry.path)
             payee = self.cf.payee_by_ftp_user(cdp.ftp_user)
-            with self.db.transaction() as s:
+            with self._step() as s:
                 s.add(CheckfreeTransfer(name=name, payee=payee[0] if payee else None, state=TransferState.NEW,
                                         plain_sha256=sha, plain_size=size, source="adopted"))
             report.add("adopted")
@@ -172,7 +171,7 @@ class OutboundFlow:
                 continue
             base = name[: -len(PGP_SUFFIX)]
             if known.get(base) == TransferState.ERROR:
-                with self.db.transaction() as s:
+                with self._step() as s:
                     s.execute(update(CheckfreeTransfer).where(CheckfreeTransfer.name == base)
                               .values(state=TransferState.ENCRYPTED, error=None, updated_at=utcnow()))
                 with contextlib.suppress(FileNotFoundError):
@@ -184,7 +183,7 @@ class OutboundFlow:
         for d in (self.bd, self.history, self.ftp, self.error):
             fsops.ensure_dir(d)
         self.adopt(report)
-        with self.db.transaction() as s:
+        with self._step() as s:
             rows = [_Row.of(r) for r in s.scalars(
                 select(CheckfreeTransfer)
                 .where(CheckfreeTransfer.state.not_in([TransferState.DONE, TransferState.ERROR]))
@@ -199,7 +198,7 @@ class OutboundFlow:
                     detail = exc.to_dict() if isinstance(exc, PgpError) else {"reason": str(exc),
                                                                                "exception": type(exc).__name__}
                     log.error("checkfree transfer %s: %s", row.name, exc)
-                    with self.db.transaction() as s:
+                    with self._step() as s:
                         s.execute(update(CheckfreeTransfer).where(CheckfreeTransfer.id == row.id)
                                   .values(error=detail, updated_at=utcnow()))
                     report.add("failed")
@@ -238,7 +237,7 @@ class OutboundFlow:
             crashpoint("checkfree_after_bd_removed")
             if not enc.exists():
                 raise StageConflict(f"{enc} is missing before its upload")
-            with self.db.transaction() as s:
+            with self._step() as s:
                 s.execute(update(CheckfreeTransfer).where(CheckfreeTransfer.id == row.id)
                           .values(upload_attempts=CheckfreeTransfer.upload_attempts + 1))
             row = self._set(row, TransferState.UPLOADING)
@@ -283,7 +282,7 @@ class OutboundFlow:
                 report.add("uploaded")
                 self._finish(row, enc, report)
                 return
-            with self.db.transaction() as s:
+            with self._step() as s:
                 s.execute(update(CheckfreeTransfer).where(CheckfreeTransfer.id == row.id)
                           .values(upload_attempts=CheckfreeTransfer.upload_attempts + 1))
         crashpoint("checkfree_before_upload")

@@ -23,14 +23,14 @@ from store.models.ach import (
 )
 
 if TYPE_CHECKING:
-    from sqlalchemy.orm import Session
+    from store.unit import UnitSession
 
 GATEWAY = "checkfree"
 
 _BASE_COLUMNS = tuple(c.key for c in sa_inspect(CheckPayment).column_attrs)
 
 
-def audit(session: Session, payment: CheckPayment, *, job_id: int, job_name: str, reason: str | None,
+def audit(session: UnitSession, payment: CheckPayment, *, job_id: int, job_name: str, reason: str | None,
           operation: int = AuditOp.UPDATE, now: dt.datetime | None = None) -> CheckPaymentHistory:
     row = CheckPaymentHistory(**{k: getattr(payment, k) for k in _BASE_COLUMNS},
                               audit_operation=int(operation), audit_status=AUDIT_OK,
@@ -40,7 +40,7 @@ def audit(session: Session, payment: CheckPayment, *, job_id: int, job_name: str
     return row
 
 
-def set_status(session: Session, payment: CheckPayment, status: int, *, job_id: int, job_name: str,
+def set_status(session: UnitSession, payment: CheckPayment, status: int, *, job_id: int, job_name: str,
                reason: str | None = None, error: str | None = None, now: dt.datetime | None = None) -> None:
     when = now or utcnow()
     payment.status = int(status)
@@ -51,7 +51,7 @@ def set_status(session: Session, payment: CheckPayment, status: int, *, job_id: 
     audit(session, payment, job_id=job_id, job_name=job_name, reason=reason, now=when)
 
 
-def _account_audit(session: Session, account: PaymentAccount, *, job_id: int, job_name: str,
+def _account_audit(session: UnitSession, account: PaymentAccount, *, job_id: int, job_name: str,
                    reason: str | None, now: dt.datetime) -> None:
     cols = tuple(c.key for c in sa_inspect(PaymentAccount).column_attrs)
     session.add(PaymentAccountHistory(**{k: getattr(account, k) for k in cols},
@@ -83,7 +83,7 @@ def noc_changes(code: str, corrected: str) -> dict[str, str]:
     return {}
 
 
-def apply_noc(session: Session, payment: CheckPayment, code: str, corrected: str, *, update_account: bool,
+def apply_noc(session: UnitSession, payment: CheckPayment, code: str, corrected: str, *, update_account: bool,
               job_id: int, job_name: str, now: dt.datetime | None = None) -> bool:
     """Seed 001 "NOC Returns": txn_message ``CODE::NEW::OLD``, account fields corrected per code.
 

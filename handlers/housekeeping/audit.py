@@ -7,7 +7,9 @@ delete exactly those events and record the chunk's byte range in
 ``end_offset``. A crash after the fsync and before the commit leaves a tail
 whose events are still in the table: the next run cuts every export file back
 to its recorded end (or removes it when nothing was recorded) before exporting
-again, so no event is lost and none appears twice.
+again, so no event is lost and none appears twice. Each chunk is therefore two
+units of work on purpose (read, then delete and record), with the export file
+written and fsynced between them.
 """
 
 from __future__ import annotations
@@ -54,9 +56,9 @@ class AuditPurgeJob(PurgeOptions, Job):
         path: Path | None = None
         exported = 0
         while True:
-            with ctx.db.transaction() as s:
-                events = list(s.scalars(select(AuditEvent).where(AuditEvent.created_at < cutoff)
-                                        .order_by(AuditEvent.id).limit(chunk)))
+            with ctx.unit() as uow:
+                events = list(uow.session.scalars(select(AuditEvent).where(AuditEvent.created_at < cutoff)
+                                                  .order_by(AuditEvent.id).limit(chunk)))
                 lines = b"".join(_line(e) for e in events)
                 ids = [e.id for e in events]
             if not ids:
@@ -82,8 +84,8 @@ class AuditPurgeJob(PurgeOptions, Job):
 
 def reconcile(ctx: JobContext, logs: Path) -> int:
     """Cut each export file back to its last committed byte; drop files with nothing committed."""
-    with ctx.db.transaction() as s:
-        ends: dict[str, int] = {name: end for name, end in s.execute(
+    with ctx.unit() as uow:
+        ends: dict[str, int] = {name: end for name, end in uow.session.execute(
             select(AuditExport.file, func.max(AuditExport.end_offset)).group_by(AuditExport.file))}
     cut = 0
     for entry in fsops.scan(logs):

@@ -26,7 +26,6 @@ from typing import Any, BinaryIO
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
 
 from formats.errors import Issue, IssueCode
 from formats.pbs import GUIDE_EXAMPLES, STRICT, FileKind, Policy, classify, parse_receipt
@@ -66,6 +65,7 @@ from store.models.pbs import (
     PbsDelivery,
     PbsReceivedDelivery,
 )
+from store.unit import UnitSession
 
 OPTIONS = {"policy", "keep_control_lists"}
 POLICIES: dict[str, Policy] = {"strict": STRICT, "guide_examples": GUIDE_EXAMPLES}
@@ -118,7 +118,7 @@ class _Loader:
 
     def __init__(self, ctx: FileContext, policy: Policy) -> None:
         self.ctx = ctx
-        self.s: Session = ctx.session
+        self.s: UnitSession = ctx.session
         self.policy = policy
         self.delivery: PbsReceivedDelivery | None = None
         self.header: OcrHeader | None = None
@@ -372,7 +372,7 @@ def _duplicate(start: DeliveryStart, where: str) -> Rejected:
 _DIGITS = re.compile(r"(\d+)$")
 
 
-def _find_delivery(s: Session, receipt: Receipt) -> PbsDelivery | None:
+def _find_delivery(s: UnitSession, receipt: Receipt) -> PbsDelivery | None:
     ident = receipt.identifier
     found = s.scalar(select(PbsDelivery).where(PbsDelivery.identifier == ident).with_for_update())
     if found is None and (m := _DIGITS.search(ident)):

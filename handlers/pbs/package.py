@@ -11,8 +11,6 @@ removed whatever happens.
 
 from __future__ import annotations
 
-import hashlib
-import os
 import re
 import shutil
 import tempfile
@@ -21,15 +19,14 @@ from pathlib import Path
 
 from pydantic import ValidationError
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from formats.pbs import invoice_xml
 from handlers.jobs import Job, JobContext, JobResult
 from handlers.pbs.pdf import invoice_pdf
 from handlers.pbs.settings import PbsSettings, pbs_settings
-from spool import fsops
+from spool import atomic, fsops
 from store.models.pbs import DeliveryState, Invoice, PbsDelivery, PbsDocument
-from store.unit import UnitOfWork
+from store.unit import UnitSession, Work
 
 OPTIONS = {"max_invoices_per_file", "max_files"}
 _CHUNK = 1024 * 1024
@@ -51,9 +48,7 @@ class PackageJob(Job):
             conf = pbs_settings(self.settings)
         except ValidationError:
             return problems  # reported for the [pbs] section itself
-        if conf.outbound_target not in self.settings.outbound:
-            problems.append(f"pbs.outbound_target {conf.outbound_target!r} is not an outbound target")
-        return problems
+        return problems + conf.target_problems(self.settings)
 
     def run(self, ctx: JobContext) -> JobResult:
         conf = pbs_settings(ctx.settings)
@@ -74,7 +69,7 @@ class PackageJob(Job):
         return JobResult(counts={"deliveries": deliveries, "invoices": invoices, "amount": amount},
                          message=f"{deliveries} delivery(ies), {invoices} invoice(s), {amount} øre")
 
-    def _one(self, ctx: JobContext, uow: UnitOfWork, conf: PbsSettings, per_file: int,
+    def _one(self, ctx: JobContext, uow: Work, conf: PbsSettings, per_file: int,
              xsd: bytes | None) -> tuple[int, int] | None:
         s = uow.session
         outstanding = Invoice.total_excl_vat + Invoice.total_vat - Invoice.paid_amount
@@ -142,32 +137,26 @@ class PackageJob(Job):
         return len(ready), total
 
 
-def _archived(s: Session, inv: Invoice) -> tuple[PbsDocument | None, Path | None]:
+def _archived(s: UnitSession, inv: Invoice) -> tuple[PbsDocument | None, Path | None]:
     """The invoice's archived PDF and its path, when the file is there unaltered."""
     doc = s.scalar(select(PbsDocument).where(PbsDocument.invoice_id == inv.id))
     if doc is None:
         return None, None
     path = Path(doc.path)
     try:
-        return doc, (path if _sha256(path) == doc.sha256 else None)
+        return doc, (path if fsops.sha256_file(path)[0] == doc.sha256 else None)
     except FileNotFoundError:
         return doc, None
 
 
-def _generate(s: Session, inv: Invoice, record: invoice_xml.Invoice, doc: PbsDocument | None, path: Path,
+def _generate(s: UnitSession, inv: Invoice, record: invoice_xml.Invoice, doc: PbsDocument | None, path: Path,
               ctx: JobContext) -> Path:
     """Render the invoice's PDF from its XML record and store it in the document archive."""
     data = invoice_pdf(record)
-    tmp = fsops.temp_path(path)  # recovery sweeps it if this process dies
-    try:
-        with open(tmp, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    finally:
-        fsops.temp_done(tmp)
-    digest = hashlib.sha256(data).hexdigest()
+    with atomic.AtomicFile(path) as out:  # recovery sweeps its temp file if this process dies
+        out.write(data)
+        out.publish(overwrite=True)
+    digest = out.sha256
     if doc is None:
         s.add(PbsDocument(invoice_id=inv.id, file_name=path.name, path=str(path), sha256=digest, size=len(data),
                           generated=True, created_at=ctx.now))
@@ -178,14 +167,6 @@ def _generate(s: Session, inv: Invoice, record: invoice_xml.Invoice, doc: PbsDoc
 
 def _safe(text: str) -> str:
     return "".join(c if c.isascii() and (c.isalnum() or c in "-_") else "_" for c in text)
-
-
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        while chunk := fh.read(_CHUNK):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def _xml_invoice(inv: Invoice, document: str) -> invoice_xml.Invoice:

@@ -52,6 +52,13 @@ class PbsSettings(BaseModel):
             raise ValueError("payment_type must be 00 (all) or 07 (paper based)")
         return v
 
+    def target_problems(self, settings: Settings) -> list[str]:
+        """What is wrong with the outbound target the package job writes to and the transfer job
+        uploads from (one check for both jobs)."""
+        if self.outbound_target not in settings.outbound:
+            return [f"pbs.outbound_target {self.outbound_target!r} is not an outbound target"]
+        return []
+
     def alert_group(self, settings: Settings) -> tuple[str, ...]:
         return self.alert_recipients or settings.smtp.alert_recipients
 

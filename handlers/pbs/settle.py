@@ -20,7 +20,6 @@ import datetime as dt
 from dataclasses import dataclass, field
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from formats.pbs.codes import PaymentKind
 from handlers.ach.audit import Actor, audit_ids
@@ -30,7 +29,7 @@ from handlers.stats import analyze_if_stale
 from store.calendars import Calendar, calendar
 from store.models.ach import AuditOp
 from store.models.pbs import Invoice, InvoicePayment, LineStatus, OcrLine, PaymentSurplus
-from store.unit import UnitOfWork
+from store.unit import UnitSession, Work
 
 OPTIONS = {"batch"}
 SURPLUS_OPEN = "open"
@@ -93,7 +92,7 @@ class SettleJob(Job):
         return JobResult(counts=counts, message=", ".join(f"{k} {v}" for k, v in sorted(counts.items())))
 
 
-def _record(uow: UnitOfWork, done: _Batch, actor: Actor, ctx: JobContext) -> None:
+def _record(uow: Work, done: _Batch, actor: Actor, ctx: JobContext) -> None:
     s = uow.session
     s.flush()
     for outcome, ids in done.changed.items():
@@ -110,7 +109,7 @@ def _booking_day(line: OcrLine, cal: Calendar, today: dt.date) -> dt.date:
     return cal.next_business_day(day, include=True)
 
 
-def _settle(s: Session, line: OcrLine, invoices: dict[str, Invoice], ctx: JobContext, cal: Calendar,
+def _settle(s: UnitSession, line: OcrLine, invoices: dict[str, Invoice], ctx: JobContext, cal: Calendar,
             job_name: str, done: _Batch) -> str:
     line.attempts += 1
     outcome = _decide(s, line, invoices, ctx, cal, job_name, done)
@@ -118,7 +117,7 @@ def _settle(s: Session, line: OcrLine, invoices: dict[str, Invoice], ctx: JobCon
     return outcome
 
 
-def _decide(s: Session, line: OcrLine, invoices: dict[str, Invoice], ctx: JobContext, cal: Calendar,
+def _decide(s: UnitSession, line: OcrLine, invoices: dict[str, Invoice], ctx: JobContext, cal: Calendar,
             job_name: str, done: _Batch) -> str:
     kind = line.kind
     if kind in (PaymentKind.REJECTED, PaymentKind.CANCELLED) or (kind == PaymentKind.COMPLETED
@@ -155,13 +154,13 @@ def _decide(s: Session, line: OcrLine, invoices: dict[str, Invoice], ctx: JobCon
     return "settled"
 
 
-def _surplus(s: Session, line: OcrLine, invoice: Invoice, amount: int, ctx: JobContext) -> None:
+def _surplus(s: UnitSession, line: OcrLine, invoice: Invoice, amount: int, ctx: JobContext) -> None:
     s.add(PaymentSurplus(ocr_line_id=line.id, invoice_id=invoice.id, invoice_number=invoice.invoice_number,
                          customer_number=line.customer_number, amount=amount, status=SURPLUS_OPEN,
                          created_at=ctx.now))
 
 
-def _original(s: Session, line: OcrLine, amount: int, ctx: JobContext) -> OcrLine | None:
+def _original(s: UnitSession, line: OcrLine, amount: int, ctx: JobContext) -> OcrLine | None:
     """The settled payment a charge-back takes back: same reference and customer, the same amount first."""
     query = (select(OcrLine).where(OcrLine.payment_reference == line.payment_reference,
                                    OcrLine.customer_number == line.customer_number,
@@ -174,7 +173,7 @@ def _original(s: Session, line: OcrLine, amount: int, ctx: JobContext) -> OcrLin
     return same[0] if same else (candidates[0] if candidates else None)
 
 
-def _charge_back(s: Session, line: OcrLine, invoices: dict[str, Invoice], ctx: JobContext, cal: Calendar,
+def _charge_back(s: UnitSession, line: OcrLine, invoices: dict[str, Invoice], ctx: JobContext, cal: Calendar,
                  job_name: str, done: _Batch) -> str:
     amount = -line.total_amount if line.total_amount < 0 else line.paid_amount
     ref = line.payment_reference.strip()

@@ -46,8 +46,7 @@ class TransferJob(Job):
             return problems  # reported for the [pbs] section itself
         if conf.sftp is None:
             problems.append("pbs.sftp (the Nets SFTP endpoint) is not configured")
-        if conf.outbound_target not in self.settings.outbound:
-            problems.append(f"pbs.outbound_target {conf.outbound_target!r} is not an outbound target")
+        problems += conf.target_problems(self.settings)
         if conf.channel not in self.settings.channels:
             problems.append(f"pbs.channel {conf.channel!r} is not a channel")
         return problems
@@ -95,21 +94,22 @@ class TransferJob(Job):
         if not target.folder.exists():
             return []
         names = {e.name for e in fsops.scan(target.folder) if e.kind == "file"}
-        signalled = target.signal != "none"
-        signals = {target.signal_pattern.format(name=n) for n in names} if signalled else set()
+        signals = {target.signal_name(n) for n in names} - {None}
         out = []
         # The XML names the zip of PDFs it comes with: send the zip first.
         for name in sorted(names, key=lambda n: (n.lower().endswith(".xml"), n)):
             if name.startswith(".") or name in signals:
                 continue
-            if signalled and target.signal_pattern.format(name=name) not in names:
+            signal = target.signal_name(name)
+            if signal is not None and signal not in names:
                 continue
             out.append(target.folder / name)
         return out
 
     def _signal(self, ctx: JobContext, path: Path) -> Path | None:
         target = ctx.settings.outbound[pbs_settings(ctx.settings).outbound_target]
-        return None if target.signal == "none" else path.parent / target.signal_pattern.format(name=path.name)
+        signal = target.signal_name(path.name)
+        return None if signal is None else path.parent / signal
 
     def _file_delivered(self, ctx: JobContext, path: Path) -> None:
         conf = pbs_settings(ctx.settings)

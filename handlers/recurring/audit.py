@@ -6,8 +6,6 @@ set-based ``audit_ids`` writes their history rows.
 
 from __future__ import annotations
 
-from sqlalchemy.orm import Session
-
 from handlers.ach.audit import HISTORY, Actor, audit_ids, audit_objects
 from store.models.recurring import (
     PaymentBillSummary,
@@ -18,6 +16,7 @@ from store.models.recurring import (
     RecurringPayment,
     RecurringPaymentHistory,
 )
+from store.unit import UnitSession
 
 HISTORY.update({RecurringPayment: RecurringPaymentHistory, PaymentBillSummary: PaymentBillSummaryHistory,
                 PaymentReminder: PaymentReminderHistory})
@@ -26,7 +25,7 @@ HISTORY.update({RecurringPayment: RecurringPaymentHistory, PaymentBillSummary: P
 AUDIT_LENGTH = 100
 
 
-def audit_notice(s: Session, actor: Actor, notice_type: str, ref_table: str, ref_id: object, recipient: str,
+def audit_notice(s: UnitSession, actor: Actor, notice_type: str, ref_table: str, ref_id: object, recipient: str,
                  notification_id: int | None, body: str, length: int = AUDIT_LENGTH, offset: int = 0) -> None:
     s.add(PaymentEmailHistory(notice_type=notice_type, ref_table=ref_table, ref_id=str(ref_id), recipient=recipient,
                               notification_id=notification_id, content=body[offset:offset + length] or None,

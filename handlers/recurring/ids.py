@@ -9,10 +9,11 @@ PostgreSQL draws from the column's sequence.
 from __future__ import annotations
 
 from sqlalchemy import text
-from sqlalchemy.orm import Session
+
+from store.unit import UnitSession
 
 
-def reserve_ids(s: Session, table: str, column: str, n: int) -> list[int]:
+def reserve_ids(s: UnitSession, table: str, column: str, n: int) -> list[int]:
     """``n`` fresh ids of ``table.column`` (names from code, never from input)."""
     if n <= 0:
         return []

@@ -11,12 +11,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import Table, insert
-from sqlalchemy.orm import Session
 
 from handlers.recurring.audit import Actor, audit_notice
 from handlers.recurring.ids import reserve_ids
 from store.db import utcnow
 from store.models.core import Notification
+from store.unit import UnitSession
 
 
 @dataclass
@@ -29,7 +29,7 @@ class Notice:
     ref_id: object
 
 
-def queue(s: Session, notices: Sequence[Notice], actor: Actor, *, audit: bool, ref: str) -> list[int]:
+def queue(s: UnitSession, notices: Sequence[Notice], actor: Actor, *, audit: bool, ref: str) -> list[int]:
     if not notices:
         return []
     now = utcnow()

@@ -25,7 +25,6 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from sqlalchemy import Table, bindparam, func, insert, select, update
-from sqlalchemy.orm import Session
 
 from formats.bills import format_cents
 from formats.errors import mask
@@ -50,7 +49,7 @@ from store.models.recurring import (
     SummaryStatus,
 )
 from store.templates import renderer
-from store.unit import UnitOfWork
+from store.unit import UnitSession, Work
 
 BOOL_OPTIONS = ("email_on_schedule", "email_on_zero", "email_on_expiry", "email_on_cancel", "email_over_limit",
                 "cancel_if_account_cancelled", "cancel_if_account_invalid", "skip_sync", "audit_notifications")
@@ -164,7 +163,7 @@ class RecurringPaymentsJob(Job):
                                  f"{counts.get('synchronized', 0)} bill(s) synchronized")
 
     # -- reading ---------------------------------------------------------------------------------
-    def _read(self, s: Session, rows: list[dict[str, Any]]) -> _Chunk:
+    def _read(self, s: UnitSession, rows: list[dict[str, Any]]) -> _Chunk:
         ids = [r["recurring_id"] for r in rows]
         accounts: dict[int, list[str]] = defaultdict(list)
         for rid, acct in s.execute(select(RecurringPaymentAccount.recurring_id,
@@ -217,7 +216,7 @@ class RecurringPaymentsJob(Job):
         return _Chunk(rows, accounts, active, current, last_due, bills, pay_accounts, payment_status)
 
     # -- deciding ----------------------------------------------------------------------------------
-    def _chunk(self, uow: UnitOfWork, rows: list[dict[str, Any]], counts: dict[str, int]) -> None:
+    def _chunk(self, uow: Work, rows: list[dict[str, Any]], counts: dict[str, int]) -> None:
         s = uow.session
         c = self._read(s, rows)
         counts["rows"] += len(rows)
@@ -439,7 +438,7 @@ class RecurringPaymentsJob(Job):
                 "email": r["payer_email_addr"], "recurring_id": r["recurring_id"]}
 
     # -- writing -----------------------------------------------------------------------------------
-    def _write(self, s: Session, c: _Chunk, payments: list[dict[str, Any]],
+    def _write(self, s: UnitSession, c: _Chunk, payments: list[dict[str, Any]],
                links: Sequence[tuple[dict[str, Any], list[int]]], counts: dict[str, int]) -> None:
         """Payments first (their ids go into the summaries), then summaries in their final state."""
         now = self.actor.now
@@ -489,7 +488,7 @@ class RecurringPaymentsJob(Job):
                 r["bill_id"] = b["bill_id"]
                 c.changed.add(r["recurring_id"])
 
-    def _notify(self, uow: UnitOfWork, notices: list[tuple[str, dict[str, Any], str]],
+    def _notify(self, uow: Work, notices: list[tuple[str, dict[str, Any], str]],
                 counts: dict[str, int]) -> None:
         out: list[Notice] = []
         for template, values, kind in notices:

@@ -13,8 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, BinaryIO
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy import delete, select
 
 from formats.errors import Issue, IssueCode
 from formats.setups import AccountRecord, CancelRecord, RecurringRecord, ReminderRecord, parse_setups
@@ -37,6 +36,7 @@ from store.models.recurring import (
     RecurringStatus,
     SummaryStatus,
 )
+from store.unit import UnitSession
 
 MAX_LINES_IN_REASON = 5
 
@@ -68,7 +68,7 @@ def needs_bill(amount_type: str, pay_date_type: str) -> bool:
     return amount_type != AmountType.FIXED or pay_date_type == PayDateType.BEFORE_DUE
 
 
-def load_setups(session: Session, data: bytes, actor: Actor, today: dt.date) -> SetupResult:
+def load_setups(session: UnitSession, data: bytes, actor: Actor, today: dt.date) -> SetupResult:
     """Check everything, then apply; raises SetupsRejected with every problem (nothing written)."""
     records, issues = parse_setups(data)
     issues += _check_db(session, records)
@@ -82,7 +82,7 @@ def _issue(code: IssueCode, reason: str, line: int, r: SetupRecord, fld: str | N
     return Issue(code=code, reason=reason, line=line, record=f"{r.type} {r.id}", field=fld)
 
 
-def _check_db(s: Session, records: Sequence[tuple[int, SetupRecord]]) -> list[Issue]:
+def _check_db(s: UnitSession, records: Sequence[tuple[int, SetupRecord]]) -> list[Issue]:
     out: list[Issue] = []
     ids = {t: [r.id for _, r in records if r.type == t] for t in ("recurring_payment", "payment_reminder",
                                                                   "payment_account")}
@@ -174,7 +174,7 @@ def _check_recurring(n: int, r: RecurringRecord, old: RecurringPayment | None, a
 
 
 # -- applying ---------------------------------------------------------------------------------------
-def _apply(s: Session, records: Sequence[tuple[int, SetupRecord]], actor: Actor, today: dt.date) -> SetupResult:
+def _apply(s: UnitSession, records: Sequence[tuple[int, SetupRecord]], actor: Actor, today: dt.date) -> SetupResult:
     res = SetupResult()
     order = {"payment_account": 0, "recurring_payment": 1, "payment_reminder": 2}
     for _n, r in sorted(records, key=lambda x: (order[x[1].type], x[0])):
@@ -197,7 +197,7 @@ def _card_expiry(text: str) -> dt.date:
     return dt.date(year, month, calendar.monthrange(year, month)[1])
 
 
-def _account(s: Session, r: AccountRecord, actor: Actor) -> None:
+def _account(s: UnitSession, r: AccountRecord, actor: Actor) -> None:
     values: dict[str, Any] = {k: v for k, v in {
         "user_id": r.user_id, "ddn": r.payee, "payment_type": r.payment_type, "account_holder_name": r.holder,
         "email": r.email, "account_nick_name": r.nick_name, "account_status": r.status,
@@ -238,7 +238,7 @@ def initial_state(amount_type: str, pay_date_type: str, pay_day: int | None, sta
             else NO_DUE_DATE}
 
 
-def _recurring(s: Session, r: RecurringRecord, actor: Actor, today: dt.date) -> None:
+def _recurring(s: UnitSession, r: RecurringRecord, actor: Actor, today: dt.date) -> None:
     fields = {k: getattr(r, k) for k in ("user_id", "pid", "amount_type", "amount", "amount_limit", "pay_date_type",
                                          "pay_day", "days_before_due", "start_date", "end_date", "max_num_payments")
               if getattr(r, k) is not None}
@@ -272,14 +272,15 @@ def _recurring(s: Session, r: RecurringRecord, actor: Actor, today: dt.date) -> 
         old = set(s.scalars(select(RecurringPaymentAccount.payer_account_number)
                             .where(RecurringPaymentAccount.recurring_id == row.recurring_id)))
         for acct in old - set(r.accounts):
-            s.query(RecurringPaymentAccount).filter_by(recurring_id=row.recurring_id,
-                                                       payer_account_number=acct).delete()
+            s.execute(delete(RecurringPaymentAccount).where(
+                RecurringPaymentAccount.recurring_id == row.recurring_id,
+                RecurringPaymentAccount.payer_account_number == acct))
         s.add_all(RecurringPaymentAccount(recurring_id=row.recurring_id, payer_account_number=a)
                   for a in dict.fromkeys(r.accounts) if a not in old)
     audit_objects(s, [row], op, actor, "setups")
 
 
-def _reschedule(s: Session, row: RecurringPayment) -> None:
+def _reschedule(s: UnitSession, row: RecurringPayment) -> None:
     """A changed pay day or start date moves the next pay date (the last payment made stays)."""
     if row.curr_num_payments == 0 and row.bill_id is None:
         row.last_process_time = local_midnight(row.start_date)
@@ -294,7 +295,7 @@ def _reschedule(s: Session, row: RecurringPayment) -> None:
         row.next_pay_date = first_pay_date(row.pay_date_type, int(row.pay_day or 1), row.start_date, after)
 
 
-def _reminder(s: Session, r: ReminderRecord, actor: Actor) -> None:
+def _reminder(s: UnitSession, r: ReminderRecord, actor: Actor) -> None:
     fields = {k: v for k, v in {"user_id": r.user_id, "payer_email_addr": r.email, "payer_account_number": r.account,
                                 "reminder_interval": r.interval, "start_date": r.start_date, "end_date": r.end_date,
                                 "memo": r.memo}.items() if v is not None}
@@ -313,7 +314,7 @@ def _reminder(s: Session, r: ReminderRecord, actor: Actor) -> None:
     audit_objects(s, [row], AuditOp.UPDATE, actor, "setups")
 
 
-def _cancel(s: Session, r: CancelRecord, actor: Actor) -> None:
+def _cancel(s: UnitSession, r: CancelRecord, actor: Actor) -> None:
     row: Any
     if r.type == "payment_account":
         row = s.get(PaymentAccount, r.id)

@@ -20,7 +20,6 @@ import datetime as dt
 from typing import Any, BinaryIO
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
 
 from formats.errors import mask
 from formats.refunds import PaymentType, RefundReader, RefundRow, RefundType
@@ -29,6 +28,7 @@ from handlers.base import FileContext, Handler, HandlerResult
 from handlers.refunds.settings import RefundSettings, RefundStatus
 from handlers.registry import section
 from store.models.ach import AuditOp, CheckPayment, CheckStatus, PaymentPayee, PaymentRefund
+from store.unit import UnitSession
 
 REFUNDABLE = (int(CheckStatus.PROCESSED), int(CheckStatus.PAID))
 OPTIONS = {"selection_unit", "selection_value", "allow_multiple"}
@@ -39,7 +39,7 @@ def refund_settings(settings: Any, options: dict[str, Any]) -> RefundSettings:
     return base.model_copy(update={k: v for k, v in options.items() if k in OPTIONS}) if options else base
 
 
-def refunded_so_far(s: Session, payment_id: int, *, exclude: int | None = None) -> int:
+def refunded_so_far(s: UnitSession, payment_id: int, *, exclude: int | None = None) -> int:
     """Cents already refunded or on their way (scheduled or processed refunds) for one payment."""
     q = select(func.coalesce(func.sum(PaymentRefund.amount), 0)).where(
         PaymentRefund.refund_for_payment_id == payment_id,
@@ -103,7 +103,7 @@ class RefundLoadHandler(Handler):
         return HandlerResult(counts=counts, totals=totals, warnings=list(reader.warnings),
                              summary={"root": reader.root, "window": conf.describe(), "since": since.isoformat()})
 
-    def _select(self, s: Session, row: RefundRow, payee_id: int | None, since: dt.date,
+    def _select(self, s: UnitSession, row: RefundRow, payee_id: int | None, since: dt.date,
                 conf: RefundSettings) -> tuple[CheckPayment | None, str]:
         assert row.payer_account_number is not None and row.amount is not None
         q = select(CheckPayment).where(CheckPayment.payer_account_number == row.payer_account_number,
@@ -135,7 +135,7 @@ class RefundLoadHandler(Handler):
         return None, refused[0]
 
 
-def _payee(s: Session, name: str | None) -> int | None:
+def _payee(s: UnitSession, name: str | None) -> int | None:
     if not name:
         return None
     pid = s.scalar(select(PaymentPayee.payee_id).where(PaymentPayee.name == name))

@@ -19,13 +19,13 @@ changes, so a failure part-way keeps the refunds already done.
 from __future__ import annotations
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from handlers.ach.audit import Actor, audit_objects
 from handlers.jobs import Job, JobContext, JobResult
 from handlers.refunds.load import OPTIONS, refund_settings, refunded_so_far
 from handlers.refunds.settings import RefundKind, RefundStatus
 from store.models.ach import AuditOp, CheckPayment, CheckStatus, PaymentAccount, PaymentRefund
+from store.unit import UnitSession
 
 COPIED = ("payee_id", "payer_id", "routing_transit", "account_name", "check_account_number",
           "payer_account_number", "account_type", "check_usage", "pid", "bill_id")
@@ -40,10 +40,10 @@ class RefundSubmitJob(Job):
 
     def run(self, ctx: JobContext) -> JobResult:
         conf = refund_settings(self.settings, {k: v for k, v in self.options.items() if k in OPTIONS})
-        with ctx.db.transaction() as s:
-            ids = list(s.scalars(select(PaymentRefund.refund_id)
-                                 .where(PaymentRefund.status == RefundStatus.SCHEDULED)
-                                 .order_by(PaymentRefund.refund_id)))
+        with ctx.unit() as uow:
+            ids = list(uow.session.scalars(select(PaymentRefund.refund_id)
+                                           .where(PaymentRefund.status == RefundStatus.SCHEDULED)
+                                           .order_by(PaymentRefund.refund_id)))
         counts = {"processed": 0, "rejected": 0, "waiting": 0, "refund_payments": 0, "cancelled_payments": 0}
         for rid in ids:
             with ctx.unit() as uow:
@@ -64,7 +64,7 @@ class RefundSubmitJob(Job):
         busy = counts["processed"] + counts["rejected"]
         return JobResult(outcome="success" if busy else "noop", counts=counts)
 
-    def _one(self, ctx: JobContext, session: Session, refund: PaymentRefund, original: CheckPayment | None,
+    def _one(self, ctx: JobContext, session: UnitSession, refund: PaymentRefund, original: CheckPayment | None,
              allow_multiple: bool, actor: Actor) -> str:
         if original is None:
             return _reject(refund, f"original payment {refund.refund_for_payment_id} not found")

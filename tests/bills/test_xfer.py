@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select, update
 
+from spool import atomic
 from store.db import Database
 from store.models.bills import BillTransfer
 from store.models.core import JobState
@@ -97,7 +98,8 @@ def test_copy_and_delete_killed_mid_copy_then_rerun(tmp_path, db_url, shm_dir):
     assert killed.returncode == -9
     assert (source / "big.xml").exists()
     left = sorted(p.name for p in inbox.iterdir())
-    assert left == [".xfer.big.xml.tmp"]  # hidden: the inbox never sees a partial file
+    # hidden: the inbox never sees a partial file
+    assert len(left) == 1 and left[0].startswith(".big.xml.") and atomic.is_temp(left[0]), left
     assert (inbox / left[0]).stat().st_size < (3 << 20)
     assert _transfers(db_url) == []
     _expire_lock(db_url)

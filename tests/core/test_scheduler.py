@@ -9,47 +9,12 @@ import pytest
 from sqlalchemy import select
 
 from daemon.scheduler import JobBusy, Scheduler, first_run, next_run
-from store.calendars import calendar, parse_interval
 from store.config import Job, Settings
 from store.db import Database
 from store.models.core import JobRun, Notification
 from tests.support import archive_config
 
 UTC = dt.UTC
-
-
-def test_interval_parsing():
-    assert parse_interval("30 s").seconds == 30
-    assert parse_interval("15 min").seconds == 900
-    assert parse_interval("2 h").seconds == 7200
-    assert parse_interval("1 day").seconds == 86400
-    assert parse_interval("5 business days").business_days == 5
-    for bad in ("", "soon", "0 s", "3 fortnights"):
-        with pytest.raises(ValueError):
-            parse_interval(bad)
-
-
-@pytest.mark.parametrize("day, holiday", [
-    ("2026-06-19", True),   # Juneteenth
-    ("2026-07-03", False),  # July 4th 2026 is a Saturday: not moved to Friday
-    ("2027-12-24", False),  # Christmas 2027 is a Saturday: Friday stays a business day
-    ("2027-12-25", False),  # a Saturday anyway
-    ("2022-12-26", True),   # Christmas 2022 was a Sunday: observed Monday
-    ("2026-11-26", True),   # Thanksgiving
-    ("2026-11-11", True),   # Veterans Day
-])
-def test_federal_reserve_calendar(day, holiday):
-    assert calendar("us-fed").is_holiday(dt.date.fromisoformat(day)) is holiday
-
-
-def test_business_day_arithmetic():
-    fed = calendar("us-fed")
-    assert fed.add_business_days(dt.date(2026, 6, 18), 1) == dt.date(2026, 6, 22)  # skips Juneteenth + weekend
-    assert fed.next_business_day(dt.date(2027, 12, 24)) == dt.date(2027, 12, 27)
-    assert fed.business_days_between(dt.date(2026, 6, 17), dt.date(2026, 6, 24)) == 4
-    dk = calendar("dk-bank")
-    assert dk.is_holiday(dt.date(2026, 6, 5)) and dk.is_holiday(dt.date(2026, 12, 24))
-    assert dk.is_holiday(dt.date(2026, 5, 15))  # the bank holiday after Ascension Day
 
 
 def test_next_run_with_start_time_and_business_days():

@@ -16,14 +16,29 @@ from tests.support import DEAD_OWNER, check_invariants, drop, sha
 
 
 def test_recover_claim_interrupted_before_insert(env, tmp_path):
+    """A work file without a ledger row (renamed, then the claimer died before its insert) is left alone
+    while its claimer may still be inserting, then taken once under its own name and content."""
     settings, db, pipe = env()
     ch = settings.channels["drop"]
-    (ch.work / "abcdef012345.lost.txt").write_bytes(b"x\n")  # renamed, then the process died
-    assert pipe.recover(startup=True, grace_s=30) == ([] if not db.is_sqlite else [1])
-    todo = pipe.recover(startup=True, grace_s=0) if not db.is_sqlite else [1]
+    data = b"x\n"
+    (ch.work / "abcdef012345.lost.txt").write_bytes(data)
+    assert pipe.recover(grace_s=30) == []  # a periodic pass: a live claimer may be between rename and insert
+    with db.transaction() as s:
+        assert s.scalars(select(SpoolFile)).all() == []
+    todo = pipe.recover(startup=True, grace_s=30)
+    if not db.is_sqlite:  # only SQLite's daemon at start-up is sure to be alone
+        assert todo == []
+        todo = pipe.recover(startup=True, grace_s=0)
     assert len(todo) == 1
+    with db.transaction() as s:
+        row = s.get(SpoolFile, todo[0])
+        assert (row.original_name, row.work_name, row.sha256, row.size) == (
+            "lost.txt", "abcdef012345.lost.txt", hashlib.sha256(data).hexdigest(), len(data))
     assert pipe.process(todo[0]).state == "done"
-    check_invariants(tmp_path, settings.database_url, {"lost.txt": sha(next(ch.processed.rglob("lost.txt")))})
+    assert Pipeline(settings, db).recover(startup=True, grace_s=0) == []
+    check_invariants(tmp_path, settings.database_url, {"lost.txt": hashlib.sha256(data).hexdigest()})
+    with db.transaction() as s:
+        assert len(s.scalars(select(SpoolFile)).all()) == 1
 
 
 def test_recover_interrupted_processing_reprocesses_once(env, tmp_path):

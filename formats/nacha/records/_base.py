@@ -8,6 +8,7 @@ formatting fills them from ``Field.const`` or blanks.
 
 from __future__ import annotations
 
+import operator
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import fields as dc_fields
@@ -97,42 +98,85 @@ def build(cls: type[T], fields: tuple[Field, ...], line: str, int_fields: frozen
     Alphanumeric values keep leading blanks (the immediate destination's leading
     blank is significant) and lose trailing ones, so formatting restores the line.
     """
-    builder = _BUILDERS.get(cls)
-    if builder is None:
-        builder = _BUILDERS[cls] = _compile(cls, _plan(cls, fields, int_fields))
-    result: T = builder(line)
-    return result
+    return builder(cls, fields, int_fields)(line)
 
 
 _BUILDERS: dict[type, Callable[[str], Any]] = {}
 
 
-def _compile(cls: type, plan: tuple[tuple[str, int, int, int], ...]) -> Callable[[str], Any]:
-    """One function per record class, generated from its field table: a slice and a conversion per
-    field, no loop, no dict. Reading a million records is dominated by this, so a slotted class
-    (all of them) gets its slots set directly instead of through the frozen ``__init__``'s
-    ``object.__setattr__`` calls; the values are the same (``build`` of any line equals
-    ``cls(**fields)``)."""
-    exprs = []
-    for _name, start, end, mode in plan:
-        raw = f"line[{start}:{end}]"
-        if mode == 0:
-            exprs.append(f"(int(r) if (r := {raw}).strip() else 0)")
-        elif mode == 1:
-            exprs.append(f"((r := {raw}).strip() and r)")
-        else:
-            exprs.append(f"{raw}.rstrip()")
-    env: dict[str, Any] = {"_cls": cls, "_new": object.__new__}
-    direct = "__slots__" in cls.__dict__ and not hasattr(cls, "__post_init__")
-    if direct:
-        for i, (name, *_rest) in enumerate(plan):
-            env[f"_set{i}"] = getattr(cls, name).__set__
-        body = "\n".join([" o = _new(_cls)", *(f" _set{i}(o, {e})" for i, e in enumerate(exprs)), " return o"])
-    else:
-        body = f" return _cls({', '.join(exprs)})"
-    exec(f"def build(line):\n{body}\n", env)  # source generated from the field table only
-    fn: Callable[[str], Any] = env["build"]
+def builder(cls: type[T], fields: tuple[Field, ...], int_fields: frozenset[str]) -> Callable[[str], T]:
+    """:func:`build` for one class, looked up once: what a loop over a million records calls."""
+    fn = _BUILDERS.get(cls)
+    if fn is None:
+        fn = _BUILDERS[cls] = _compile(cls, _plan(cls, fields, int_fields))
     return fn
+
+
+def _compile(cls: type, plan: tuple[tuple[str, int, int, int], ...]) -> Callable[[str], Any]:
+    """A builder of lazy records of ``cls``: the record keeps its line, a field is sliced and converted
+    when it is read.
+
+    Reading a million records is dominated by building them, and most consumers read a few
+    fields of each, so the work moves to the reads (each a slice and a conversion generated
+    from the field table). The lazy class is a subclass that compares, hashes, prints and
+    pickles as ``cls`` with the same values (``build`` of any line equals ``cls(**fields)``), and
+    ``dataclasses.replace`` of it is a ``cls``.
+    """
+    lazy = _LAZY.get(cls)
+    if lazy is None:
+        lazy = _LAZY[cls] = _lazy_class(cls, plan)
+    new = object.__new__
+    set_line = lazy.__dict__["_line"].__set__
+
+    def build(line: str) -> Any:
+        o: Any = new(lazy)
+        set_line(o, line)
+        return o
+
+    return build
+
+
+_LAZY: dict[type, type] = {}
+
+
+def _lazy_class(cls: type, plan: tuple[tuple[str, int, int, int], ...]) -> type:
+    env: dict[str, Any] = {}
+    properties: dict[str, property] = {}
+    for name, start, end, mode in plan:
+        raw = f"self._line[{start}:{end}]"
+        if mode == 0:
+            body = f"r = {raw}\n return int(r) if r.strip() else 0"
+        elif mode == 1:
+            body = f"r = {raw}\n return r.strip() and r"
+        else:
+            body = f"return {raw}.rstrip()"
+        exec(f"def {name}(self):\n {body}\n", env)  # source generated from the field table only
+        properties[name] = property(env[name])
+    return lazy_subclass(cls, ("_line",), properties)
+
+
+def lazy_subclass(cls: type, slots: tuple[str, ...], properties: Mapping[str, property]) -> type:
+    """A subclass of the frozen slotted dataclass ``cls`` whose fields are ``properties`` computed from
+    ``slots``. It compares, hashes, prints and pickles as ``cls`` with the same values, and
+    ``dataclasses.replace`` of it (or ``type(obj)(...)``) builds a ``cls``."""
+    names = [f.name for f in dc_fields(cls)]
+    compared = operator.attrgetter(*[f.name for f in dc_fields(cls) if f.compare])
+
+    def __eq__(self: Any, other: object) -> bool:
+        if isinstance(other, cls):
+            return bool(compared(self) == compared(other))
+        return NotImplemented
+
+    def __reduce__(self: Any) -> tuple[type, tuple[Any, ...]]:
+        return cls, tuple(getattr(self, name) for name in names)
+
+    def __new__(_lazy: type, *args: Any, **kwargs: Any) -> Any:
+        return cls(*args, **kwargs)
+
+    ns: dict[str, Any] = {"__slots__": slots, "__qualname__": cls.__qualname__, "__module__": cls.__module__,
+                          "__doc__": cls.__doc__, "__eq__": __eq__, "__hash__": cls.__hash__,
+                          "__reduce__": __reduce__, "__new__": __new__, **properties}
+    return type(cls.__name__, (cls,), ns)
 
 
 def render(fields: tuple[Field, ...], rec: object) -> str:

@@ -1,39 +1,29 @@
-"""ACH jobs (seed 001): check-submit, submit-enroll, confirm-enroll, clear-checks.
+"""ach.check-submit (pmtCheckSubmit): scheduled checks due by today + N days → one ACH file per
+set of immediate fields (or a CheckFree debit file per CheckFree payee).
 
-Each job does its work in units of work from the context: the ACH file, the
-payment updates, their audit rows, the trace-number counters and the summary
-report commit together, and the file becomes visible only after the commit.
+The ACH file, the payment updates, their audit rows, the trace-number counters and the summary
+reports commit together in one unit of work, and the file becomes visible only after the commit.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import io
 from collections import defaultdict
-from collections.abc import Collection, Iterable, Sequence
-from dataclasses import dataclass, field, replace
-from typing import Any, BinaryIO, ClassVar
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy import or_, select, update
-from sqlalchemy.orm import Session
 
 from formats.nacha import codes
 from formats.nacha.routing import is_valid
-from formats.nacha.writer import MAX_AMOUNT, AchWriter, BatchSpec, FileSpec, Payment
+from formats.nacha.writer import MAX_AMOUNT, BatchSpec, Payment
+from handlers.ach.achfile import CREDIT_CODE, DEBIT_CODE, ach_file
 from handlers.ach.audit import Actor, audit_ids, audit_objects, chunks
-from handlers.ach.store import (
-    Payee,
-    bulk_update,
-    cents,
-    db_value,
-    file_id_modifier,
-    load_payees,
-    new_log_id,
-    write_log,
-)
-from handlers.ach.store import Sequence as Counter
+from handlers.ach.job import BOOL_OPTIONS, AchJob, effective_date
+from handlers.ach.store import Payee, bulk_update, cents, db_value, new_log_id, write_log
 from handlers.ach.windows import WindowChoice, entry_dates, next_window
-from handlers.jobs import Job, JobContext, JobResult
+from handlers.jobs import JobContext, JobResult
 from store.calendars import Calendar
 from store.models.ach import (
     AccountStatus,
@@ -44,83 +34,12 @@ from store.models.ach import (
     PaymentAccount,
     SuspendedBatch,
 )
-from store.unit import OutboundHandle, UnitOfWork
+from store.unit import UnitSession, Work
 
-DEBIT_CODE = {"checking": 27, "saving": 37}
-CREDIT_CODE = {"checking": 22, "saving": 32}
-ACCOUNT_TYPE_OF_CODE = {22: "checking", 23: "checking", 27: "checking", 28: "checking",
-                        32: "saving", 33: "saving", 37: "saving", 38: "saving"}
 #: what check-submit reads of a due check
 DUE_COLUMNS = tuple(CheckPayment.__table__.c[n] for n in (
     "payment_id", "payer_id", "pid", "amount", "routing_transit", "check_account_number", "account_type",
     "account_name", "payer_account_number", "payment_source", "hold_id", "pay_date", "same_day"))
-BOOL_OPTIONS = ("cancel_if_account_cancelled", "cancel_if_account_invalid", "submit_if_account_pending")
-
-
-def effective_date(pay_date: dt.date, today: dt.date, cal: Calendar, skip_holidays: bool) -> dt.date:
-    """Seed 001 "Scheduling and Holidays": a pay date today or earlier becomes tomorrow; a
-    non-business day moves to the next business day when the payee skips holidays."""
-    day = today + dt.timedelta(days=1) if pay_date <= today else pay_date
-    return cal.next_business_day(day, include=True) if skip_holidays else day
-
-
-def _payee_names(options: dict[str, Any]) -> list[str]:
-    names = [options["payee"]] if options.get("payee") else []
-    extra = options.get("extra_payees", [])
-    if isinstance(extra, str):
-        extra = [x for x in extra.split(";") if x.strip()]
-    return [*names, *(x.strip() for x in extra if x.strip() not in names)]
-
-
-class _AchJob(Job):
-    known_options: ClassVar[Collection[str]] = ("payee", "extra_payees")
-
-    def check_options(self) -> list[str]:
-        problems = super().check_options()
-        if not self.options.get("payee"):
-            problems.append("option 'payee' is required")
-        extra = self.options.get("extra_payees", [])
-        if not isinstance(extra, str | list):
-            problems.append("extra_payees must be a list of payee names")
-        target = self.options.get("target")
-        if target is not None and target not in self.settings.outbound:
-            problems.append(f"target {target!r} is not an outbound target")
-        for k in BOOL_OPTIONS:
-            if k in self.options and not isinstance(self.options[k], bool):
-                problems.append(f"{k} must be true or false")
-        return problems
-
-    def payees(self, session: Session) -> list[Payee]:
-        known = load_payees(session, self.settings)
-        names = _payee_names(self.options)
-        missing = [n for n in names if n not in known]
-        if missing:
-            raise RuntimeError(f"unknown payee(s): {', '.join(missing)}")
-        return [known[n] for n in names]
-
-    @property
-    def target(self) -> str:
-        return str(self.options.get("target", "ach_out"))
-
-
-class _Buffered:
-    """Collects the writer's small writes into large ones for the staging file."""
-
-    def __init__(self, out: OutboundHandle) -> None:
-        self.out = out
-        self.buf = io.BytesIO()
-        self.lines = 0
-
-    def write(self, data: bytes) -> int:
-        self.lines += data.count(b"\n")
-        self.buf.write(data)
-        if self.buf.tell() >= 1 << 20:
-            self.flush()
-        return len(data)
-
-    def flush(self) -> None:
-        self.out.write(self.buf.getvalue())
-        self.buf = io.BytesIO()
 
 
 @dataclass
@@ -169,7 +88,8 @@ class _PayeeRun:
     downgraded: list[tuple[int, str]] = field(default_factory=list)
 
 
-class CheckSubmitJob(_AchJob):
+
+class CheckSubmitJob(AchJob):
     """pmtCheckSubmit: scheduled checks due by today + N days → one ACH file per gateway."""
 
     kind = "ach.check-submit"
@@ -214,7 +134,7 @@ class CheckSubmitJob(_AchJob):
                          message=f"{counts.get('submitted', 0)} submitted in {counts.get('files', 0)} file(s)")
 
     # -- selection ----------------------------------------------------------------------------
-    def _due(self, session: Session, payee: Payee, cutoff: dt.date, *columns: Any) -> Any:
+    def _due(self, session: UnitSession, payee: Payee, cutoff: dt.date, *columns: Any) -> Any:
         released = select(SuspendedBatch.id).where(SuspendedBatch.state == HoldState.RELEASED)
         return (select(*(columns or (CheckPayment,)))
                 .where(CheckPayment.payee_id == payee.payee_id, CheckPayment.status == CheckStatus.SCHEDULED,
@@ -255,7 +175,7 @@ class CheckSubmitJob(_AchJob):
         return _Entry(p.payment_id, p.payer_id, p.amount, routing, account, atype, name[:22], ident,
                       p.payment_source, p.hold_id)
 
-    def _collect(self, session: Session, payee: Payee, cutoff: dt.date, today: dt.date, cal: Calendar,
+    def _collect(self, session: UnitSession, payee: Payee, cutoff: dt.date, today: dt.date, cal: Calendar,
                  actor: Actor, now: dt.datetime) -> _PayeeRun:
         run = _PayeeRun(payee, 0)
         ps = payee.settings
@@ -295,7 +215,7 @@ class CheckSubmitJob(_AchJob):
         self._hold_over_limit(session, run, actor)
         return run
 
-    def _hold_over_limit(self, session: Session, run: _PayeeRun, actor: Actor) -> None:
+    def _hold_over_limit(self, session: UnitSession, run: _PayeeRun, actor: Actor) -> None:
         """Seed 002 batch limits: an over-limit batch is suspended (not written) until released."""
         s = run.payee.settings
         for key in list(run.entries):
@@ -324,7 +244,7 @@ class CheckSubmitJob(_AchJob):
             del run.entries[key]
 
     # -- writing ------------------------------------------------------------------------------
-    def _write_ach(self, uow: UnitOfWork, runs: list[_PayeeRun], ctx: JobContext, actor: Actor) -> None:
+    def _write_ach(self, uow: Work, runs: list[_PayeeRun], ctx: JobContext, actor: Actor) -> None:
         s = uow.session
         for r in runs:
             r.log_id = new_log_id(s)
@@ -341,26 +261,15 @@ class CheckSubmitJob(_AchJob):
                 continue
             self._write_file(uow, group, local + dt.timedelta(milliseconds=n), actor)
 
-    def _write_file(self, uow: UnitOfWork, group: list[_PayeeRun], created: dt.datetime, actor: Actor) -> None:
+    def _write_file(self, uow: Work, group: list[_PayeeRun], created: dt.datetime, actor: Actor) -> None:
         s = uow.session
-        first = group[0].payee.settings
-        name, created = _free_name(s, self.settings, self.target, first, created)
-        modifier = file_id_modifier(s, f"{first.immediate_destination}:{first.immediate_origin}:"
-                                       f"{created:%y%m%d}")
-        spec = FileSpec(first.immediate_destination, first.immediate_origin, created, modifier,
-                        first.immediate_destination_name, first.immediate_origin_name)
-        counters: dict[str, Counter] = {}
         updates: list[dict[str, Any]] = []
-        with uow.outbound(self.target, name) as out:
-            buf = _Buffered(out)
-            seq = _Switch()
-            writer = AchWriter(_as_binary(buf), spec, next_sequence=seq)
+        with ach_file(uow, self.settings, self.target, group[0].payee.settings, created) as f:
+            name, out = f.name, f.out
             for r in group:
                 ps = r.payee.settings
                 for (eff, _hold, descriptive), es in sorted(r.entries.items(),
                                                             key=lambda kv: (kv[0][0], kv[0][1] or 0, kv[0][2])):
-                    odfi8 = ps.odfi[:8]
-                    seq.current = counters.get(odfi8) or counters.setdefault(odfi8, Counter(s, f"trace:{odfi8}"))
                     debit_only = all(e.amount > 0 for e in es)
                     batch = BatchSpec(ps.company_name, ps.company_id, ps.sec_code, ps.company_entry_description,
                                       eff, ps.odfi, company_descriptive_date=descriptive,
@@ -369,7 +278,7 @@ class CheckSubmitJob(_AchJob):
                     pays = [Payment(e.code, e.routing, e.account, abs(e.amount), e.name, e.identification,
                                     ("R " if e.source == "R" else "S ") if ps.sec_code in ("WEB", "TEL") else "")
                                     for e in es]
-                    traces = writer.write_batch(batch, pays)
+                    traces = f.write_batch(ps, batch, pays)
                     for e, trace in zip(es, traces, strict=True):
                         updates.append({"payment_id": e.payment_id, "status": CheckStatus.PROCESSED,
                                         "action_code": str(e.code), "txn_number": trace, "txn_start_date": eff,
@@ -384,17 +293,13 @@ class CheckSubmitJob(_AchJob):
                         else:
                             r.credit -= e.amount
                     r.effective_dates.add(eff)
-            control = writer.close()
-            buf.flush()
-            out.records = buf.lines
+            control = f.close()
             out.summary = {"payees": [r.payee.name for r in group], "entries": control.entry_addenda_count,
                            "batches": control.batch_count, "debit": control.total_debit_amount,
                            "credit": control.total_credit_amount}
             windows = {r.payee.name: r.window.note for r in group if r.window is not None}
             if windows:
                 out.summary["windows"] = windows
-        for c in counters.values():
-            c.save()
         col = CheckPayment.__table__.c
         now = db_value(s, col.last_modify_time, actor.now)
         bulk_update(s, "check_payments", "payment_id",
@@ -411,7 +316,7 @@ class CheckSubmitJob(_AchJob):
         for r in group:
             r.files.append(name)
 
-    def _finish(self, s: Session, r: _PayeeRun, actor: Actor, ctx: JobContext, counts: dict[str, int]) -> None:
+    def _finish(self, s: UnitSession, r: _PayeeRun, actor: Actor, ctx: JobContext, counts: dict[str, int]) -> None:
         """Cancel, fail and zero-process the rest; the summary report; suspended-batch mail."""
         def bulk(rows: Sequence[int], values: dict[str, Any], reasons: dict[int, str] | None = None,
                  audit_reason: str = "") -> None:
@@ -472,7 +377,7 @@ class CheckSubmitJob(_AchJob):
             counts["pending_skipped"] += r.pending
 
     # -- CheckFree ----------------------------------------------------------------------------
-    def _checkfree(self, uow: UnitOfWork, payee: Payee, cutoff: dt.date, today: dt.date, ctx: JobContext,
+    def _checkfree(self, uow: Work, payee: Payee, cutoff: dt.date, today: dt.date, ctx: JobContext,
                    actor: Actor, counts: dict[str, int]) -> None:
         try:
             from handlers.checkfree.debit import write_debit_file
@@ -510,204 +415,11 @@ class CheckSubmitJob(_AchJob):
         counts["checkfree_submitted"] += len(submit)
 
 
-def _accounts(session: Session, pids: Iterable[str]) -> dict[str, PaymentAccount]:
+
+def _accounts(session: UnitSession, pids: Iterable[str]) -> dict[str, PaymentAccount]:
     out: dict[str, PaymentAccount] = {}
     for part in chunks(sorted(pids)):
         for a in session.scalars(select(PaymentAccount).where(PaymentAccount.pid.in_(part))):
             out[a.pid] = a
     return out
 
-
-def _free_name(s: Session, settings: Any, target: str, ps: Any, created: dt.datetime) -> tuple[str, dt.datetime]:
-    """The file name for ``created``, a millisecond later while the name is taken in the target."""
-    from store.models.core import OutboundFile
-
-    folder = str(settings.outbound[target].folder)
-    for _ in range(1000):
-        name = ps.file_name(created)
-        taken = s.scalar(select(OutboundFile.id).where(OutboundFile.folder == folder, OutboundFile.name == name))
-        if taken is None and not (settings.outbound[target].folder / name).exists():
-            return name, created
-        created += dt.timedelta(milliseconds=1)
-    raise RuntimeError(f"no free file name in {folder}")
-
-
-class _Switch:
-    """The writer's trace sequence, switched to the counter of each batch's ODFI."""
-
-    current: Counter | None = None
-
-    def __call__(self) -> int:
-        assert self.current is not None
-        return self.current()
-
-
-def _as_binary(buf: _Buffered) -> BinaryIO:
-    return buf  # type: ignore[return-value]
-
-
-class SubmitEnrollJob(_AchJob):
-    """pmtSubmitEnroll: pnd_active check accounts → prenote file, prenote rows (17), pnd_wait."""
-
-    kind = "ach.submit-enroll"
-    short_task = "SubEnrTsk"
-    description = "send prenotes for new check accounts (pnd_active → pnd_wait)"
-    known_options = ("payee", "extra_payees", "target")
-
-    def run(self, ctx: JobContext) -> JobResult:
-        actor = Actor.for_job(self, ctx)
-        counts: dict[str, int] = defaultdict(int)
-        with ctx.unit() as uow:
-            s = uow.session
-            payees = [p for p in self.payees(s) if p.settings.gateway == "ach"]
-            work: list[tuple[Payee, list[PaymentAccount], int]] = []
-            for p in payees:
-                accts = list(s.scalars(select(PaymentAccount).where(
-                    PaymentAccount.ddn == p.name, PaymentAccount.payment_type == "check",
-                    PaymentAccount.account_status == AccountStatus.PND_ACTIVE).order_by(PaymentAccount.pid)))
-                if accts:
-                    work.append((p, accts, new_log_id(s)))
-            files: dict[tuple[str, str, str, str], list[tuple[Payee, list[PaymentAccount], int]]] = defaultdict(list)
-            for w in work:
-                files[w[0].settings.file_key()].append(w)
-            local = ctx.now.astimezone()
-            for n, group in enumerate(files.values()):
-                self._write(uow, group, local + dt.timedelta(milliseconds=n), ctx, actor, counts)
-        return JobResult(outcome="success" if counts else "noop", counts=dict(counts))
-
-    def _write(self, uow: UnitOfWork, group: list[tuple[Payee, list[PaymentAccount], int]],
-               created: dt.datetime, ctx: JobContext, actor: Actor, counts: dict[str, int]) -> None:
-        s = uow.session
-        first = group[0][0].settings
-        name, created = _free_name(s, self.settings, self.target, first, created)
-        modifier = file_id_modifier(s, f"{first.immediate_destination}:{first.immediate_origin}:{created:%y%m%d}")
-        spec = FileSpec(first.immediate_destination, first.immediate_origin, created, modifier,
-                        first.immediate_destination_name, first.immediate_origin_name)
-        prenotes: list[CheckPayment] = []
-        bad: list[PaymentAccount] = []
-        good: list[PaymentAccount] = []
-        counters: dict[str, Counter] = {}
-        with uow.outbound(self.target, name) as out:
-            buf = _Buffered(out)
-            seq = _Switch()
-            writer = AchWriter(_as_binary(buf), spec, next_sequence=seq)
-            for payee, accts, log_id in group:
-                ps = payee.settings
-                eff = effective_date(ctx.today, ctx.today, ctx.calendar, ps.skip_holidays)
-                ok: list[PaymentAccount] = []
-                for a in accts:
-                    atype = (a.account_type or "").lower()
-                    if not is_valid(a.routing_transit or "") or atype not in DEBIT_CODE or not (
-                            0 < len((a.account_number or "").strip()) <= 17):
-                        a.account_status, a.txn_message = AccountStatus.BAD_ACTIVE, "prenote not sent: invalid account"
-                        a.notify_status, a.txn_date = "N", actor.now
-                        bad.append(a)
-                        continue
-                    ok.append(a)
-                if not ok:
-                    continue
-                odfi8 = ps.odfi[:8]
-                seq.current = counters.get(odfi8) or counters.setdefault(odfi8, Counter(s, f"trace:{odfi8}"))
-                batch = BatchSpec(ps.company_name, ps.company_id, ps.sec_code, ps.company_entry_description, eff,
-                                  ps.odfi, service_class_code=codes.SERVICE_CLASS_DEBITS)
-                pays = [Payment.prenote(DEBIT_CODE[a.account_type.lower()], a.routing_transit or "", a.account_number,
-                                        a.account_holder_name[:22], a.user_id[:15],
-                                        ) for a in ok]
-                if ps.sec_code in ("WEB", "TEL"):
-                    pays = [replace(p, discretionary_data="S ") for p in pays]
-                traces = writer.write_batch(batch, pays)
-                for a, pay, trace in zip(ok, pays, traces, strict=True):
-                    prenotes.append(CheckPayment(
-                        payee_id=payee.payee_id, payer_id=a.user_id, pay_date=ctx.today,
-                        status=CheckStatus.PRENOTE_PROCESSED, routing_transit=a.routing_transit,
-                        account_name=a.account_holder_name, check_account_number=a.account_number, amount=0,
-                        account_type=a.account_type.lower(), action_code=str(pay.transaction_code),
-                        txn_number=trace, txn_start_date=eff, log_id=log_id, pid=a.pid, memo="prenote",
-                        reminded="N", payment_source="S", create_time=actor.now, last_modify_time=actor.now))
-                    a.account_status, a.txn_date, a.txn_message = AccountStatus.PND_WAIT, actor.now, None
-                    good.append(a)
-                write_log(s, log_id, [("report_type", "summary"), ("payee", payee.name),
-                                      ("payee_id", payee.payee_id), ("report_date", ctx.today.isoformat()),
-                                      ("gateway", "ACH"), ("job", actor.job_name), ("run_id", actor.job_id),
-                                      ("file", name), ("prenotes", len(ok)), ("invalid_accounts", len(accts) - len(ok)),
-                                      ("effective_dates", eff.isoformat())])
-            writer.close()
-            buf.flush()
-            out.records = buf.lines
-            out.summary = {"prenotes": len(prenotes)}
-            s.add_all(prenotes)
-            s.flush()
-            for p in prenotes:
-                out.item("prenote", p.payment_id, 0)
-        for c in counters.values():
-            c.save()
-        audit_objects(s, prenotes, AuditOp.CREATE, actor, f"prenote sent in {name}")
-        audit_objects(s, good, AuditOp.UPDATE, actor, f"prenote sent in {name}")
-        audit_objects(s, bad, AuditOp.UPDATE, actor, "invalid account: prenote not sent")
-        counts["prenotes"] += len(prenotes)
-        counts["invalid_accounts"] += len(bad)
-        counts["files"] += 1
-
-
-class ConfirmEnrollJob(_AchJob):
-    """pmtConfirmEnroll: pnd_wait accounts older than N business days (not returned) → active."""
-
-    kind = "ach.confirm-enroll"
-    short_task = "ConEnrTsk"
-    description = "activate pnd_wait accounts after the payee's days to activate"
-
-    def run(self, ctx: JobContext) -> JobResult:
-        actor = Actor.for_job(self, ctx)
-        n = 0
-        with ctx.unit() as uow:
-            s = uow.session
-            for payee in self.payees(s):
-                days = payee.settings.days_to_activate
-                accts = list(s.scalars(select(PaymentAccount).where(
-                    PaymentAccount.ddn == payee.name, PaymentAccount.account_status == AccountStatus.PND_WAIT,
-                    PaymentAccount.txn_date.is_not(None))))
-                ready = [a for a in accts if a.txn_date is not None and ctx.calendar.business_days_between(
-                    a.txn_date.astimezone().date(), ctx.today) >= days]
-                for a in ready:
-                    a.account_status, a.notify_status = AccountStatus.ACTIVE, "N"
-                audit_objects(s, ready, AuditOp.UPDATE, actor, f"activated after {days} business days")
-                n += len(ready)
-        return JobResult(outcome="success" if n else "noop", counts={"activated": n})
-
-
-def clear_cutoff(today: dt.date, days: int, cal: Calendar) -> dt.date:
-    """The latest pay date with ``days`` business days after it by ``today``."""
-    d = today
-    while cal.add_business_days(d, days) > today:
-        d -= dt.timedelta(days=1)
-    return d
-
-
-class ClearChecksJob(_AchJob):
-    """pmtCheckUpdate's clearing: processed (7) checks with no return N business days after the pay date → paid."""
-
-    kind = "ach.clear-checks"
-    short_task = "ChkUpdTsk"
-    description = "mark processed checks paid after the payee's days to clear"
-
-    def run(self, ctx: JobContext) -> JobResult:
-        actor = Actor.for_job(self, ctx)
-        n = 0
-        with ctx.unit() as uow:
-            s = uow.session
-            for payee in self.payees(s):
-                cutoff = clear_cutoff(ctx.today, payee.settings.days_to_clear, ctx.calendar)
-                ids = list(s.scalars(select(CheckPayment.payment_id).where(
-                    CheckPayment.payee_id == payee.payee_id, CheckPayment.status == CheckStatus.PROCESSED,
-                    CheckPayment.pay_date <= cutoff)))
-                for part in chunks(ids):
-                    s.execute(update(CheckPayment).where(CheckPayment.payment_id.in_(part))
-                              .values(status=CheckStatus.PAID, reminded="N", last_modify_time=actor.now))
-                audit_ids(s, CheckPayment, ids, AuditOp.UPDATE, actor,
-                          f"cleared: no return {payee.settings.days_to_clear} business days after pay date")
-                n += len(ids)
-        return JobResult(outcome="success" if n else "noop", counts={"paid": n})
-
-
-__all__ = ["ACCOUNT_TYPE_OF_CODE", "CheckSubmitJob", "ClearChecksJob", "ConfirmEnrollJob", "SubmitEnrollJob",
-           "clear_cutoff", "effective_date"]

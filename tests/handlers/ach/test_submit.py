@@ -1,4 +1,4 @@
-"""check-submit, submit-enroll, confirm-enroll and clear-checks against a real database."""
+"""handlers/ach/submit.py: ach.check-submit against a real database (SQLite and PostgreSQL)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from daemon.scheduler import Scheduler
 from formats.nacha import parse, validate
@@ -100,21 +100,6 @@ def test_submit_enroll_then_check_submit(env: Env) -> None:
     assert accts["A3"].account_status == "pnd_wait" and accts["A3"].txn_date is not None
 
 
-def test_trace_numbers_given_back_on_rollback(env: Env) -> None:
-    env.import_(import_doc(TODAY))
-    from daemon.scheduler import Scheduler
-    from tests.ach.conftest import noon
-
-    Scheduler(env.settings, env.db, identity="t", clock=lambda: noon(TODAY)).run("nightly", dry_run=True)
-    assert env.out_files() == []
-    assert env.scalar(select(func.count()).select_from(PaymentCounter)) == 0
-    assert env.run("nightly", TODAY).counts["submitted"] == 3
-    pays = env.payments()
-    assert sorted(str(p.txn_number) for p in pays.values() if p.txn_number) == [
-        "091000010000001", "091000010000002", "091000010000003"]
-    assert env.run("nightly", TODAY).outcome == "noop"  # nothing due twice
-
-
 def test_risk_limit_suspends_then_release(tmp_path: Path, db_url: str) -> None:
     env = make_env(tmp_path, db_url)
     try:
@@ -192,25 +177,6 @@ def test_checkfree_payee_without_writer_fails_clearly(tmp_path: Path, db_url: st
         assert len(env.out_files()) == 1
     finally:
         env.db.dispose()
-
-
-def test_confirm_enroll_and_clear_checks(env: Env) -> None:
-    env.import_(import_doc(TODAY))
-    env.run("enroll", TODAY)
-    env.run("nightly", TODAY)
-    assert env.run("confirm", dt.date(2026, 6, 22)).outcome == "noop"  # one business day later
-    run = env.run("confirm", dt.date(2026, 6, 24))  # 3 business days (Juneteenth skipped)
-    assert run.counts == {"activated": 2}
-    accts = env.accounts()
-    assert accts["A3"].account_status == "active" and accts["A3"].notify_status == "N"
-    assert env.run("clear", dt.date(2026, 6, 25)).outcome == "noop"  # 4 business days after the pay date
-    run = env.run("clear", dt.date(2026, 6, 26))
-    assert run.counts == {"paid": 4}  # three submitted and the zero-amount check
-    statuses = sorted(p.status for p in env.payments().values())
-    assert statuses.count(CheckStatus.PAID) == 4
-    assert statuses.count(CheckStatus.PRENOTE_PROCESSED) == 2  # prenotes are never "paid"
-    hist = env.all(select(CheckPaymentHistory.job_name).where(CheckPaymentHistory.status == CheckStatus.PAID))
-    assert {h.job_name for h in hist} == {"clear-ChkUpdTsk"}
 
 
 def test_config_validation_names_the_problems(tmp_path: Path) -> None:
