@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 from alembic import command
 from alembic.config import Config
@@ -48,3 +49,27 @@ def revision(engine: Engine, message: str, *, head: str = "head", branch_label: 
         cfg.attributes["connection"] = conn
         command.revision(cfg, message=message, autogenerate=True, head=head,
                          branch_label=branch_label)
+
+
+def schema_state(engine: Engine) -> str:
+    """``current``, ``old`` (migrations to apply) or ``empty`` (no spoolgate schema at all)."""
+    from alembic.runtime.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+
+    script = ScriptDirectory.from_config(alembic_config(engine))
+    with engine.connect() as conn:
+        current = tuple(MigrationContext.configure(conn).get_current_heads())
+    if not current:
+        return "empty"
+    # Not a comparison of head sets: a revision another one depends on (0002_ach under 0003_console)
+    # leaves the version table once the dependent is applied. Current means `upgrade heads` has nothing to do.
+    return "old" if pending_upgrades(script, current) else "current"
+
+
+def schema_current(engine: Engine) -> bool:
+    return schema_state(engine) == "current"
+
+
+def pending_upgrades(script: Any, current: tuple[str, ...]) -> list[Any]:
+    """The steps ``alembic upgrade heads`` would run from ``current`` (alembic's own computation)."""
+    return list(script._upgrade_revs("heads", current))

@@ -4,19 +4,51 @@ SQLite: ``executemany`` of one prepared statement. PostgreSQL: ``COPY`` where no
 back, else one statement per 10,000 rows with one array parameter per column,
 ``INSERT ... SELECT FROM unnest(...)`` (a multi-row ``VALUES`` has a placeholder per value,
 parsed again for every chunk, and the ORM's per-object flush costs more than the database work).
+
+``one_of`` is ``column IN (...)`` with one parameter whatever the number of values. ``insert_rows``
+and ``update_rows`` go to the driver directly on both: SQLAlchemy's own executemany builds and
+binds a parameter dict per row, which costs more than SQLite's insert of that row.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import gc
+import json
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import ARRAY, ColumnElement, any_, func, literal, literal_column, select
 
 if TYPE_CHECKING:
     from store.unit import UnitSession
 
-
 #: rows per ``unnest(...)`` statement on PostgreSQL
 PG_ROWS = 10_000
+
+
+@contextmanager
+def gc_paused() -> Iterator[None]:
+    """No cyclic garbage collection while one chunk builds its rows (it allocates a few million small
+    dicts and tuples that die by reference count; the collector's passes over them cost a sixth of a
+    run). Enabled again after the chunk, so cycles made elsewhere are still collected."""
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()
+
+
+def one_of(session: UnitSession, column: Any, values: Iterable[int | str]) -> ColumnElement[bool]:
+    """``column IN values`` as one parameter: an array on PostgreSQL, a JSON array read by ``json_each``
+    on SQLite. An IN list of thousands of placeholders is expanded, rendered and bound again for
+    every statement, which costs more than the lookups."""
+    vals = list(values)
+    if session.get_bind().dialect.name == "postgresql":
+        return column == any_(literal(vals, ARRAY(column.type)))
+    return column.in_(select(literal_column("value")).select_from(func.json_each(literal(json.dumps(vals)))))
 
 
 def array_params(session: UnitSession, table: str, columns: Sequence[str]) -> str:
@@ -65,6 +97,77 @@ def insert_dicts(session: UnitSession, table: str, rows: Sequence[dict[str, Any]
         if returning:
             out.extend(tuple(r) for r in result)
     return out
+
+
+def _defaults(table: Any, rows: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """The Python-side defaults of the columns the rows leave out (what ``insert(table)`` adds)."""
+    out: dict[str, Any] = {}
+    for col in table.columns:
+        if col.name in rows[0] or col.default is None:
+            continue
+        d = col.default
+        if d.is_scalar:
+            out[col.name] = d.arg
+        elif d.is_callable:
+            out[col.name] = d.arg(None)
+    return out
+
+
+def _bound(session: UnitSession, table: Any, columns: Sequence[str], rows: Sequence[dict[str, Any]],
+           extra: dict[str, Any] | None = None) -> list[list[Any]]:
+    """Per column, the rows' values through the column type's bind processor (each distinct value once)."""
+    dialect = session.get_bind().dialect
+    out: list[list[Any]] = []
+    for c in columns:
+        vals = [extra[c]] * len(rows) if extra and c in extra else [r[c] for r in rows]
+        proc = table.c[c].type._cached_bind_processor(dialect)
+        if proc is not None:
+            try:
+                memo = {v: proc(v) for v in set(vals)}
+                vals = [memo[v] for v in vals]
+            except TypeError:  # unhashable (JSON lists and dicts)
+                vals = [proc(v) for v in vals]
+        out.append(vals)
+    return out
+
+
+def insert_rows(session: UnitSession, table: str, rows: Sequence[dict[str, Any]]) -> None:
+    """Insert rows given as dicts (same keys in each), with the column defaults ``insert(table)`` applies."""
+    if not rows:
+        return
+    from store.db import Base
+
+    t = Base.metadata.tables[table]
+    extra = _defaults(t, rows)
+    columns = [*rows[0], *extra]
+    if session.get_bind().dialect.name == "postgresql":
+        insert_dicts(session, table, [{**r, **extra} for r in rows] if extra else rows)
+        return
+    sql = f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})"
+    session.connection().exec_driver_sql(sql, list(zip(*_bound(session, t, columns, rows, extra), strict=True)))
+
+
+def update_rows(session: UnitSession, table: str, key: str, rows: Sequence[dict[str, Any]]) -> None:
+    """``UPDATE table SET <the other keys> WHERE key = row[key]`` for each row (same keys in each).
+
+    PostgreSQL: ``UPDATE ... FROM unnest(...)`` per 10,000 rows (keys must be distinct)."""
+    if not rows:
+        return
+    from store.db import Base
+
+    t = Base.metadata.tables[table]
+    columns = [c for c in rows[0] if c != key]
+    conn = session.connection()
+    if session.get_bind().dialect.name != "postgresql":
+        sql = f"UPDATE {table} SET {', '.join(f'{c} = ?' for c in columns)} WHERE {key} = ?"
+        conn.exec_driver_sql(sql, list(zip(*_bound(session, t, [*columns, key], rows), strict=True)))
+        return
+    names = [key, *columns]
+    sql = (f"UPDATE {table} SET {', '.join(f'{c} = v.{c}' for c in columns)} "
+           f"FROM unnest({array_params(session, table, names)}) AS v({', '.join(names)}) "
+           f"WHERE {table}.{key} = v.{key}")
+    for i in range(0, len(rows), PG_ROWS):
+        conn.exec_driver_sql(sql, tuple(_bound(session, t, names, rows[i:i + PG_ROWS])))
 
 
 def can_copy(session: UnitSession) -> bool:

@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any
 
-from sqlalchemy import JSON, BigInteger, DateTime, Engine, Integer, MetaData, String, create_engine, event
+from sqlalchemy import JSON, BigInteger, DateTime, Engine, Integer, MetaData, create_engine, event
 from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import DeclarativeBase, Session, mapped_column, sessionmaker
@@ -59,9 +59,6 @@ Cents = Annotated[int, mapped_column(BigInteger)]
 #: SQLite only auto-increments an ``INTEGER PRIMARY KEY``
 BigId = Annotated[int, mapped_column(BigInteger().with_variant(Integer(), "sqlite"), primary_key=True,
                                      autoincrement=True)]
-Str16 = Annotated[str, mapped_column(String(16))]
-Str64 = Annotated[str, mapped_column(String(64))]
-Str255 = Annotated[str, mapped_column(String(255))]
 
 
 class Base(DeclarativeBase):
@@ -75,9 +72,6 @@ class Base(DeclarativeBase):
 
 class DatabaseUnavailable(Exception):
     """The database could not be reached; transient, the caller retries."""
-
-
-TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (OperationalError, DatabaseUnavailable)
 
 
 def is_transient(exc: BaseException) -> bool:

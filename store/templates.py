@@ -14,6 +14,7 @@ from collections.abc import Callable
 from typing import Any
 
 from jinja2 import BaseLoader, ChoiceLoader, Environment, FileSystemLoader, PackageLoader, StrictUndefined
+from jinja2.runtime import new_context
 
 #: where the shipped templates live inside the ``daemon`` package
 PACKAGE_PATH = "etc/templates"
@@ -40,11 +41,21 @@ def render(name: str, **values: Any) -> tuple[str, str]:
 
 
 def renderer(name: str) -> Callable[..., tuple[str, str]]:
-    """``render`` with the template compiled once (jobs that send many messages of one kind)."""
+    """``render`` with the template compiled once (jobs that send many messages of one kind).
+
+    What ``Template.render`` does, with the globals flattened once: ``render`` merges the
+    template's chained globals into every call's context, which costs four times the
+    rendering of a short e-mail (a million of them in one recurring-payments run)."""
     template = _env().get_template(f"{name}.txt.j2")
+    env, flat = template.environment, dict(template.globals)
 
     def _render(**values: Any) -> tuple[str, str]:
-        subject, _, body = template.render(**values).partition("\n")
+        ctx = new_context(env, template.name, template.blocks, {**flat, **values}, True, flat, None)
+        try:
+            text = env.concat(template.root_render_func(ctx))
+        except Exception:
+            env.handle_exception()
+        subject, _, body = text.partition("\n")
         return subject.strip(), body.lstrip("\n")
 
     return _render

@@ -12,6 +12,7 @@ import sys
 from typing import Any
 
 from daemon.cli import EXIT_FAILURE, EXIT_OK, EXIT_USAGE
+from daemon.cli.context import command_context
 
 
 def register(sub: Any) -> None:
@@ -74,13 +75,6 @@ def register(sub: Any) -> None:
     rel.set_defaults(func=cmd_release)
 
 
-def _open(args: argparse.Namespace) -> Any:
-    from daemon.cli.core import load_settings, open_db
-
-    settings = load_settings(args)
-    return settings, open_db(settings)
-
-
 def _text(value: Any) -> str:
     return "-" if value is None or value == "" else str(value)
 
@@ -108,17 +102,15 @@ def cmd_import(args: argparse.Namespace) -> int:
     except ValueError as exc:
         print(f"spoolgate import: {args.file} is not JSON: {exc}", file=sys.stderr)
         return EXIT_FAILURE
-    settings, db = _open(args)
-    try:
-        with db.transaction() as s:
-            res = import_data(s, settings, data, Actor.operator("cli-import"))
-    except ImportRejected as exc:
-        print(f"spoolgate import: {args.file}: {exc}", file=sys.stderr)
-        for p in exc.problems:
-            print(f"  {p}", file=sys.stderr)
-        return EXIT_FAILURE
-    finally:
-        db.dispose()
+    with command_context(args) as ctx:
+        try:
+            with ctx.db.transaction() as s:
+                res = import_data(s, ctx.settings, data, Actor.operator("cli-import"))
+        except ImportRejected as exc:
+            print(f"spoolgate import: {args.file}: {exc}", file=sys.stderr)
+            for p in exc.problems:
+                print(f"  {p}", file=sys.stderr)
+            return EXIT_FAILURE
     print(f"imported {res.payees} payee(s), {res.accounts_created} new and {res.accounts_updated} updated "
           f"account(s), {res.payments} payment(s); {res.payments_existing} payment(s) already imported, unchanged")
     return EXIT_OK
@@ -134,18 +126,16 @@ def _import_setups(args: argparse.Namespace) -> int:
     except OSError as exc:
         print(f"spoolgate import: cannot read {args.file}: {exc.strerror}", file=sys.stderr)
         return EXIT_USAGE
-    _settings, db = _open(args)
     actor = Actor.operator("cli-import")
-    try:
-        with db.transaction() as s:
-            res = load_setups(s, data, actor, actor.now.astimezone().date())
-    except SetupsRejected as exc:
-        print(f"spoolgate import: {args.file}: {exc}", file=sys.stderr)
-        for issue in exc.issues:
-            print(f"  {issue}", file=sys.stderr)
-        return EXIT_FAILURE
-    finally:
-        db.dispose()
+    with command_context(args) as ctx:
+        try:
+            with ctx.db.transaction() as s:
+                res = load_setups(s, data, actor, actor.now.astimezone().date())
+        except SetupsRejected as exc:
+            print(f"spoolgate import: {args.file}: {exc}", file=sys.stderr)
+            for issue in exc.issues:
+                print(f"  {issue}", file=sys.stderr)
+            return EXIT_FAILURE
     print("imported " + ", ".join(f"{v} {k}" for k, v in sorted(res.counts.items())))
     return EXIT_OK
 
@@ -159,13 +149,9 @@ def cmd_audit(args: argparse.Namespace) -> int:
     if start > end:
         print(f"spoolgate audit: --from {start} is after --to {end}", file=sys.stderr)
         return EXIT_USAGE
-    _settings, db = _open(args)
-    try:
-        with db.transaction() as s:
-            out = audit(s, payment_id=args.payment_id, account=args.account, pid=args.pid,
-                        pbs_customer=args.pbs_customer, start=start, end=end)
-    finally:
-        db.dispose()
+    with command_context(args) as ctx, ctx.db.transaction() as s:
+        out = audit(s, payment_id=args.payment_id, account=args.account, pid=args.pid,
+                    pbs_customer=args.pbs_customer, start=start, end=end)
     if args.json:
         print(json.dumps(out, indent=1, default=str))
         return EXIT_OK
@@ -185,12 +171,8 @@ def cmd_report_settlement(args: argparse.Namespace) -> int:
     day = _date(args.date)
     if day is None:
         return EXIT_USAGE
-    settings, db = _open(args)
-    try:
-        with db.transaction() as s:
-            ps = settlement.positions(s, day, settings)
-    finally:
-        db.dispose()
+    with command_context(args) as ctx, ctx.db.transaction() as s:
+        ps = settlement.positions(s, day, ctx.settings)
     if args.json:
         print(json.dumps({"date": day.isoformat(), "positions": [p.to_dict() for p in ps]}, indent=1))
     elif args.csv:
@@ -207,12 +189,8 @@ def cmd_report_daily(args: argparse.Namespace) -> int:
     day = _date(args.date)
     if day is None:
         return EXIT_USAGE
-    _settings, db = _open(args)
-    try:
-        with db.transaction() as s:
-            out = daily(s, day, args.payee)
-    finally:
-        db.dispose()
+    with command_context(args) as ctx, ctx.db.transaction() as s:
+        out = daily(s, day, args.payee)
     if args.json:
         print(json.dumps(out, indent=1, default=str))
         return EXIT_OK
@@ -243,11 +221,8 @@ def cmd_release(args: argparse.Namespace) -> int:
     from daemon import operator_actions as ops
     from daemon.cli.core import cli_actor
 
-    _settings, db = _open(args)
-    try:
-        res = ops.release_batch(db, args.batch, cli_actor(args), args.reason)
-    finally:
-        db.dispose()
+    with command_context(args) as ctx:
+        res = ops.release_batch(ctx.db, args.batch, cli_actor(args), args.reason)
     if not res.ok:
         print(f"spoolgate release: {res.message}", file=sys.stderr)
         return EXIT_FAILURE

@@ -1,110 +1,34 @@
-"""Core commands: init, run, status, errors, retry, process, db, ledger, jobs."""
+"""Core commands: init, run, status, errors, retry, process, db, ledger, jobs, check-config.
+
+Each command gets its settings and database from ``command_context`` (``daemon/cli/context.py``);
+``run`` is ``daemon/cli/run.py``.
+"""
 
 from __future__ import annotations
 
 import argparse
 import json
-import logging
-import re
-import signal
 import sys
-import threading
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from daemon.cli import (
     EXIT_CONFIG,
-    EXIT_DB_UNAVAILABLE,
     EXIT_FAILURE,
-    EXIT_LOCKED,
     EXIT_OK,
-    EXIT_SOFTWARE,
     EXIT_USAGE,
+    Fail,
 )
-from daemon.logfmt import JsonFormatter, MaskingFormatter, escape_unsafe, journald_stderr
+from daemon.cli.context import CommandContext, command_context, load_settings, safe_url
+from daemon.cli.logsetup import setup_logging
+from daemon.cli.run import cmd_run
+from daemon.logfmt import escape_unsafe
 from formats.errors import IssueCode
 
 if TYPE_CHECKING:
     from store.config import Settings
     from store.db import Database
-
-
-def setup_logging(level: str, as_json: bool = False, *, prefix: bool | None = None) -> None:
-    """Masked one-line records on stderr; journald priority prefixes when stderr is the journal."""
-    prefix = journald_stderr() if prefix is None else prefix
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(JsonFormatter(prefix=prefix) if as_json else
-                         MaskingFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s", prefix=prefix))
-    root = logging.getLogger()
-    root.handlers[:] = [handler]
-    root.setLevel(level.upper())
-    logging.getLogger("watchdog").setLevel(logging.WARNING)
-    logging.getLogger("alembic").setLevel(logging.WARNING)
-
-
-def _settings(args: argparse.Namespace) -> Settings:
-    from store.config import load
-
-    return load(args.config)
-
-
-def _fail_config(msg: str) -> int:
-    print(f"spoolgate: config error: {msg}", file=sys.stderr)
-    return EXIT_CONFIG
-
-
-def _db(settings: Settings) -> Database:
-    from spool import fsops
-    from store.db import Database
-
-    fsops.configure(durable=settings.durable)
-    return Database(settings.database_url, durable=settings.durable)
-
-
-def _load_or_exit(args: argparse.Namespace) -> tuple[Settings | None, int]:
-    from store.config import ConfigError
-
-    try:
-        return _settings(args), EXIT_OK
-    except ConfigError as exc:
-        return None, _fail_config(str(exc))
-
-
-def open_db(settings: Settings) -> Database:
-    """The daemon's database, or ``Fail``: a SQLite file that does not exist is never created
-    here, and a database without the current spoolgate schema is refused (it is not the daemon's)."""
-    from daemon.cli import Fail
-
-    if settings.is_sqlite:
-        path = settings.database_url.split(":///", 1)[-1]
-        if path and path != ":memory:" and not Path(path).exists():
-            raise Fail(EXIT_DB_UNAVAILABLE, f"database unavailable: {path} does not exist "
-                                            "(run `spoolgate init` with this configuration)")
-    db = _db(settings)
-    try:
-        state = _schema_state(db)
-    except BaseException:
-        db.dispose()
-        raise
-    if state != "current":
-        db.dispose()
-        hint = ("holds no spoolgate schema; run `spoolgate init`" if state == "empty"
-                else "schema is not current; run `spoolgate db upgrade`")
-        raise Fail(EXIT_CONFIG, f"database {_safe_url(settings.database_url)} {hint}")
-    return db
-
-
-def load_settings(args: argparse.Namespace) -> Settings:
-    """The configuration ``main`` found, or ``Fail`` with every problem on its own line (78)."""
-    from daemon.cli import Fail
-    from store.config import ConfigError
-
-    try:
-        return _settings(args)
-    except ConfigError as exc:
-        problems = getattr(exc, "problems", None) or [str(exc)]
-        raise Fail(EXIT_CONFIG, "\nspoolgate: ".join(f"config error: {p}" for p in problems)) from None
 
 
 # -- init / db -------------------------------------------------------------------------------------
@@ -113,195 +37,48 @@ def cmd_init(args: argparse.Namespace) -> int:
     from daemon.validate import validate
     from spool.fsops import ensure_dir
 
-    settings = load_settings(args)
-    for ch in settings.channels.values():
-        for folder in (ch.inbox, ch.work, ch.processed, ch.error):
-            ensure_dir(folder)
-    for o in settings.outbound.values():
-        ensure_dir(o.folder)
-    ensure_dir(settings.state_dir, 0o700)
-    if settings.is_sqlite:
-        Path(settings.database_url[len("sqlite:///"):]).parent.mkdir(parents=True, exist_ok=True)
-    problems = validate(settings)
-    for p in problems:
-        print(f"spoolgate: config error: {p}", file=sys.stderr)
-    if problems:
-        return EXIT_CONFIG
-    db = _db(settings)
-    migrate.upgrade(db.engine)
-    db.dispose()
-    print(f"initialised spool tree under {settings.spool_root} and database {_safe_url(settings.database_url)}")
+    with command_context(args, check_schema=False) as ctx:
+        settings = ctx.settings
+        for ch in settings.channels.values():
+            for folder in (ch.inbox, ch.work, ch.processed, ch.error):
+                ensure_dir(folder)
+        for o in settings.outbound.values():
+            ensure_dir(o.folder)
+        ensure_dir(settings.state_dir, 0o700)
+        if settings.is_sqlite:
+            Path(settings.database_url[len("sqlite:///"):]).parent.mkdir(parents=True, exist_ok=True)
+        problems = validate(settings)
+        for p in problems:
+            print(f"spoolgate: config error: {p}", file=sys.stderr)
+        if problems:
+            return EXIT_CONFIG
+        migrate.upgrade(ctx.db.engine)
+    print(f"initialised spool tree under {settings.spool_root} and database {safe_url(settings.database_url)}")
     for name, ch in settings.channels.items():
         print(f"drop {name} files into {ch.inbox}")
     return EXIT_OK
 
 
-def _safe_url(url: str) -> str:
-    return re.sub(r"://([^:/@]+):[^@]*@", r"://\1:***@", url)
-
-
 def cmd_db(args: argparse.Namespace) -> int:
     from daemon import migrate
 
-    settings = load_settings(args)
-    db = _db(settings)
-    try:
+    with command_context(args, check_schema=False) as ctx:
         if args.db_command == "upgrade":
-            migrate.upgrade(db.engine)
+            migrate.upgrade(ctx.db.engine)
             print("database schema is up to date")
-        else:
-            from alembic.util.exc import AutogenerateDiffsDetected, CommandError
+            return EXIT_OK
+        from alembic.util.exc import AutogenerateDiffsDetected, CommandError
 
-            try:
-                migrate.check(db.engine)
-            except AutogenerateDiffsDetected as exc:
-                print(f"spoolgate: models and migrations disagree: {str(exc).splitlines()[0]}", file=sys.stderr)
-                return EXIT_FAILURE
-            except CommandError as exc:  # e.g. the database is not at the newest revision
-                print(f"spoolgate: db check: {exc}", file=sys.stderr)
-                return EXIT_FAILURE
-            print("models and migrations agree")
-    finally:
-        db.dispose()
-    return EXIT_OK
-
-
-# -- run ---------------------------------------------------------------------------------------------
-def cmd_run(args: argparse.Namespace) -> int:
-    from sqlalchemy import text
-
-    from daemon.checks import runtime_problems
-    from daemon.lock import LockHeld, SpoolLock
-    from daemon.sdnotify import Notifier, watchdog_interval_s
-    from daemon.service import Daemon
-    from daemon.validate import validate
-    from store.config import ConfigError, load
-
-    settings = load_settings(args)
-    setup_logging(args.log_level or settings.log_level, settings.log_json)
-    log = logging.getLogger("spoolgate")
-    problems = validate(settings, channel_folders=False)
-    if problems:
-        for p in problems:
-            print(f"spoolgate: config error: {p}", file=sys.stderr)
-        return EXIT_CONFIG
-    lock = None
-    if settings.is_sqlite:
-        lock = SpoolLock(settings.state_dir / "spoolgate.lock")
         try:
-            lock.acquire()
-        except LockHeld as exc:
-            print(f"spoolgate: {exc}", file=sys.stderr)
-            return EXIT_LOCKED
-    problems = runtime_problems(settings)  # after the lock: a second daemon on this spool is told so (75)
-    if problems:
-        if lock is not None:
-            lock.release()
-        for p in problems:
-            print(f"spoolgate: config error: {p}", file=sys.stderr)
-        return EXIT_CONFIG
-    db = _db(settings)
-    try:
-        with db.engine.connect() as conn:
-            conn.execute(text("SELECT 1"))
-        from daemon import migrate
-
-        if not _schema_current(db):
-            if args.upgrade:
-                migrate.upgrade(db.engine)
-            else:
-                print("spoolgate: database schema is not current; run `spoolgate db upgrade` (or run --upgrade)",
-                      file=sys.stderr)
-                return EXIT_CONFIG
-    except Exception as exc:
-        from daemon.cli import one_line
-
-        db.dispose()
-        print(f"spoolgate: database unavailable: {one_line(exc)}", file=sys.stderr)
-        return EXIT_DB_UNAVAILABLE
-
-    notify = Notifier()
-    stop = threading.Event()
-    reload_ = threading.Event()
-    signals = {"term": 0}
-
-    def on_term(signum: int, frame: Any) -> None:
-        signals["term"] += 1
-        if signals["term"] > 1:
-            log.warning("second stop signal: exiting now; files in hand roll back and are recovered at start")
-            import os
-
-            os._exit(1)
-        stop.set()
-
-    def on_hup(signum: int, frame: Any) -> None:
-        reload_.set()
-        stop.set()  # wake the loop
-
-    signal.signal(signal.SIGTERM, on_term)
-    signal.signal(signal.SIGINT, on_term)
-    signal.signal(signal.SIGHUP, on_hup)
-
-    daemon = Daemon(settings, db, run_jobs=not args.no_jobs)
-    daemon.start()
-    notify.ready(f"ready; {daemon.status_text()}")
-    log.info("spoolgate ready: %d channel(s), %d worker(s), %d job(s), database %s", len(settings.channels),
-             settings.workers, len(settings.jobs), _safe_url(settings.database_url))
-    interval = min(watchdog_interval_s() or settings.watchdog_interval_s, settings.watchdog_interval_s)
-    unhealthy_since: float | None = None
-    exit_code = EXIT_OK
-    while True:
-        stop.wait(timeout=interval)
-        if reload_.is_set() and signals["term"] == 0:
-            reload_.clear()
-            stop.clear()
-            notify.reloading()
-            try:
-                new = load(args.config)
-                problems = validate(new, channel_folders=False)
-                if problems:
-                    raise ConfigError("; ".join(problems))
-                daemon.reload(new)
-                log.info("configuration reloaded")
-                _record_reload(db, "ok", None)
-            except Exception as exc:  # whatever the new file holds, the running daemon keeps going
-                log.error("reload refused, keeping the running configuration: %s", exc)
-                _record_reload(db, "refused", str(exc))
-            notify.ready(daemon.status_text())
-            continue
-        if stop.is_set():
-            break
-        problems = daemon.health()
-        if problems:
-            unhealthy_since = unhealthy_since or time.monotonic()
-            log.critical("unhealthy, watchdog pings stopped: %s", "; ".join(problems))
-            notify.status(f"UNHEALTHY: {'; '.join(problems)}")
-            if time.monotonic() - unhealthy_since > 3 * interval:
-                exit_code = EXIT_SOFTWARE
-                break
-            continue
-        unhealthy_since = None
-        notify.watchdog()
-        notify.status(daemon.status_text())
-    notify.stopping()
-    log.info("stopping: intake closed, finishing files in hand")
-    clean = daemon.stop()
-    db.dispose()
-    if lock is not None:
-        lock.release()
-    log.info("stopped%s", "" if clean else " (some threads did not finish in time)")
-    return exit_code
-
-
-def _record_reload(db: Database, outcome: str, detail: str | None) -> None:
-    """SIGHUP does not say who sent it: the action is recorded as the daemon's own."""
-    from daemon import operator_actions as ops
-
-    try:
-        ops.record_alone(db, ops.Actor(f"daemon:{ops.unix_user()}", "signal"), "reload", "config",
-                         "SIGHUP received", outcome=outcome, detail=detail)
-    except Exception as exc:
-        logging.getLogger("spoolgate").warning("could not record the reload: %s", exc)
+            migrate.check(ctx.db.engine)
+        except AutogenerateDiffsDetected as exc:
+            print(f"spoolgate: models and migrations disagree: {str(exc).splitlines()[0]}", file=sys.stderr)
+            return EXIT_FAILURE
+        except CommandError as exc:  # e.g. the database is not at the newest revision
+            print(f"spoolgate: db check: {exc}", file=sys.stderr)
+            return EXIT_FAILURE
+    print("models and migrations agree")
+    return EXIT_OK
 
 
 def cli_actor(args: argparse.Namespace) -> Any:
@@ -325,32 +102,6 @@ def add_actor_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--by", default=None, metavar="NAME", help="who acts (default: the Unix user)")
     p.add_argument("--reason", default="no reason given (cli)", type=reason_text, metavar="TEXT",
                    help="why; recorded with the action")
-
-
-def _schema_current(db: Database) -> bool:
-    return _schema_state(db) == "current"
-
-
-def _schema_state(db: Database) -> str:
-    """``current``, ``old`` (migrations to apply) or ``empty`` (no spoolgate schema at all)."""
-    from alembic.runtime.migration import MigrationContext
-    from alembic.script import ScriptDirectory
-
-    from daemon.migrate import alembic_config
-
-    script = ScriptDirectory.from_config(alembic_config(db.engine))
-    with db.engine.connect() as conn:
-        current = tuple(MigrationContext.configure(conn).get_current_heads())
-    if not current:
-        return "empty"
-    # Not a comparison of head sets: a revision another one depends on (0002_ach under 0003_console)
-    # leaves the version table once the dependent is applied. Current means `upgrade heads` has nothing to do.
-    return "old" if current_upgrades(script, current) else "current"
-
-
-def current_upgrades(script: Any, current: tuple[str, ...]) -> list[Any]:
-    """The steps ``alembic upgrade heads`` would run from ``current`` (alembic's own computation)."""
-    return list(script._upgrade_revs("heads", current))
 
 
 # -- status / errors / ledger -------------------------------------------------------------------------
@@ -379,19 +130,18 @@ def cmd_status(args: argparse.Namespace) -> int:
     from spool.fsops import scan
     from store.models.core import FileState, SpoolFile
 
-    settings = load_settings(args)
-    now = time.time()
-    out: dict[str, Any] = {"channels": {}, "last_errors": []}
-    for name, ch in settings.channels.items():
-        folders = {}
-        for role in ("inbox", "work", "error"):
-            files = _waiting(ch, role, list(scan(getattr(ch, role))))
-            folders[role] = {"path": str(getattr(ch, role)), "files": len(files),
-                             "oldest_age_s": round(max((now - e.mtime_ns / 1e9 for e in files), default=0.0), 1)}
-        out["channels"][name] = folders
-    db = open_db(settings)
-    try:
-        with db.transaction() as s:
+    with command_context(args) as ctx:
+        settings = ctx.settings
+        now = time.time()
+        out: dict[str, Any] = {"channels": {}, "last_errors": []}
+        for name, ch in settings.channels.items():
+            folders = {}
+            for role in ("inbox", "work", "error"):
+                files = _waiting(ch, role, list(scan(getattr(ch, role))))
+                folders[role] = {"path": str(getattr(ch, role)), "files": len(files),
+                                 "oldest_age_s": round(max((now - e.mtime_ns / 1e9 for e in files), default=0.0), 1)}
+            out["channels"][name] = folders
+        with ctx.db.transaction() as s:
             rows = s.execute(select(SpoolFile.channel, SpoolFile.state, func.count()).group_by(
                 SpoolFile.channel, SpoolFile.state)).all()
             for channel, state, n in rows:
@@ -409,8 +159,6 @@ def cmd_status(args: argparse.Namespace) -> int:
                  "due_at": e.due_at.isoformat(), "state": e.state, "file": e.file_name,
                  "arrived_at": e.arrived_at.isoformat() if e.arrived_at else None}
                 for e in expectations.status(s, settings, utcnow())]
-    finally:
-        db.dispose()
     if args.json:
         print(json.dumps(out, indent=2))
         return EXIT_OK
@@ -466,21 +214,16 @@ def _in_error(settings: Settings, db: Database, channel: str | None = None) -> l
 
 
 def _check_channel(settings: Settings, channel: str | None) -> None:
-    from daemon.cli import Fail
-
     if channel is not None and channel not in settings.channels:
         known = ", ".join(sorted(settings.channels)) or "none"
         raise Fail(EXIT_USAGE, f"unknown channel {channel} (configured: {known})")
 
 
 def cmd_errors(args: argparse.Namespace) -> int:
-    settings = load_settings(args)
-    _check_channel(settings, args.channel)
-    db = open_db(settings)
-    try:
-        items = _in_error(settings, db, args.channel)
-    finally:
-        db.dispose()
+    with command_context(args) as ctx:
+        settings = ctx.settings
+        _check_channel(settings, args.channel)
+        items = _in_error(settings, ctx.db, args.channel)
     if args.json:
         print(json.dumps(items, indent=2))
         return EXIT_OK
@@ -490,7 +233,7 @@ def cmd_errors(args: argparse.Namespace) -> int:
         print(escape_unsafe(f"#{i['id']} {i['channel']}/{i['file']}:{where} {_text(i['reason'])}  ({i['path']})"))
     if not items:
         scope = f" on channel {args.channel}" if args.channel else ""
-        print(f"no files in error{scope} (database {_safe_url(settings.database_url)})")
+        print(f"no files in error{scope} (database {safe_url(settings.database_url)})")
     return EXIT_OK
 
 
@@ -505,16 +248,15 @@ def _matches(item: dict[str, Any], ref: str) -> bool:
 def cmd_retry(args: argparse.Namespace) -> int:
     from daemon import operator
     from daemon import operator_actions as ops
-    from daemon.cli import Fail
 
-    settings = load_settings(args)
-    if args.all == bool(args.files):
-        raise Fail(EXIT_USAGE, "retry: name the files (as `spoolgate errors` lists them) or give --all")
-    if args.channel and not args.all:
-        raise Fail(EXIT_USAGE, "retry: --channel goes with --all")
-    _check_channel(settings, args.channel)
-    db = open_db(settings)
-    try:
+    with command_context(args) as ctx:
+        settings = ctx.settings
+        if args.all == bool(args.files):
+            raise Fail(EXIT_USAGE, "retry: name the files (as `spoolgate errors` lists them) or give --all")
+        if args.channel and not args.all:
+            raise Fail(EXIT_USAGE, "retry: --channel goes with --all")
+        _check_channel(settings, args.channel)
+        db = ctx.db
         items = _in_error(settings, db, args.channel)
         chosen: list[dict[str, Any]] = []
         for ref in args.files or ["*"]:
@@ -535,8 +277,6 @@ def cmd_retry(args: argparse.Namespace) -> int:
         ops.record_alone(db, cli_actor(args), "retry", target, ops.clean_reason(args.reason),
                          outcome="ok" if moved and len(moved) == len(chosen) else "failed",
                          detail="; ".join(moved)[:4000] or "nothing retried")
-    finally:
-        db.dispose()
     for m in moved:
         print(f"retrying {m}")
     if not moved:
@@ -566,27 +306,24 @@ def _print_dry_run(report: dict[str, Any]) -> None:
 
 def cmd_process(args: argparse.Namespace) -> int:
     from daemon import operator
-    from daemon.cli import Fail
 
-    settings = load_settings(args)
-    if not args.dry_run:
-        raise Fail(EXIT_USAGE, "process: only --dry-run is supported; drop the file into its inbox to process it")
-    path = Path(args.file)
-    if not path.exists() and not path.is_symlink():
-        raise Fail(EXIT_USAGE, f"process: {path}: no such file")
-    channel = args.channel
-    if channel is None:
-        channel = next((n for n, ch in settings.channels.items() if path.absolute().parent == ch.inbox.absolute()
-                        or path.resolve().parent == ch.inbox.resolve()), None)
+    with command_context(args) as ctx:
+        settings = ctx.settings
+        if not args.dry_run:
+            raise Fail(EXIT_USAGE, "process: only --dry-run is supported; drop the file into its inbox to process it")
+        path = Path(args.file)
+        if not path.exists() and not path.is_symlink():
+            raise Fail(EXIT_USAGE, f"process: {path}: no such file")
+        channel = args.channel
         if channel is None:
-            raise Fail(EXIT_USAGE, "process: the file is not in a channel inbox; name one with --channel")
-    _check_channel(settings, channel)
-    setup_logging("ERROR")
-    db = open_db(settings)
-    try:
-        report = operator.dry_run(settings, db, path, channel)
-    finally:
-        db.dispose()
+            channel = next((n for n, ch in settings.channels.items()
+                            if path.absolute().parent == ch.inbox.absolute()
+                            or path.resolve().parent == ch.inbox.resolve()), None)
+            if channel is None:
+                raise Fail(EXIT_USAGE, "process: the file is not in a channel inbox; name one with --channel")
+        _check_channel(settings, channel)
+        setup_logging("ERROR")
+        report = operator.dry_run(settings, ctx.db, path, channel)
     ch = settings.channels[channel]
     if (report["outcome"] == "would process" and ch.completeness == "signal"
             and not any((path.parent / n).exists() for n in ch.signal_names(path.name))):
@@ -603,23 +340,17 @@ def cmd_ledger(args: argparse.Namespace) -> int:
 
     from store.models.core import SpoolFile
 
-    settings = load_settings(args)
-    db = open_db(settings)
     ref = args.ref.strip()
-    try:
-        with db.transaction() as s:
-            q = select(SpoolFile)
-            if ref.lstrip("#").isdigit():
-                q = q.where(SpoolFile.id == int(ref.lstrip("#")))
-            else:
-                base = Path(ref).name
-                q = q.where(or_(SpoolFile.original_name == base, SpoolFile.final_path == ref,
-                                SpoolFile.final_path.endswith(f"/{base}", autoescape=True),
-                                SpoolFile.sha256 == ref))
-            rows = [{c.name: getattr(r, c.name) for c in SpoolFile.__table__.columns}
-                    for r in s.scalars(q.order_by(SpoolFile.id))]
-    finally:
-        db.dispose()
+    q = select(SpoolFile)
+    if ref.lstrip("#").isdigit():
+        q = q.where(SpoolFile.id == int(ref.lstrip("#")))
+    else:
+        base = Path(ref).name
+        q = q.where(or_(SpoolFile.original_name == base, SpoolFile.final_path == ref,
+                        SpoolFile.final_path.endswith(f"/{base}", autoescape=True), SpoolFile.sha256 == ref))
+    with command_context(args) as ctx, ctx.db.transaction() as s:
+        rows = [{c.name: getattr(r, c.name) for c in SpoolFile.__table__.columns}
+                for r in s.scalars(q.order_by(SpoolFile.id))]
     if not rows:
         print(f"no ledger entry for {ref}", file=sys.stderr)
         return EXIT_FAILURE
@@ -629,15 +360,14 @@ def cmd_ledger(args: argparse.Namespace) -> int:
 
 # -- jobs -------------------------------------------------------------------------------------------
 def cmd_jobs(args: argparse.Namespace) -> int:
-    from daemon.cli import Fail
     from daemon.scheduler import JobBusy, JobCannotDryRun, Scheduler
     from spool import owner
 
-    settings = load_settings(args)
-    setup_logging(args.log_level or "INFO", settings.log_json)
-    db = open_db(settings)
-    sched = Scheduler(settings, db, identity=owner.token())
-    try:
+    with command_context(args) as ctx:
+        settings = ctx.settings
+        setup_logging(args.log_level or "INFO", settings.log_json)
+        db = ctx.db
+        sched = Scheduler(settings, db, identity=owner.token())
         if args.jobs_command == "list":
             for j in sched.list():
                 print(f"{j['job']:<24} {j['kind']:<28} every {j['every']:<18} "
@@ -668,13 +398,10 @@ def cmd_jobs(args: argparse.Namespace) -> int:
         print(json.dumps({"job": r.job, "run_id": r.run_id, "outcome": r.outcome, "counts": r.counts,
                           "message": r.message, "dry_run": args.dry_run}))
         return EXIT_OK if r.outcome != "failure" else EXIT_FAILURE
-    finally:
-        db.dispose()
 
 
 def cmd_check_config(args: argparse.Namespace) -> int:
-    from daemon.checks import config_problems, runtime_problems
-    from daemon.cli import Fail
+    from daemon.checks import config_problems, database_problems, runtime_problems
     from daemon.validate import validate
 
     try:
@@ -689,13 +416,8 @@ def cmd_check_config(args: argparse.Namespace) -> int:
         print(f"spoolgate: config error: {p}", file=sys.stderr)
     if problems:
         return EXIT_CONFIG
-    db = open_db(settings)
-    try:
-        from daemon.checks import database_problems
-
-        problems = database_problems(settings, db)
-    finally:
-        db.dispose()
+    with CommandContext(args, settings) as ctx:
+        problems = database_problems(settings, ctx.db)
     for p in problems:
         print(f"spoolgate: config error: {p}", file=sys.stderr)
     if problems:

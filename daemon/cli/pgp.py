@@ -32,7 +32,7 @@ def register(subparsers: Any) -> None:
 
 
 def _home(args: argparse.Namespace) -> Any:
-    from daemon.cli.core import load_settings
+    from daemon.cli.context import load_settings
     from handlers.checkfree.settings import pgp_home
 
     return pgp_home(load_settings(args))

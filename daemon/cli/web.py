@@ -8,6 +8,7 @@ import sys
 from typing import Any
 
 from daemon.cli import EXIT_CONFIG, EXIT_DB_UNAVAILABLE, EXIT_FAILURE, EXIT_OK, EXIT_USAGE
+from daemon.cli.context import command_context
 
 
 def register(sub: Any) -> None:
@@ -54,38 +55,33 @@ def cmd_users(args: argparse.Namespace) -> int:
     from sqlalchemy import select
     from sqlalchemy.exc import SQLAlchemyError
 
-    from daemon.cli.core import _db, _load_or_exit
     from daemon.web import auth
     from store.models.console import ConsoleUser
 
-    settings, code = _load_or_exit(args)
-    if settings is None:
-        return code
-    password = _password(args) if args.users_command in ("add", "passwd") else ""
-    if password is None:
-        return EXIT_USAGE
-    db = _db(settings)
-    try:
-        with db.transaction() as s:
-            if args.users_command == "add":
-                auth.add_user(s, args.name, password, args.role)
-            elif args.users_command == "passwd":
-                auth.set_password(s, args.name, password, args.role)
-            elif args.users_command == "remove":
-                auth.remove_user(s, args.name)
-            else:
-                for u in s.scalars(select(ConsoleUser).order_by(ConsoleUser.username)):
-                    print(f"{u.username:<24} {u.role:<9} password set {u.password_changed_at:%Y-%m-%d %H:%M}Z")
-                return EXIT_OK
-    except auth.UserError as exc:
-        print(f"spoolgate users: {exc}", file=sys.stderr)
-        return EXIT_FAILURE
-    except SQLAlchemyError as exc:
-        print(f"spoolgate users: database unavailable or schema not current (`spoolgate db upgrade`): "
-              f"{str(exc).splitlines()[0]}", file=sys.stderr)
-        return EXIT_DB_UNAVAILABLE
-    finally:
-        db.dispose()
+    with command_context(args, check_schema=False) as ctx:
+        password = _password(args) if args.users_command in ("add", "passwd") else ""
+        if password is None:
+            return EXIT_USAGE
+        db = ctx.db
+        try:
+            with db.transaction() as s:
+                if args.users_command == "add":
+                    auth.add_user(s, args.name, password, args.role)
+                elif args.users_command == "passwd":
+                    auth.set_password(s, args.name, password, args.role)
+                elif args.users_command == "remove":
+                    auth.remove_user(s, args.name)
+                else:
+                    for u in s.scalars(select(ConsoleUser).order_by(ConsoleUser.username)):
+                        print(f"{u.username:<24} {u.role:<9} password set {u.password_changed_at:%Y-%m-%d %H:%M}Z")
+                    return EXIT_OK
+        except auth.UserError as exc:
+            print(f"spoolgate users: {exc}", file=sys.stderr)
+            return EXIT_FAILURE
+        except SQLAlchemyError as exc:
+            print(f"spoolgate users: database unavailable or schema not current (`spoolgate db upgrade`): "
+                  f"{str(exc).splitlines()[0]}", file=sys.stderr)
+            return EXIT_DB_UNAVAILABLE
     print(f"user {args.name}: {args.users_command} done")
     return EXIT_OK
 
@@ -94,32 +90,28 @@ def cmd_web(args: argparse.Namespace) -> int:
     import uvicorn
     from sqlalchemy import text
 
-    from daemon.cli.core import _db, _load_or_exit, _schema_current, setup_logging
+    from daemon.cli.logsetup import setup_logging
+    from daemon.migrate import schema_current
     from daemon.web.app import create_app
 
-    settings, code = _load_or_exit(args)
-    if settings is None:
-        return code
-    setup_logging(args.log_level or settings.log_level, settings.log_json)
-    db = _db(settings)
-    try:
-        with db.engine.connect() as conn:
-            conn.execute(text("SELECT 1"))
-        current = _schema_current(db)
-    except Exception as exc:
-        print(f"spoolgate web: database unavailable: {exc}", file=sys.stderr)
-        return EXIT_DB_UNAVAILABLE
-    if not current:
-        print("spoolgate web: database schema is not current; run `spoolgate db upgrade`", file=sys.stderr)
-        return EXIT_CONFIG
-    app = create_app(settings, db)
-    # access_log off: the uvicorn line would carry query strings (file names, payment ids) unmasked
-    config = uvicorn.Config(app, host=args.host, port=args.port, proxy_headers=True,
-                            forwarded_allow_ips=args.forwarded_allow_ips, access_log=False, log_config=None,
-                            server_header=False)
-    server = uvicorn.Server(config)
-    try:
+    with command_context(args, check_schema=False) as ctx:
+        setup_logging(args.log_level or ctx.settings.log_level, ctx.settings.log_json)
+        db = ctx.db
+        try:
+            with db.engine.connect() as conn:
+                conn.execute(text("SELECT 1"))
+            current = schema_current(db.engine)
+        except Exception as exc:
+            print(f"spoolgate web: database unavailable: {exc}", file=sys.stderr)
+            return EXIT_DB_UNAVAILABLE
+        if not current:
+            print("spoolgate web: database schema is not current; run `spoolgate db upgrade`", file=sys.stderr)
+            return EXIT_CONFIG
+        app = create_app(ctx.settings, db)
+        # access_log off: the uvicorn line would carry query strings (file names, payment ids) unmasked
+        config = uvicorn.Config(app, host=args.host, port=args.port, proxy_headers=True,
+                                forwarded_allow_ips=args.forwarded_allow_ips, access_log=False, log_config=None,
+                                server_header=False)
+        server = uvicorn.Server(config)
         server.run()
-    finally:
-        db.dispose()
     return EXIT_OK if server.started else EXIT_FAILURE

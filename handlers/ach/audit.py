@@ -13,8 +13,9 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import ARRAY, BigInteger, ColumnElement, Integer, String, any_, insert, literal, select
+from sqlalchemy import BigInteger, ColumnElement, Integer, String, insert, literal, select
 
+from store.bulk import one_of
 from store.db import Base, UtcDateTime, utcnow
 from store.models.ach import (
     AUDIT_OK,
@@ -91,14 +92,12 @@ def audit_ids(session: UnitSession, model: type[Base], ids: Sequence[Any], op: A
     table = model.__table__
     pk = _pk(model)
     n = 0
-    # PostgreSQL: one array parameter (an IN list of 5,000 placeholders is parsed for every chunk)
-    pg = session.get_bind().dialect.name == "postgresql"
     for part in chunks(list(ids), AUDIT_CHUNK):
         sel = select(*[table.c[c] for c in cols],
                      literal(int(op), Integer()), literal(status, Integer()),
                      literal(reason[:255] if reason else None, String(255)), literal(actor.job_id, BigInteger()),
                      literal(actor.job_name, String(80)), literal(actor.now, UtcDateTime()),
-                     ).where(pk == any_(literal(list(part), ARRAY(pk.type))) if pg else pk.in_(part))
+                     ).where(one_of(session, pk, part))
         session.execute(insert(hist).from_select([*cols, *AUDIT_COLUMNS], sel))
         n += len(part)
     return n

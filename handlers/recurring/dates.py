@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import calendar
 import datetime as dt
+from functools import lru_cache
 
 from store.models.recurring import PayDateType
 
@@ -41,6 +42,7 @@ def local_midnight(d: dt.date) -> dt.datetime:
     return dt.datetime.combine(d, dt.time()).astimezone()
 
 
+@lru_cache(maxsize=4096)
 def first_doc_date(last_process_time: dt.datetime) -> dt.date:
     """The earliest document date inside the window that starts at ``last_process_time`` (inclusive).
 

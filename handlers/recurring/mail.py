@@ -10,10 +10,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import Table, insert
-
 from handlers.recurring.audit import Actor, audit_notice
 from handlers.recurring.ids import reserve_ids
+from store.bulk import insert_rows
 from store.db import utcnow
 from store.models.core import Notification
 from store.unit import UnitSession
@@ -34,8 +33,7 @@ def queue(s: UnitSession, notices: Sequence[Notice], actor: Actor, *, audit: boo
         return []
     now = utcnow()
     ids = reserve_ids(s, "notifications", "id", len(notices))
-    table: Table = Notification.__table__  # type: ignore[assignment]
-    s.execute(insert(table), [
+    insert_rows(s, Notification.__tablename__, [
         {"id": i, "lane": "bulk", "kind": n.kind, "recipients": [n.recipient], "subject": n.subject, "body": n.body,
          "state": "pending", "attempts": 0, "created_at": now, "ref": ref} for n, i in zip(notices, ids, strict=True)])
     if audit:

@@ -22,9 +22,11 @@ import datetime as dt
 from collections import defaultdict
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
+from operator import itemgetter
 from typing import Any, ClassVar
 
-from sqlalchemy import Table, bindparam, func, insert, select, update
+from sqlalchemy import func, select, update
 
 from formats.bills import format_cents
 from formats.errors import mask
@@ -35,6 +37,7 @@ from handlers.recurring.hooks import Hook, HookError, ProposedPayment, apply_hoo
 from handlers.recurring.ids import reserve_ids
 from handlers.recurring.mail import Notice, queue
 from handlers.recurring.setups import needs_bill
+from store.bulk import gc_paused, insert_rows, one_of, update_rows
 from store.models.ach import AccountStatus, AuditOp, CheckPayment, CheckStatus, PaymentAccount
 from store.models.bills import Bill, BillStatus
 from store.models.recurring import (
@@ -60,17 +63,7 @@ SYNC_MODES = ("every_run", "when_scheduling")
 ROW_COLUMNS = ("bill_scheduled", "status", "last_process_time", "last_pay_date", "next_pay_date", "bill_id",
                "payment_id", "curr_num_payments", "expiry_notified", "last_modify_time")
 BILL_STATES = (BillStatus.LOADED, BillStatus.PUBLISHED)
-
-
-def _table(model: Any) -> Table:
-    """Core inserts and updates: plain executemany, no ORM bookkeeping per row."""
-    table: Table = model.__table__
-    return table
-
-
-_RP = _table(RecurringPayment)
-ROW_UPDATE = update(_RP).where(_RP.c.recurring_id == bindparam("b_id")).values(
-    {k: bindparam(k) for k in ROW_COLUMNS})
+_snapshot = itemgetter(*ROW_COLUMNS)
 
 
 @dataclass
@@ -131,8 +124,12 @@ class RecurringPaymentsJob(Job):
                 problems.append(f"hooks: {exc}")
         return problems
 
+    @cached_property
+    def _opts(self) -> dict[str, bool]:
+        return {k: bool(self.options.get(k, BOOL_DEFAULTS[k])) for k in BOOL_OPTIONS}
+
     def opt(self, name: str) -> bool:
-        return bool(self.options.get(name, BOOL_DEFAULTS[name]))
+        return self._opts[name]
 
     def run(self, ctx: JobContext) -> JobResult:
         self.actor = Actor.for_job(self, ctx)
@@ -147,11 +144,14 @@ class RecurringPaymentsJob(Job):
         chunk = int(self.options.get("chunk", 2000))
         last = 0
         while True:
-            with ctx.unit() as uow:
-                rows = [dict(r) for r in uow.session.execute(
+            with gc_paused(), ctx.unit() as uow:
+                # Core on the connection: the session would run each row through the ORM's loading
+                result = uow.session.connection().execute(
                     select(RecurringPayment.__table__).where(RecurringPayment.status == RecurringStatus.ACTIVE,
                                                              RecurringPayment.recurring_id > last)
-                    .order_by(RecurringPayment.recurring_id).limit(chunk)).mappings()]
+                    .order_by(RecurringPayment.recurring_id).limit(chunk))
+                keys = list(result.keys())
+                rows = [dict(zip(keys, r, strict=True)) for r in result.all()]
                 if not rows:
                     break
                 last = rows[-1]["recurring_id"]
@@ -165,10 +165,11 @@ class RecurringPaymentsJob(Job):
     # -- reading ---------------------------------------------------------------------------------
     def _read(self, s: UnitSession, rows: list[dict[str, Any]]) -> _Chunk:
         ids = [r["recurring_id"] for r in rows]
+        conn = s.connection()  # Core rows, not the ORM's loading
         accounts: dict[int, list[str]] = defaultdict(list)
-        for rid, acct in s.execute(select(RecurringPaymentAccount.recurring_id,
+        for rid, acct in conn.execute(select(RecurringPaymentAccount.recurring_id,
                                           RecurringPaymentAccount.payer_account_number)
-                                   .where(RecurringPaymentAccount.recurring_id.in_(ids))
+                                   .where(one_of(s, RecurringPaymentAccount.recurring_id, ids))
                                    .order_by(RecurringPaymentAccount.id)):
             accounts[rid].append(acct)
         for r in rows:
@@ -180,18 +181,18 @@ class RecurringPaymentsJob(Job):
         last_due: dict[tuple[int, str], dt.date] = {}
         bills: dict[str, list[_Bill]] = defaultdict(list)
         if sync_ids:
-            for m in s.execute(select(PaymentBillSummary.__table__).where(
-                    PaymentBillSummary.recurring_id.in_(sync_ids),
-                    PaymentBillSummary.status == SummaryStatus.ACTIVE)).mappings():
+            for m in conn.execute(select(PaymentBillSummary.__table__).where(
+                    one_of(s, PaymentBillSummary.recurring_id, sync_ids),
+                    PaymentBillSummary.status == SummaryStatus.ACTIVE)).mappings().all():
                 active[m["recurring_id"]].append(dict(m))
             cur_ids = [r["bill_id"] for r in sync_rows if r["bill_id"] is not None]
             if cur_ids:
-                current = {m["bill_id"]: dict(m) for m in s.execute(select(PaymentBillSummary.__table__).where(
-                    PaymentBillSummary.bill_id.in_(cur_ids))).mappings()}
-            for rid, acct, due in s.execute(
+                current = {m["bill_id"]: dict(m) for m in conn.execute(select(PaymentBillSummary.__table__).where(
+                    one_of(s, PaymentBillSummary.bill_id, cur_ids))).mappings()}
+            for rid, acct, due in conn.execute(
                     select(PaymentBillSummary.recurring_id, PaymentBillSummary.payer_account_number,
                            func.max(PaymentBillSummary.due_date))
-                    .where(PaymentBillSummary.recurring_id.in_(sync_ids),
+                    .where(one_of(s, PaymentBillSummary.recurring_id, sync_ids),
                            PaymentBillSummary.status == SummaryStatus.SCHEDULED)
                     .group_by(PaymentBillSummary.recurring_id, PaymentBillSummary.payer_account_number)):
                 last_due[(rid, acct)] = due
@@ -199,20 +200,20 @@ class RecurringPaymentsJob(Job):
                 accts = sorted({a for r in sync_rows for a in accounts[r["recurring_id"]]})
                 lo = min(first_doc_date(r["last_process_time"]) for r in sync_rows)
                 for i in range(0, len(accts), 5000):
-                    for b in s.execute(select(Bill.bill_id, Bill.account_number, Bill.document_date, Bill.due_date,
+                    for b in conn.execute(select(Bill.bill_id, Bill.account_number, Bill.document_date, Bill.due_date,
                                               Bill.amount_due, Bill.minimum_amount_due)
-                                       .where(Bill.account_number.in_(accts[i:i + 5000]),
+                                       .where(one_of(s, Bill.account_number, accts[i:i + 5000]),
                                               Bill.document_date >= lo, Bill.document_date <= self.today,
-                                              Bill.status.in_(BILL_STATES))):
+                                              Bill.status.in_(BILL_STATES))).all():
                         bills[b[1]].append(_Bill(*b))
         pids = sorted({r["pid"] for r in rows})
-        pay_accounts = {a.pid: a for a in s.execute(
+        pay_accounts = {a.pid: a for a in conn.execute(
             select(PaymentAccount.pid, PaymentAccount.account_status, PaymentAccount.routing_transit,
                    PaymentAccount.account_number, PaymentAccount.account_holder_name, PaymentAccount.account_type,
-                   PaymentAccount.payment_type).where(PaymentAccount.pid.in_(pids)))}
+                   PaymentAccount.payment_type).where(one_of(s, PaymentAccount.pid, pids)))}
         pay_ids = [c["payment_id"] for c in current.values() if c["payment_id"] is not None]
-        payment_status = {int(i): int(st) for i, st in s.execute(
-            select(CheckPayment.payment_id, CheckPayment.status).where(CheckPayment.payment_id.in_(pay_ids)))}
+        payment_status = {int(i): int(st) for i, st in conn.execute(
+            select(CheckPayment.payment_id, CheckPayment.status).where(one_of(s, CheckPayment.payment_id, pay_ids)))}
         return _Chunk(rows, accounts, active, current, last_due, bills, pay_accounts, payment_status)
 
     # -- deciding ----------------------------------------------------------------------------------
@@ -222,29 +223,30 @@ class RecurringPaymentsJob(Job):
         counts["rows"] += len(rows)
         notices: list[tuple[str, dict[str, Any], str]] = []
         for r in rows:
-            before = {k: r[k] for k in ROW_COLUMNS}
+            before = _snapshot(r)
             if needs_bill(r["amount_type"], r["pay_date_type"]) and not self.opt("skip_sync"):
                 self._sync(r, c, counts)
             self._advance_missed(r)
             self._check_end(r, notices)
-            if {k: r[k] for k in ROW_COLUMNS} != before:
+            if _snapshot(r) != before:
                 c.changed.add(r["recurring_id"])
         payments: list[dict[str, Any]] = []
         links: list[tuple[dict[str, Any], list[int]]] = []
         for r in rows:
             if r["status"] == RecurringStatus.ACTIVE and r["bill_scheduled"] == "N" and \
                     r["next_pay_date"] <= self.horizon:
-                before = {k: r[k] for k in ROW_COLUMNS}
+                before = _snapshot(r)
                 self._schedule(r, c, payments, links, notices, counts)
                 self._check_end(r, notices)
-                if {k: r[k] for k in ROW_COLUMNS} != before:
+                if _snapshot(r) != before:
                     c.changed.add(r["recurring_id"])
         self._write(s, c, payments, links, counts)
         changed = [r for r in rows if r["recurring_id"] in c.changed]
         if changed:
             for r in changed:
                 r["last_modify_time"] = self.actor.now
-            s.execute(ROW_UPDATE, [{"b_id": r["recurring_id"], **{k: r[k] for k in ROW_COLUMNS}} for r in changed])
+            update_rows(s, "recurring_payments", "recurring_id",
+                        [{"recurring_id": r["recurring_id"], **{k: r[k] for k in ROW_COLUMNS}} for r in changed])
             audit_ids(s, RecurringPayment, [r["recurring_id"] for r in changed], AuditOp.UPDATE, self.actor,
                       "recurring-payments")
         self._notify(uow, notices, counts)
@@ -456,8 +458,7 @@ class RecurringPaymentsJob(Job):
         pay_ids: list[int] = []
         if payments:
             pay_ids = reserve_ids(s, "check_payments", "payment_id", len(payments))
-            s.execute(insert(_table(CheckPayment)), [{**p, "payment_id": i} for p, i in zip(payments, pay_ids,
-                                                                                                 strict=True)])
+            insert_rows(s, "check_payments", [{**p, "payment_id": i} for p, i in zip(payments, pay_ids, strict=True)])
             audit_ids(s, CheckPayment, pay_ids, AuditOp.CREATE, self.actor, "scheduled by recurring-payments")
             counts["scheduled"] += len(pay_ids)
             counts["scheduled_cents"] += sum(p["amount"] for p in payments)
@@ -470,8 +471,8 @@ class RecurringPaymentsJob(Job):
         if c.new_summaries:
             cols = [k for k in c.new_summaries[0] if not k.startswith("_")]
             ids = reserve_ids(s, "payment_bill_summaries", "bill_id", len(c.new_summaries))
-            s.execute(insert(_table(PaymentBillSummary)), [{**{k: m[k] for k in cols}, "bill_id": i}
-                                                             for m, i in zip(c.new_summaries, ids, strict=True)])
+            insert_rows(s, "payment_bill_summaries", [{**{k: m[k] for k in cols}, "bill_id": i}
+                                                      for m, i in zip(c.new_summaries, ids, strict=True)])
             for m, i in zip(c.new_summaries, ids, strict=True):
                 m["bill_id"] = i
             audit_ids(s, PaymentBillSummary, ids, AuditOp.CREATE, self.actor, "synchronized")
@@ -479,7 +480,7 @@ class RecurringPaymentsJob(Job):
         updates = [{"bill_id": m["bill_id"], "status": SummaryStatus.SCHEDULED, "payment_id": m["payment_id"],
                     "last_modify_time": now} for m in c.scheduled if id(m) not in new]
         if updates:
-            s.execute(update(PaymentBillSummary), updates)
+            update_rows(s, "payment_bill_summaries", "bill_id", updates)
             audit_ids(s, PaymentBillSummary, [u["bill_id"] for u in updates], AuditOp.UPDATE, self.actor,
                       "scheduled")
         for r in c.rows:

@@ -26,6 +26,7 @@ from handlers.jobs import Job, JobContext, JobResult
 from handlers.recurring.audit import Actor, audit_ids
 from handlers.recurring.mail import Notice, queue
 from spool.crashpoints import crashpoint
+from store.bulk import gc_paused, one_of, update_rows
 from store.models.ach import AuditOp, CheckPayment, CheckStatus, PaymentAccount
 from store.models.bills import BillUser
 from store.models.recurring import PaymentReminder, RecurringStatus
@@ -93,17 +94,16 @@ class PaymentRemindersJob(Job):
         render = renderer("payment_reminder")
         last = 0
         while True:
-            with ctx.unit() as uow:
+            with gc_paused(), ctx.unit() as uow:
                 s = uow.session
-                rows = list(s.execute(select(PaymentReminder.reminder_id, PaymentReminder.payer_email_addr,
-                                             PaymentReminder.payer_account_number, PaymentReminder.memo,
-                                             PaymentReminder.reminder_interval, PaymentReminder.next_reminder_date,
-                                             PaymentReminder.end_date)
-                                      .where(PaymentReminder.status == RecurringStatus.ACTIVE,
-                                             PaymentReminder.reminded == "N",
-                                             PaymentReminder.next_reminder_date <= today,
-                                             PaymentReminder.reminder_id > last)
-                                      .order_by(PaymentReminder.reminder_id).limit(chunk)))
+                rows = list(s.connection().execute(
+                    select(PaymentReminder.reminder_id, PaymentReminder.payer_email_addr,
+                           PaymentReminder.payer_account_number, PaymentReminder.memo,
+                           PaymentReminder.reminder_interval, PaymentReminder.next_reminder_date,
+                           PaymentReminder.end_date)
+                    .where(PaymentReminder.status == RecurringStatus.ACTIVE, PaymentReminder.reminded == "N",
+                           PaymentReminder.next_reminder_date <= today, PaymentReminder.reminder_id > last)
+                    .order_by(PaymentReminder.reminder_id).limit(chunk)).all())
                 if not rows:
                     return
                 last = rows[-1].reminder_id
@@ -120,7 +120,7 @@ class PaymentRemindersJob(Job):
                                     "last_modify_time": actor.now})
                 queue(s, notices, actor, audit=self.opt("audit_reminders"), ref=f"job_run:{ctx.run_id}")
                 crashpoint("reminders-queued")
-                s.execute(update(PaymentReminder), updates)
+                update_rows(s, PaymentReminder.__tablename__, "reminder_id", updates)
                 audit_ids(s, PaymentReminder, [u["reminder_id"] for u in updates], AuditOp.UPDATE, actor,
                           "reminder sent")
                 counts["reminders"] += len(rows)
@@ -129,14 +129,15 @@ class PaymentRemindersJob(Job):
         render = renderer("payment_status")
         last = 0
         while True:
-            with ctx.unit() as uow:
+            with gc_paused(), ctx.unit() as uow:
                 s = uow.session
-                rows = list(s.execute(select(CheckPayment.payment_id, CheckPayment.status, CheckPayment.amount,
-                                             CheckPayment.pay_date, CheckPayment.pid, CheckPayment.payer_id,
-                                             CheckPayment.payer_account_number, CheckPayment.txn_err_msg)
-                                      .where(CheckPayment.status.in_(statuses), CheckPayment.reminded == "N",
-                                             CheckPayment.payment_id > last)
-                                      .order_by(CheckPayment.payment_id).limit(chunk)))
+                rows = list(s.connection().execute(
+                    select(CheckPayment.payment_id, CheckPayment.status, CheckPayment.amount, CheckPayment.pay_date,
+                           CheckPayment.pid, CheckPayment.payer_id, CheckPayment.payer_account_number,
+                           CheckPayment.txn_err_msg)
+                    .where(CheckPayment.status.in_(statuses), CheckPayment.reminded == "N",
+                           CheckPayment.payment_id > last)
+                    .order_by(CheckPayment.payment_id).limit(chunk)).all())
                 if not rows:
                     return
                 last = rows[-1].payment_id
@@ -159,8 +160,8 @@ class PaymentRemindersJob(Job):
                 queue(s, notices, actor, audit=self.opt("audit_status"), ref=f"job_run:{ctx.run_id}")
                 crashpoint("status-notices-queued")
                 ids = [p.payment_id for p in rows]
-                s.execute(update(CheckPayment).where(CheckPayment.payment_id.in_(ids), CheckPayment.reminded == "N")
-                          .values(reminded="Y"))
+                s.connection().execute(update(CheckPayment).where(one_of(s, CheckPayment.payment_id, ids),
+                                                                  CheckPayment.reminded == "N").values(reminded="Y"))
                 counts["status_notices"] += len(notices)
 
     @staticmethod
@@ -170,8 +171,9 @@ class PaymentRemindersJob(Job):
         out: dict[tuple[str, str], str] = {}
         if pids:
             out.update({("pid", pid): email for pid, email in s.execute(
-                select(PaymentAccount.pid, PaymentAccount.email).where(PaymentAccount.pid.in_(pids),
+                select(PaymentAccount.pid, PaymentAccount.email).where(one_of(s, PaymentAccount.pid, pids),
                                                                         PaymentAccount.email.is_not(None)))})
         out.update({("user", uid): email for uid, email in s.execute(
-            select(BillUser.user_id, BillUser.email).where(BillUser.user_id.in_(users), BillUser.email.is_not(None)))})
+            select(BillUser.user_id, BillUser.email).where(one_of(s, BillUser.user_id, users),
+                                                           BillUser.email.is_not(None)))})
         return out

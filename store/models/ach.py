@@ -130,6 +130,8 @@ class CheckPayment(_CheckPaymentColumns, Base):
         Index("nuk_check_payments_6", "txn_number"),
         Index("nuk_check_payments_7", "pid"),
         Index("nuk_check_payments_8", "hold_id"),
+        #: payment-reminders reads the payments not yet notified in id order, chunk after chunk
+        Index("nuk_check_payments_9", "reminded", "payment_id"),
     )
 
     payment_id: Mapped[BigId]

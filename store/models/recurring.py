@@ -92,6 +92,8 @@ class RecurringPayment(_RecurringColumns, Base):
         UniqueConstraint("setup_ref", name="uq_recurring_payments_setup_ref"),
         Index("nuk_recurring_payments_1", "status", "bill_scheduled", "next_pay_date"),
         Index("nuk_recurring_payments_2", "user_id"),
+        #: recurring-payments reads the active setups in id order, chunk after chunk
+        Index("nuk_recurring_payments_3", "status", "recurring_id"),
     )
 
     recurring_id: Mapped[BigId]

@@ -7,7 +7,7 @@ import logging
 import subprocess
 import sys
 
-from daemon.cli.core import JsonFormatter, MaskingFormatter
+from daemon.logfmt import JsonFormatter, MaskingFormatter
 from formats.errors import mask_digit_runs
 from tests.support import REPO, DaemonProcess, archive_config, files_in, wait_for, write_config
 

@@ -65,16 +65,16 @@ def _versions(engine: Engine) -> set[str]:
 
 def test_schema_current_with_dependency_merged_heads(db_url):
     """A revision with depends_on merges its dependency out of alembic_version: still current."""
-    from daemon.cli.core import _schema_current
+    from daemon.migrate import schema_current
     from store.db import Database
 
     db = Database(db_url)
     try:
-        assert _schema_current(db)
+        assert schema_current(db.engine)
         with db.engine.begin() as conn:
             # the PBS branch's head (no other revision depends on it): its migrations are then missing
             gone = conn.execute(text("DELETE FROM alembic_version WHERE version_num LIKE '%_pbs'")).rowcount
         assert gone == 1
-        assert not _schema_current(db)
+        assert not schema_current(db.engine)
     finally:
         db.dispose()

@@ -47,11 +47,47 @@ def test_unit_security_exposure_at_most_2(unit_here: Path) -> None:
     assert float(m.group(1)) <= 2.0, r.stdout
 
 
+def parse_unit(text: str) -> dict[str, dict[str, list[str]]]:
+    """A unit file as systemd reads it (systemd.syntax(7)): ``[Section]`` headers, ``KEY=VALUE`` lines,
+    ``#``/``;`` comments, backslash continuations; a key may repeat, so each holds a list of values."""
+    sections: dict[str, dict[str, list[str]]] = {}
+    current: dict[str, list[str]] | None = None
+    pending = ""
+    for raw in text.splitlines():
+        line = pending + raw.strip()
+        pending = ""
+        if line.startswith(("#", ";")) or not line:
+            continue
+        if line.endswith("\\"):
+            pending = line[:-1] + " "
+            continue
+        if line.startswith("[") and line.endswith("]"):
+            current = sections.setdefault(line[1:-1], {})
+            continue
+        key, sep, value = line.partition("=")
+        assert sep and current is not None, f"not a KEY=VALUE line inside a section: {raw!r}"
+        current.setdefault(key.strip(), []).append(value.strip())
+    return sections
+
+
 def test_unit_contract() -> None:
-    text = UNIT.read_text()
-    for line in ("Type=notify", "WatchdogSec=", "RestartPreventExitStatus=78", "ProtectSystem=strict",
-                 "NoNewPrivileges=yes", "PrivateTmp=yes", "ReadWritePaths=", "ExecReload=/bin/kill -HUP $MAINPID"):
-        assert line in text, line
+    """What the daemon relies on: sd_notify with a watchdog, SIGHUP to reload, no restart loop on a
+    configuration error (the CLI's exit code), and the hardening the security test scores."""
+    from daemon.cli import EXIT_CONFIG
+
+    unit = parse_unit(UNIT.read_text())
+    svc = unit["Service"]
+    assert svc["Type"] == ["notify"] and svc["NotifyAccess"] == ["main"]
+    assert svc["ExecStart"][-1].split()[-1] == "run"
+    assert svc["ExecReload"] == ["/bin/kill -HUP $MAINPID"]
+    assert int(svc["WatchdogSec"][-1]) > 0
+    assert svc["Restart"] == ["on-failure"]
+    assert str(EXIT_CONFIG) in svc["RestartPreventExitStatus"][-1].split()
+    for key, value in (("ProtectSystem", "strict"), ("NoNewPrivileges", "yes"), ("PrivateTmp", "yes")):
+        assert svc[key] == [value], key
+    assert svc["ReadWritePaths"] and all(p.startswith("/") for v in svc["ReadWritePaths"] for p in v.split())
+    assert len(svc["LoadCredential"]) == 3 and len(svc["SystemCallFilter"]) == 2  # repeated keys all kept
+    assert unit["Install"]["WantedBy"] == ["multi-user.target"]
 
 
 SYSUSERS = REPO / "systemd/spoolgate.sysusers"
@@ -84,8 +120,7 @@ def test_sysusers_and_tmpfiles_build_the_tree_the_unit_needs(tmp_path: Path) -> 
                        capture_output=True, text=True, timeout=60)
     assert r.returncode == 0, r.stderr
 
-    unit = UNIT.read_text()
-    spool = Path(re.search(r"^ReadWritePaths=(\S+)", unit, re.M).group(1))  # type: ignore[union-attr]
+    spool = Path(parse_unit(UNIT.read_text())["Service"]["ReadWritePaths"][0].split()[0])
     text = (REPO / "etc/spoolgate.production.toml").read_text().replace("/opt/spoolgate", str(REPO))
     (tmp_path / "prod.toml").write_text(text)
     settings = load(tmp_path / "prod.toml")

@@ -1,4 +1,4 @@
-"""The worker queue: claimed files before new claims, claim runs of one channel only."""
+"""The worker queue: claimed files before new claims, claim runs of one channel only, the in-flight set."""
 
 from __future__ import annotations
 
@@ -6,7 +6,8 @@ import threading
 import time
 from pathlib import Path
 
-from daemon.service import WorkQueue
+from daemon.workqueue import WorkQueue
+from tests.support import wait_for
 
 
 def test_claim_runs_stay_within_one_channel_and_batch_size():
@@ -48,3 +49,30 @@ def test_take_files_empties_only_the_claimed_lane():
     q.put(("claim", "a", Path("/in/y")))
     assert q.take_files() == [1, 2, 3]
     assert q.get(0.01) == [("claim", "a", Path("/in/y"))]
+
+
+def test_an_entry_is_in_flight_from_put_until_released():
+    """A rescan skips what is in flight, so one inbox entry is never queued twice."""
+    q = WorkQueue()
+    path = Path("/in/a")
+    assert not q.in_flight(path) and q.oldest_in_flight_s() == 0.0
+    q.put(("claim", "a", path))
+    assert q.in_flight(path) and q.in_flight(str(path))  # the scan's skip hook gives a str
+    assert q.get(0.01) == [("claim", "a", path)]
+    assert q.in_flight(path), "taken by a worker is not released: the claim may still fail"
+    assert q.oldest_in_flight_s() >= 0.0
+    q.release(path)
+    assert not q.in_flight(path) and q.oldest_in_flight_s() == 0.0
+    q.release(path)  # releasing twice is harmless
+
+
+def test_the_oldest_in_flight_entry_ages_until_released():
+    q = WorkQueue()
+    q.put(("claim", "a", Path("/in/old")))
+    first = q.oldest_in_flight_s()
+    wait_for(lambda: q.oldest_in_flight_s() > first, 5, what="the entry to age")
+    q.put(("refuse", "a", Path("/in/new")))
+    aged = q.oldest_in_flight_s()
+    assert aged > first
+    q.release(Path("/in/old"))
+    assert q.oldest_in_flight_s() < aged
