@@ -29,11 +29,15 @@ log = logging.getLogger("spoolgate.pipeline")
 
 _T = cast(Table, SpoolFile.__table__)
 INSERT_CLAIM = insert(_T).returning(_T.c.id, sort_by_parameter_order=True)
-#: the row a worker decides, locked for the transaction
+_EARLIER = _T.alias("earlier")
+#: the row a worker decides, locked for the transaction, and an earlier row with the same content
+#: (the duplicate check in the same round trip; the unique dedup key still decides a race)
 SELECT_ROW = (select(_T.c.id, _T.c.channel, _T.c.original_name, _T.c.sha256, _T.c.size, _T.c.claimed_at,
-                     _T.c.state, _T.c.owner)
-              .where(_T.c.id == bindparam("fid")).with_for_update())
-SELECT_DEDUP = select(_T.c.id).where(_T.c.channel == bindparam("ch"), _T.c.dedup_key == bindparam("key"))
+                     _T.c.state, _T.c.owner,
+                     select(_EARLIER.c.id).where(_EARLIER.c.channel == _T.c.channel,
+                                                 _EARLIER.c.dedup_key == _T.c.sha256)
+                     .limit(1).scalar_subquery().label("earlier"))
+              .where(_T.c.id == bindparam("fid")).with_for_update(of=_T))
 _JSON_OR_NULL = JSON(none_as_null=True)
 UPDATE_DONE = (update(_T).where(_T.c.id == bindparam("fid"))
                .values(state=bindparam("b_state"), route=bindparam("b_route"), handler=bindparam("b_handler"),

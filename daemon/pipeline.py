@@ -31,7 +31,7 @@ from typing import Any
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from daemon import recovery
-from daemon.ledger import SELECT_DEDUP, SELECT_ROW, UPDATE_DONE, Claim, Ledger, Snap
+from daemon.ledger import SELECT_ROW, UPDATE_DONE, Claim, Ledger, Snap
 from daemon.outcome import Outcome
 from daemon.reports import (
     REFUSAL_CODES,
@@ -340,7 +340,7 @@ class Pipeline:
                 raise LeaseLost(f"file {file_id} is held by {row.owner} ({row.state})")
             name, sha = row.original_name, row.sha256 or ""
             if ch.dedup is not DedupPolicy.REPROCESS:
-                earlier = conn.execute(SELECT_DEDUP, {"ch": row.channel, "key": sha}).scalar()
+                earlier = row.earlier
                 if earlier is not None:
                     full = s.get(SpoolFile, file_id)
                     assert full is not None

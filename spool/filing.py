@@ -95,19 +95,24 @@ def file_away(work_path: Path, target: Path, *, report: dict[str, Any] | None = 
     ``fsops.sync_dirty``. Returns where the file is now, or None when it had already left
     work/ (a report still missing beside ``target`` is written then).
     """
+    if report is None:
+        try:  # the link tells whether the file is still in work/: no stat before it
+            actual = fsops.move_no_clobber(work_path, target.parent, target.name, sync=not defer_sync)
+        except FileNotFoundError:
+            if work_path.exists() or work_path.is_symlink():
+                raise
+            return None
+        if defer_sync:
+            fsops.sync_later(target.parent)
+        return actual
     if not work_path.exists() and not work_path.is_symlink():
-        if report is not None and target.exists() and not report_path(target).exists():
+        if target.exists() and not report_path(target).exists():
             fsops.write_json_atomic(report_path(target), report)
         return None
     fsops.ensure_dir(target.parent)
-    if report is not None:
-        actual = free_name(target, ledger_id)
-        fsops.write_json_atomic(report_path(actual), report)
-        fsops.move(work_path, actual)
-        return actual
-    actual = fsops.move_no_clobber(work_path, target.parent, target.name, sync=not defer_sync)
-    if defer_sync:
-        fsops.sync_later(target.parent)
+    actual = free_name(target, ledger_id)
+    fsops.write_json_atomic(report_path(actual), report)
+    fsops.move(work_path, actual)
     return actual
 
 

@@ -157,12 +157,15 @@ class UnitOfWork:
             return
         try:
             self.session.commit()
+            self.db.committed()
         except BaseException:
             self.rollback()
             raise
         finally:
             self.session.close()
             self._unlock()
+        self._writers = []  # committed: the staged files are the rows' now, never aborted
+        self.db.wait_durable()
 
     def deliver(self) -> list[OutboundFile]:
         """After the commit: rename staged files into place, write signals, mark delivered."""

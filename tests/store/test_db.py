@@ -1,14 +1,18 @@
-"""The database plumbing: errors that never quote the data they were writing."""
+"""The database plumbing: errors that never quote the data they were writing; group commit on
+SQLite, no pre-ping on PostgreSQL."""
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 
-from store.db import Database, describe
+from store.db import Database, GroupSync, describe, is_transient
 
 
 @pytest.fixture
@@ -28,3 +32,117 @@ def test_database_errors_never_quote_statement_parameters(db):
     assert "parameters hidden" in str(info.value)
     shown = describe(info.value)
     assert "33998" not in shown and "constraint" in shown.lower(), shown
+
+
+def _rows(db: Database) -> int:
+    with db.transaction() as s:
+        return int(s.execute(text("SELECT count(*) FROM t")).scalar_one())
+
+
+def _table(db: Database) -> None:
+    with db.transaction() as s:
+        s.execute(text("CREATE TABLE t (x INTEGER)"))
+
+
+def test_durable_sqlite_commits_share_fsyncs_and_return_on_disk(tmp_path: Path) -> None:
+    db = Database(f"sqlite:///{tmp_path}/g.db")
+    sync = db.group_sync
+    assert sync is not None
+    _table(db)
+    with db.engine.connect() as c:  # the commit itself does not fsync; GroupSync does
+        assert c.exec_driver_sql("PRAGMA synchronous").scalar() == 1
+        assert c.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+    before = sync.fsyncs
+    with db.transaction() as s:
+        s.execute(text("INSERT INTO t VALUES (1)"))
+    assert sync.fsyncs == before + 1 and sync.pending() == 0
+
+    def writer() -> None:
+        for i in range(40):
+            with db.transaction() as s:
+                s.execute(text("INSERT INTO t VALUES (:i)"), {"i": i})
+
+    threads = [threading.Thread(target=writer) for _ in range(4)]
+    start = sync.fsyncs
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert _rows(db) == 1 + 160
+    assert sync.fsyncs - start <= 160 + 1  # never more fsyncs than commits (fewer when they meet)
+    db.dispose()
+
+
+def test_a_wait_returns_only_after_an_fsync_that_started_after_its_commit(tmp_path: Path) -> None:
+    wal = tmp_path / "x-wal"
+    wal.write_bytes(b"")
+    starts: list[int] = []
+
+    class Recording(GroupSync):
+        def _fsync(self) -> None:
+            with self._cv:
+                starts.append(self._written)
+            time.sleep(0.005)
+            super()._fsync()
+
+    sync = Recording(wal)
+    covered: list[tuple[int, int]] = []
+    lock = threading.Lock()
+
+    def committer() -> None:
+        for _ in range(30):
+            with lock:
+                sync.committed()
+                ticket = sync._written
+            sync.wait()
+            covered.append((ticket, len(starts)))
+
+    threads = [threading.Thread(target=committer) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    for ticket, n_started in covered:  # some fsync begun before the wait returned covered the commit
+        assert any(s >= ticket for s in starts[:n_started])
+    assert len(starts) < 120  # 4 committers meeting share fsyncs
+
+
+def test_a_failed_fsync_is_reported_and_raised_and_the_next_wait_tries_again(tmp_path: Path) -> None:
+    failures: list[OSError] = []
+    wal = tmp_path / "x-wal"
+    wal.write_bytes(b"")
+
+    class FailingOnce(GroupSync):
+        def _fsync(self) -> None:
+            if not failures:
+                exc = OSError(5, "Input/output error")
+                self._on_failure(exc)
+                raise exc
+            super()._fsync()
+
+    sync = FailingOnce(wal, on_failure=failures.append)
+    sync.committed()
+    with pytest.raises(OSError):
+        sync.wait()
+    assert len(failures) == 1 and sync.pending() == 1
+    sync.wait()  # not stuck behind the failed one
+    assert sync.pending() == 0
+
+
+def test_not_durable_or_in_memory_has_no_group_sync(tmp_path: Path) -> None:
+    assert Database(f"sqlite:///{tmp_path}/n.db", durable=False).group_sync is None
+    assert Database("sqlite://").group_sync is None
+
+
+def test_postgresql_without_pre_ping_recovers_on_the_next_use(pg_url: str) -> None:
+    db = Database(pg_url)
+    with db.transaction() as s:
+        pid = s.execute(text("SELECT pg_backend_pid()")).scalar_one()
+    with Database(pg_url, pool=False).transaction() as s:
+        s.execute(text("SELECT pg_terminate_backend(:p)"), {"p": pid})
+    with pytest.raises(Exception) as got, db.transaction() as s:
+        s.execute(text("SELECT 1"))
+    assert is_transient(got.value)  # what every caller retries
+    with db.transaction() as s:
+        assert s.execute(text("SELECT 1")).scalar_one() == 1
+    db.dispose()
