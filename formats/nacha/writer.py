@@ -21,7 +21,7 @@ import io
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from types import TracebackType
-from typing import BinaryIO
+from typing import Protocol
 
 from formats.errors import FormatError, IssueCode
 from formats.fixedwidth import FieldOverflow
@@ -147,10 +147,16 @@ def _next(counter: Counter) -> int:
     return value
 
 
+class ByteSink(Protocol):
+    """Where a writer's lines go: a binary file, or anything that takes bytes."""
+
+    def write(self, data: bytes, /) -> object: ...
+
+
 class AchWriter:
     """Streams one file to ``out``; :meth:`close` writes the file control and the 9-fill."""
 
-    def __init__(self, out: BinaryIO, spec: FileSpec, *, next_sequence: Counter,
+    def __init__(self, out: ByteSink, spec: FileSpec, *, next_sequence: Counter,
                  line_ending: bytes = b"\n") -> None:
         if spec.file_id_modifier == "" or len(spec.file_id_modifier) != 1 or not (
                 spec.file_id_modifier.isascii() and spec.file_id_modifier.isalnum()

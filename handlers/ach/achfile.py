@@ -12,7 +12,6 @@ import datetime as dt
 import io
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from typing import BinaryIO
 
 from sqlalchemy import select
 
@@ -72,7 +71,7 @@ class AchFileOut:
         self._buf = _Buffered(out)
         self._seq = _Switch()
         self._counters = counters
-        self._writer = AchWriter(_as_binary(self._buf), spec, next_sequence=self._seq)
+        self._writer = AchWriter(self._buf, spec, next_sequence=self._seq)
 
     def write_batch(self, ps: PayeeSettings, batch: BatchSpec, pays: Sequence[Payment]) -> list[str]:
         """The batch's entries with trace numbers from the counter of the payee's ODFI."""
@@ -120,7 +119,3 @@ def _free_name(s: UnitSession, settings: Settings, target: str, ps: PayeeSetting
             return name, created
         created += dt.timedelta(milliseconds=1)
     raise RuntimeError(f"no free file name in {folder}")
-
-
-def _as_binary(buf: _Buffered) -> BinaryIO:
-    return buf  # type: ignore[return-value]
