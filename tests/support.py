@@ -11,7 +11,8 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -282,3 +283,31 @@ def check_invariants(root: Path, db_url: str, dropped: dict[str, str], *, channe
         assert len([n for n in on_disk if not n.endswith(".done")]) == len(done_names), (
             f"{len(on_disk)} outbound for {len(done_names)} done files")
     return {"done": len(done_names), "ledger": ledger}
+
+
+@contextmanager
+def pipeline_env(tmp_path: Path, db_url: str) -> Iterator[Callable[..., Any]]:
+    """``factory(identity=None, **settings)`` -> (settings, db, pipeline) on a fresh ``drop`` spool
+    (:func:`archive_config`) with its folders made; every database is disposed afterwards."""
+    from daemon.pipeline import Pipeline
+    from store.config import Settings
+    from store.db import Database
+
+    made: list[Database] = []
+
+    def factory(identity: str | None = None, **over: Any) -> tuple[Settings, Database, Pipeline]:
+        settings = Settings(**archive_config(tmp_path, db_url, **over))
+        for ch in settings.channels.values():
+            for f in (ch.inbox, ch.work, ch.processed, ch.error):
+                f.mkdir(parents=True, exist_ok=True)
+        for o in settings.outbound.values():
+            o.folder.mkdir(parents=True, exist_ok=True)
+        db = Database(settings.database_url)
+        made.append(db)
+        return settings, db, Pipeline(settings, db, identity=identity)
+
+    try:
+        yield factory
+    finally:
+        for d in made:
+            d.dispose()

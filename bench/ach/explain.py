@@ -15,10 +15,8 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import os
 import sys
 import time
-import uuid
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
@@ -26,35 +24,18 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 import psycopg
 
 from bench.ach.bench import ODFI, load
-from daemon import migrate
+from bench.pgexplain import explain, scratch_database
 from store.db import Database, make_engine
 
 COLS = ("payment_id, payee_id, payer_id, status, amount, pid, routing_transit, check_account_number, "
         "account_type, account_name, txn_number, pay_date, action_code")
 
 
-def explain(cur: psycopg.Cursor, title: str, sql: str, params: tuple[object, ...]) -> None:
-    t = time.perf_counter()
-    cur.execute(f"EXPLAIN (ANALYZE, BUFFERS) {sql}", params)
-    plan = [r[0] for r in cur.fetchall()]
-    print(f"\n-- {title} ({time.perf_counter() - t:.3f} s with EXPLAIN; load {os.getloadavg()[0]:.1f})")
-    for line in plan:
-        print("   " + (line if len(line) <= 200 else line[:200] + "...'"))
-
-
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--payments", type=int, default=1_000_000)
     args = ap.parse_args()
-    admin = os.environ.get("SPOOLGATE_BENCH_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
-    name = f"achexplain_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(admin, autocommit=True) as c:
-        c.execute(f'CREATE DATABASE "{name}"')
-    url = f"{admin.rpartition('/')[0]}/{name}"
-    try:
-        engine = make_engine(url, pool=False)
-        migrate.upgrade(engine)
-        engine.dispose()
+    with scratch_database("achexplain") as url:
         db = Database(url)
         load(db, args.payments, args.payments // 10, dt.date.today())
         db.dispose()
@@ -112,9 +93,6 @@ def main() -> int:
                     "AS v(payment_id, status, txn_err_msg) WHERE t.payment_id = v.payment_id "
                     "AND t.payment_id = ANY(%s)", (big, [3] * len(big), ["R01"] * len(big), big))
             conn.rollback()
-    finally:
-        with psycopg.connect(admin, autocommit=True) as c:
-            c.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     return 0
 
 

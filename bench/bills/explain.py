@@ -18,7 +18,6 @@ import datetime as dt
 import os
 import sys
 import time
-import uuid
 from pathlib import Path
 from typing import Any
 
@@ -26,8 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 import psycopg
 
-from daemon import migrate
-from store.db import make_engine
+from bench.pgexplain import explain, scratch_database
 
 BILLS = ("INSERT INTO bills (bill_id, account_number, user_id, payer_name, document_date, due_date, amount_due, "
          "minimum_amount_due, currency, pdf_ref, status, file_id, loaded_at, line_count) "
@@ -36,15 +34,6 @@ BILLS = ("INSERT INTO bills (bill_id, account_number, user_id, payer_name, docum
 ITEMS = "bill_line_items (bill_pk, position, description, amount, code)"
 UNNEST = (f"INSERT INTO {ITEMS} SELECT * FROM unnest(CAST(%s AS BIGINT[]), CAST(%s AS INTEGER[]), "
           "CAST(%s AS VARCHAR(200)[]), CAST(%s AS BIGINT[]), CAST(%s AS VARCHAR(64)[]))")
-
-
-def explain(cur: psycopg.Cursor[Any], title: str, sql: str, params: Any) -> None:
-    t = time.perf_counter()
-    cur.execute(f"EXPLAIN (ANALYZE, BUFFERS) {sql}", params)
-    plan = [r[0] for r in cur.fetchall()]
-    print(f"\n-- {title} ({time.perf_counter() - t:.3f} s with EXPLAIN; load {os.getloadavg()[0]:.1f})")
-    for line in plan:
-        print("   " + (line if len(line) <= 160 else line[:160] + "..."))
 
 
 def add_bills(cur: psycopg.Cursor[Any], ids: list[str]) -> list[list[Any]]:
@@ -59,69 +48,57 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--bills", type=int, default=20_000)
     args = ap.parse_args()
-    admin = os.environ.get("SPOOLGATE_BENCH_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
-    name = f"billsexplain_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(admin, autocommit=True) as c:
-        c.execute(f'CREATE DATABASE "{name}"')
-    url = f"{admin.rpartition('/')[0]}/{name}"
-    try:
-        engine = make_engine(url, pool=False)
-        migrate.upgrade(engine)
-        engine.dispose()
-        with psycopg.connect(url) as conn, conn.cursor() as cur:
-            for start in range(0, args.bills, 1000):
-                cols = add_bills(cur, [f"B{n:09d}" for n in range(start, min(start + 1000, args.bills))])
+    with scratch_database("billsexplain") as url, psycopg.connect(url) as conn, conn.cursor() as cur:
+        for start in range(0, args.bills, 1000):
+            cols = add_bills(cur, [f"B{n:09d}" for n in range(start, min(start + 1000, args.bills))])
+            cur.execute(UNNEST, cols)
+        conn.commit()
+        ids = [f"X{n:09d}" for n in range(1000)]
+        explain(cur, "billId check, IN list of 1,000", "SELECT bill_id FROM bills WHERE bill_id IN "
+                f"({', '.join(['%s'] * len(ids))})", ids)
+        explain(cur, "billId check, = ANY(array)", "SELECT bill_id FROM bills WHERE bill_id = ANY(%s)", (ids,))
+        explain(cur, "8,000 line items, INSERT ... SELECT FROM unnest", UNNEST, add_bills(cur, ids))
+        conn.rollback()
+        took = {"unnest": 0.0, "copy": 0.0}
+        for run in range(6):
+            cols = add_bills(cur, ids)
+            way = "copy" if run % 2 else "unnest"
+            t = time.perf_counter()
+            if way == "unnest":
                 cur.execute(UNNEST, cols)
-            conn.commit()
-            ids = [f"X{n:09d}" for n in range(1000)]
-            explain(cur, "billId check, IN list of 1,000", "SELECT bill_id FROM bills WHERE bill_id IN "
-                    f"({', '.join(['%s'] * len(ids))})", ids)
-            explain(cur, "billId check, = ANY(array)", "SELECT bill_id FROM bills WHERE bill_id = ANY(%s)", (ids,))
-            explain(cur, "8,000 line items, INSERT ... SELECT FROM unnest", UNNEST, add_bills(cur, ids))
+            else:
+                with cur.copy(f"COPY {ITEMS} FROM STDIN") as copy:
+                    for row in zip(*cols, strict=True):
+                        copy.write_row(row)
+            took[way] += time.perf_counter() - t
             conn.rollback()
-            took = {"unnest": 0.0, "copy": 0.0}
-            for run in range(6):
-                cols = add_bills(cur, ids)
-                way = "copy" if run % 2 else "unnest"
-                t = time.perf_counter()
-                if way == "unnest":
-                    cur.execute(UNNEST, cols)
-                else:
-                    with cur.copy(f"COPY {ITEMS} FROM STDIN") as copy:
-                        for row in zip(*cols, strict=True):
-                            copy.write_row(row)
-                took[way] += time.perf_counter() - t
-                conn.rollback()
-            print(f"\n-- 3 x 8,000 line items: unnest {took['unnest']:.3f} s, COPY {took['copy']:.3f} s, "
-                  f"COPY/unnest {took['copy'] / took['unnest']:.2f} (load {os.getloadavg()[0]:.1f})")
-            took = {"returning": 0.0, "copy": 0.0}
-            bill_cols = ("bill_id, account_number, user_id, payer_name, document_date, due_date, amount_due, "
-                         "minimum_amount_due, currency, pdf_ref, status, file_id, loaded_at, line_count")
-            bills = [(b, f"ACC-{b}", "user1", "Payer", dt.date(2024, 1, 31), dt.date(2024, 2, 15), 123456, 1000,
-                      "USD", f"pdf/{b}", "PUBLISHED", 1, dt.datetime(2024, 1, 31), 8) for b in ids]
-            for run in range(6):
-                way = "copy" if run % 2 else "returning"
-                t = time.perf_counter()
-                if way == "returning":
-                    cur.execute(f"INSERT INTO bills ({bill_cols}) SELECT * FROM unnest(%s::varchar[], %s::varchar[], "
-                                "%s::varchar[], %s::varchar[], %s::date[], %s::date[], %s::bigint[], %s::bigint[], "
-                                "%s::varchar[], %s::varchar[], %s::varchar[], %s::bigint[], %s::timestamp[], "
-                                "%s::integer[]) RETURNING bill_id, id", [list(c) for c in zip(*bills, strict=True)])
-                    cur.fetchall()
-                else:
-                    cur.execute("SELECT nextval(pg_get_serial_sequence('bills', 'id')) FROM generate_series(1, %s)",
-                                (len(bills),))
-                    pks = [r[0] for r in cur.fetchall()]
-                    with cur.copy(f"COPY bills (id, {bill_cols}) FROM STDIN") as copy:
-                        for pk, row in zip(pks, bills, strict=True):
-                            copy.write_row((pk, *row))
-                took[way] += time.perf_counter() - t
-                conn.rollback()
-            print(f"-- 3 x 1,000 bills: INSERT ... RETURNING {took['returning']:.3f} s, nextval + COPY "
-                  f"{took['copy']:.3f} s, ratio {took['copy'] / took['returning']:.2f} (load {os.getloadavg()[0]:.1f})")
-    finally:
-        with psycopg.connect(admin, autocommit=True) as c:
-            c.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        print(f"\n-- 3 x 8,000 line items: unnest {took['unnest']:.3f} s, COPY {took['copy']:.3f} s, "
+              f"COPY/unnest {took['copy'] / took['unnest']:.2f} (load {os.getloadavg()[0]:.1f})")
+        took = {"returning": 0.0, "copy": 0.0}
+        bill_cols = ("bill_id, account_number, user_id, payer_name, document_date, due_date, amount_due, "
+                     "minimum_amount_due, currency, pdf_ref, status, file_id, loaded_at, line_count")
+        bills = [(b, f"ACC-{b}", "user1", "Payer", dt.date(2024, 1, 31), dt.date(2024, 2, 15), 123456, 1000,
+                  "USD", f"pdf/{b}", "PUBLISHED", 1, dt.datetime(2024, 1, 31), 8) for b in ids]
+        for run in range(6):
+            way = "copy" if run % 2 else "returning"
+            t = time.perf_counter()
+            if way == "returning":
+                cur.execute(f"INSERT INTO bills ({bill_cols}) SELECT * FROM unnest(%s::varchar[], %s::varchar[], "
+                            "%s::varchar[], %s::varchar[], %s::date[], %s::date[], %s::bigint[], %s::bigint[], "
+                            "%s::varchar[], %s::varchar[], %s::varchar[], %s::bigint[], %s::timestamp[], "
+                            "%s::integer[]) RETURNING bill_id, id", [list(c) for c in zip(*bills, strict=True)])
+                cur.fetchall()
+            else:
+                cur.execute("SELECT nextval(pg_get_serial_sequence('bills', 'id')) FROM generate_series(1, %s)",
+                            (len(bills),))
+                pks = [r[0] for r in cur.fetchall()]
+                with cur.copy(f"COPY bills (id, {bill_cols}) FROM STDIN") as copy:
+                    for pk, row in zip(pks, bills, strict=True):
+                        copy.write_row((pk, *row))
+            took[way] += time.perf_counter() - t
+            conn.rollback()
+        print(f"-- 3 x 1,000 bills: INSERT ... RETURNING {took['returning']:.3f} s, nextval + COPY "
+              f"{took['copy']:.3f} s, ratio {took['copy'] / took['returning']:.2f} (load {os.getloadavg()[0]:.1f})")
     return 0
 
 

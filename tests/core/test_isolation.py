@@ -16,12 +16,12 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from daemon.pipeline import Pipeline, Transient
+from daemon.pipeline import Transient
 from spool import fsops
 from store.config import Settings
 from store.db import Database
 from store.models.core import FileState, SpoolFile
-from tests.support import archive_config, files_in
+from tests.support import archive_config, files_in, pipeline_env
 
 #: keys every NAME.error.json carries, whatever sent the file to error/
 SCHEMA = {"file", "original_name", "channel", "ledger_id", "sha256", "size", "handler", "route", "attempts",
@@ -31,22 +31,8 @@ SCHEMA = {"file", "original_name", "channel", "ledger_id", "sha256", "size", "ha
 
 @pytest.fixture
 def env(tmp_path: Path, db_url: str):
-    made: list[Database] = []
-
-    def make(**over):
-        settings = Settings(**archive_config(tmp_path, db_url, **over))
-        for ch in settings.channels.values():
-            for f in (ch.inbox, ch.work, ch.processed, ch.error):
-                f.mkdir(parents=True, exist_ok=True)
-        for o in settings.outbound.values():
-            o.folder.mkdir(parents=True, exist_ok=True)
-        db = Database(settings.database_url)
-        made.append(db)
-        return settings, db, Pipeline(settings, db)
-
-    yield make
-    for d in made:
-        d.dispose()
+    with pipeline_env(tmp_path, db_url) as factory:
+        yield factory
 
 
 def _rows(db: Database) -> list[Any]:
