@@ -10,6 +10,7 @@ import pytest
 
 from tests.support import pipeline_env
 
+
 @pytest.fixture
 def env(tmp_path: Path, db_url: str) -> Iterator[Any]:
     """``env(identity=None, **settings)`` -> (settings, db, pipeline); folders exist, databases disposed."""
