@@ -54,7 +54,8 @@ def _shape(sql: Any) -> str:
     return re.sub(r"\s+", " ", re.sub(r"(%s|\?)(, (%s|\?))+", "%s...", text)).strip()
 
 
-def _cpu(pid: int) -> float:
+def backend_cpu(pid: int) -> float:
+    """CPU seconds so far of the local process ``pid`` (a PostgreSQL backend); 0 where unreadable."""
     try:
         fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     except OSError:
@@ -72,30 +73,30 @@ def tally() -> Iterator[Tally]:
     def timed(fn: Any) -> Any:
         def wrapper(self: Any, query: Any, *args: Any, **kw: Any) -> Any:
             pid = self.connection.info.backend_pid
-            t, c = time.perf_counter(), _cpu(pid)
+            t, c = time.perf_counter(), backend_cpu(pid)
             try:
                 return fn(self, query, *args, **kw)
             finally:
-                out.add(query, time.perf_counter() - t, _cpu(pid) - c)
+                out.add(query, time.perf_counter() - t, backend_cpu(pid) - c)
         return wrapper
 
     @contextmanager
     def timed_copy(self: Any, statement: Any, *args: Any, **kw: Any) -> Iterator[Any]:
         pid = self.connection.info.backend_pid
-        t, c = time.perf_counter(), _cpu(pid)
+        t, c = time.perf_counter(), backend_cpu(pid)
         try:
             with copy(self, statement, *args, **kw) as cp:
                 yield cp
         finally:
-            out.add(statement, time.perf_counter() - t, _cpu(pid) - c)
+            out.add(statement, time.perf_counter() - t, backend_cpu(pid) - c)
 
     def timed_commit(self: Any) -> None:
         pid = self.info.backend_pid
-        t, c = time.perf_counter(), _cpu(pid)
+        t, c = time.perf_counter(), backend_cpu(pid)
         try:
             commit(self)
         finally:
-            out.add("COMMIT", time.perf_counter() - t, _cpu(pid) - c)
+            out.add("COMMIT", time.perf_counter() - t, backend_cpu(pid) - c)
 
     conn = psycopg.Connection
     commit = conn.commit
