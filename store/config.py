@@ -39,6 +39,9 @@ class ConfigError(Exception):
         self.problems = problems or [message]
 
 
+#: default worker threads per database (``Settings.workers`` 0); bench/core/README.md has the figures
+SQLITE_WORKERS, PG_WORKERS = 2, 6
+
 #: secrets read from ``$CREDENTIALS_DIRECTORY/NAME`` (systemd ``LoadCredential=NAME:...``), never from
 #: the TOML file in production: the database password, the SMTP password, the PGP passphrase
 SECRET_FIELDS = ("database_password", "smtp_password", "pgp_passphrase")
@@ -302,7 +305,9 @@ class Settings(BaseSettings):
     state_dir: Path = Path("var/state")
     #: may carry the password (from the credential ``database_password``): never shown in a repr
     database_url: str = Field(default="sqlite:///var/spoolgate.db", repr=False)
-    workers: int = Field(default=2, ge=1, le=64)
+    #: worker threads; 0 (the default): 2 on SQLite, which has one writer at a time, and
+    #: ``PG_WORKERS`` on PostgreSQL, whose commits from several connections share a WAL flush
+    workers: int = Field(default=0, ge=0, le=64)
     #: ready files of one channel a worker claims with one ledger commit (1: one by one)
     claim_batch: int = Field(default=32, ge=1, le=1000)
     #: seconds between full reconciliation scans of every inbox (always on)
@@ -379,6 +384,8 @@ class Settings(BaseSettings):
             rel = self.database_url[len("sqlite:///"):]
             if rel and rel != ":memory:":
                 object.__setattr__(self, "database_url", f"sqlite:///{base / rel}")
+        if self.workers == 0:
+            object.__setattr__(self, "workers", SQLITE_WORKERS if self.is_sqlite else PG_WORKERS)
 
         def res(p: Path) -> Path:
             return p if p.is_absolute() else root / p

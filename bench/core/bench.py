@@ -34,7 +34,9 @@ def _setup(root: Path, db: str | None, **over: Any) -> tuple[Path, str]:
     plain = {"routes": [{"pattern": "*", "handler": "archive"}]}
     plain.update(over.pop("channel", {}))
     over.setdefault("scan_interval_s", 5.0)  # the production default (the tests' configs rescan every second)
-    cfg = write_config(root / "spoolgate.toml", archive_config(root, url, channel=plain, **over))
+    # a None setting (e.g. workers) is left out: the daemon's own default for its database
+    conf = {k: v for k, v in archive_config(root, url, channel=plain, **over).items() if v is not None}
+    cfg = write_config(root / "spoolgate.toml", conf)
     (root / "spool/drop/in").mkdir(parents=True, exist_ok=True)
     return cfg, url
 

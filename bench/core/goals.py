@@ -101,7 +101,8 @@ def floor_rate(kind: str, files: int, group: int) -> float:
         shutil.rmtree(root, ignore_errors=True)
 
 
-def end_to_end(kind: str, mode: str, files: int, workers: int, tree: Path | None = None) -> tuple[float, float]:
+def end_to_end(kind: str, mode: str, files: int, workers: int | None,
+               tree: Path | None = None) -> tuple[float, float]:
     """(files/s, daemon CPU ms per file) from resume to every file in processed/."""
     root = Path(tempfile.mkdtemp(prefix=f"sg-goal-{mode}-"))
     try:
@@ -132,12 +133,14 @@ def end_to_end(kind: str, mode: str, files: int, workers: int, tree: Path | None
         shutil.rmtree(root, ignore_errors=True)
 
 
-def latency(kind: str, files: int, rate: float, tree: Path | None = None) -> tuple[float, float, float]:
+def latency(kind: str, files: int, rate: float, workers: int | None,
+            tree: Path | None = None) -> tuple[float, float, float]:
     """(p50, p99, max) drop -> processed/ in ms, signal mode, drops at ``rate`` per second."""
     root = Path(tempfile.mkdtemp(prefix="sg-goal-lat-"))
     try:
         with _database(kind, root) as db:
-            cfg, _ = _setup(root, db, channel={"completeness": "signal", "quiet_ms": 0}, durable=True)
+            cfg, _ = _setup(root, db, channel={"completeness": "signal", "quiet_ms": 0}, workers=workers,
+                            durable=True)
             d = _daemon(cfg, tree)
             try:
                 d.wait_ready(timeout=60)
@@ -166,7 +169,8 @@ def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--sizes", default="1000,10000")
     ap.add_argument("--rate", type=float, default=200.0)
-    ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--workers", type=int, default=None,
+                    help="worker threads (default: each tree's own default for the database)")
     ap.add_argument("--dbs", default="sqlite,postgresql")
     ap.add_argument("--skip", default="", help="comma-separated: floor, e2e, latency")
     ap.add_argument("--baseline", type=Path, default=None, help="a source tree to compare with, same run")
@@ -197,7 +201,7 @@ def main(argv: list[str] | None = None) -> None:
                              f"{rate:.0f} files/s, daemon CPU {cpu:.2f} ms/file")
             if "latency" not in skip:
                 for tag, tree in trees:
-                    p50, p99, worst = latency(kind, n, a.rate, tree)
+                    p50, p99, worst = latency(kind, n, a.rate, a.workers, tree)
                     show(("p99", kind, "signal", *tag, str(n)), p99,
                          f"p50 {p50:.0f} ms, p99 {p99:.0f} ms, max {worst:.0f} ms at {a.rate:.0f} drops/s")
     print("-- ratios", flush=True)

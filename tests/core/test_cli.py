@@ -359,7 +359,7 @@ def test_status_counts_only_what_the_daemon_picks(tmp_path, sqlite_url, capsys):
 
 # -- check-config ----------------------------------------------------------------------------------------
 def test_check_config_reports_every_problem_at_once(tmp_path, sqlite_url, capsys):
-    cfg = archive_config(tmp_path, sqlite_url, workers=0, tick_ms=1,
+    cfg = archive_config(tmp_path, sqlite_url, workers=-1, tick_ms=1,
                          jobs={"soon": {"kind": "core.noop", "every": "soon"},
                                "ghost": {"kind": "no.such", "every": "1 h"}})
     cfg["channels"]["bad"] = {**cfg["channels"]["drop"], "inbox": "bad/in", "quiet_ms": -1}

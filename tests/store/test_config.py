@@ -22,8 +22,20 @@ def test_env_overrides_toml(tmp_path, monkeypatch):
     assert s.workers == 5 and s.database_url == "postgresql://u@h/db"
 
 
+@pytest.mark.parametrize("url, given, expected", [
+    ("sqlite:///x.db", None, 2), ("postgresql://u@h/db", None, 6), ("sqlite:///x.db", 0, 2),
+    ("postgresql://u@h/db", 0, 6), ("postgresql://u@h/db", 3, 3)])
+def test_workers_default_per_database(tmp_path, url, given, expected):
+    """SQLite takes one writer at a time; PostgreSQL commits of several connections share a WAL flush."""
+    cfg = archive_config(tmp_path, url)
+    del cfg["workers"]
+    if given is not None:
+        cfg["workers"] = given
+    assert Settings(**cfg).workers == expected
+
+
 @pytest.mark.parametrize("bad, expected", [
-    ({"workers": 0}, "workers"),
+    ({"workers": -1}, "workers"),
     ({"jobs": {"j": {"kind": "core.noop", "every": "soon"}}}, "interval"),
     ({"jobs": {"j": {"kind": "core.noop", "every": "1 h", "at": "25:00"}}}, "HH:MM"),
     ({"channel": {"routes": [{"pattern": "a/b", "handler": "archive"}]}}, "without '/'"),
