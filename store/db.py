@@ -114,12 +114,14 @@ def describe(exc: BaseException) -> str:
 
 
 def make_engine(url: str, *, pool: bool = True, echo: bool = False, durable: bool = True,
-                group_commit: bool = False) -> Engine:
+                group_commit: bool = False, connections: int = 8) -> Engine:
     """One engine per process. SQLite: WAL, a busy timeout, and BEGIN IMMEDIATE so
     concurrent writers wait for the lock instead of failing on upgrade.
 
     ``group_commit`` (SQLite, WAL): commits do not fsync themselves; the caller makes them
-    durable with one fsync of the WAL for several commits (``GroupSync``, used by ``Database``)."""
+    durable with one fsync of the WAL for several commits (``GroupSync``, used by ``Database``).
+    ``connections`` (PostgreSQL): the pool's steady size, at least 8, so that every worker thread
+    and the scheduler's jobs hold one at once without waiting for each other."""
     if url.startswith("sqlite"):
         engine = create_engine(url, echo=echo, hide_parameters=True,
                                connect_args={"timeout": 30, "check_same_thread": False},
@@ -151,7 +153,7 @@ def make_engine(url: str, *, pool: bool = True, echo: bool = False, durable: boo
     # invalidates the pool's older connections and is transient, so the caller's retry gets a fresh one.
     kwargs: dict[str, Any] = {"isolation_level": "READ COMMITTED", "pool_pre_ping": False, "hide_parameters": True}
     if pool:
-        kwargs.update(pool_size=8, max_overflow=8, pool_timeout=30)
+        kwargs.update(pool_size=max(8, connections), max_overflow=8, pool_timeout=30)
     else:
         kwargs["poolclass"] = NullPool
     return create_engine(url, echo=echo, connect_args={"connect_timeout": 5}, **kwargs)
@@ -236,13 +238,14 @@ def _stop_process(exc: OSError) -> None:
 class Database:
     """The engine and a session factory; ``transaction()`` is the unit of work."""
 
-    def __init__(self, url: str, *, pool: bool = True, durable: bool = True) -> None:
+    def __init__(self, url: str, *, pool: bool = True, durable: bool = True, connections: int = 8) -> None:
         self.url = url
         self._file = sqlite_file(url)
         #: durable SQLite commits share their fsync (``GroupSync``); ``transaction`` and the unit of
         #: work return only once theirs is on disk
         self.group_sync = GroupSync(Path(f"{self._file}-wal")) if durable and self._file is not None else None
-        self.engine = make_engine(url, pool=pool, durable=durable, group_commit=self.group_sync is not None)
+        self.engine = make_engine(url, pool=pool, durable=durable, group_commit=self.group_sync is not None,
+                                  connections=connections)
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
         # SQLite has one writer at a time; queueing our own threads here is cheaper than
         # SQLite's busy handler, which polls with sleeps of up to 100 ms.

@@ -43,7 +43,7 @@ def connect(settings: Settings) -> Database:
     from store.db import Database
 
     fsops.configure(durable=settings.durable)
-    return Database(settings.database_url, durable=settings.durable)
+    return Database(settings.database_url, durable=settings.durable, connections=settings.workers + 4)
 
 
 def open_db(settings: Settings) -> Database:

@@ -146,3 +146,17 @@ def test_postgresql_without_pre_ping_recovers_on_the_next_use(pg_url: str) -> No
     with db.transaction() as s:
         assert s.execute(text("SELECT 1")).scalar_one() == 1
     db.dispose()
+
+
+def test_postgresql_pool_holds_a_connection_per_worker_at_once(pg_url: str) -> None:
+    """Six workers plus the scheduler's jobs (``workers + 4``) each hold a connection without waiting."""
+    db = Database(pg_url, connections=20)
+    try:
+        conns = [db.engine.connect() for _ in range(20)]
+        assert db.engine.pool.size() == 20  # type: ignore[attr-defined]
+        assert db.engine.pool.overflow() <= 0  # type: ignore[attr-defined]
+        for c in conns:
+            c.close()
+    finally:
+        db.engine.dispose()
+    assert Database(pg_url).engine.pool.size() == 8  # type: ignore[attr-defined]
