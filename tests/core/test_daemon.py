@@ -325,7 +325,7 @@ def test_sigterm_hands_back_claimed_files_no_worker_started(tmp_path, db_url):
     assert all(owner is None and attempts == 0 for owner, attempts in left), left
     d2, _ = _start(tmp_path, db_url, notify=False, workers=1)
     try:
-        wait_for(_settled(tmp_path, 600), 60)
+        wait_for(_settled(tmp_path, 600), 180, what="600 files filed by one worker")
     finally:
         d2.terminate()
     info = check_invariants(tmp_path, db_url, dropped)
