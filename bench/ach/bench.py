@@ -26,6 +26,8 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -177,8 +179,10 @@ def cpu_since(db: Database, before: dict[int, float]) -> float:
     return sum(v - before.get(pid, 0.0) for pid, v in server_cpu(db).items())
 
 
-def run(kind: str, url: str, root: Path, payments: int, returns: int, submit: int) -> dict[str, float]:
-    """One database, one size: the return file's apply and check-submit, wall seconds."""
+def run(kind: str, url: str, root: Path, payments: int, returns: int, submit: int,
+        statements: int = 0) -> dict[str, float]:
+    """One database, one size: the return file's apply and check-submit, wall seconds; with
+    ``statements`` (PostgreSQL), the costliest statements of each (:mod:`bench.pgstatements`)."""
     engine = make_engine(url, pool=False)
     migrate.upgrade(engine)
     engine.dispose()
@@ -198,9 +202,10 @@ def run(kind: str, url: str, root: Path, payments: int, returns: int, submit: in
         load_before = os.getloadavg()[0]
         backends = server_cpu(db)
         t, cpu = time.perf_counter(), time.process_time()
-        fid = pipe.claim("ach", inbox / "returns.ach")
-        assert fid is not None
-        out = pipe.process(fid)
+        with _statements(db, statements, "return file"):
+            fid = pipe.claim("ach", inbox / "returns.ach")
+            assert fid is not None
+            out = pipe.process(fid)
         ret_s, ret_cpu = time.perf_counter() - t, time.process_time() - cpu
         ret_server = cpu_since(db, backends)
         assert out.state == "done", out.reason
@@ -220,7 +225,8 @@ def run(kind: str, url: str, root: Path, payments: int, returns: int, submit: in
         load_before = os.getloadavg()[0]
         backends = server_cpu(db)
         t, cpu = time.perf_counter(), time.process_time()
-        summary = Scheduler(settings, db, identity="bench").run("nightly")
+        with _statements(db, statements, "check-submit"):
+            summary = Scheduler(settings, db, identity="bench").run("nightly")
         sub_s, sub_cpu = time.perf_counter() - t, time.process_time() - cpu
         sub_server = cpu_since(db, backends)
         assert summary.outcome == "success", summary.message
@@ -234,7 +240,20 @@ def run(kind: str, url: str, root: Path, payments: int, returns: int, submit: in
         db.dispose()
 
 
-def run_pg(admin: str, payments: int, returns: int, submit: int) -> dict[str, float]:
+@contextmanager
+def _statements(db: Database, top: int, title: str) -> Iterator[None]:
+    """With ``top`` on PostgreSQL, print the ``top`` statements of the block by wall time."""
+    if not top or db.engine.dialect.name != "postgresql":
+        yield
+        return
+    from bench.pgstatements import tally
+
+    with tally() as stats:
+        yield
+    print(stats.report(title, top), flush=True)
+
+
+def run_pg(admin: str, payments: int, returns: int, submit: int, statements: int = 0) -> dict[str, float]:
     import psycopg
 
     name = f"achbench_{uuid.uuid4().hex[:8]}"
@@ -242,7 +261,8 @@ def run_pg(admin: str, payments: int, returns: int, submit: int) -> dict[str, fl
         c.execute(f'CREATE DATABASE "{name}"')
     try:
         with tempfile.TemporaryDirectory(prefix="achbench") as tmp:
-            return run("postgresql", f"{admin.rpartition('/')[0]}/{name}", Path(tmp), payments, returns, submit)
+            return run("postgresql", f"{admin.rpartition('/')[0]}/{name}", Path(tmp), payments, returns, submit,
+                       statements)
     finally:
         with psycopg.connect(admin, autocommit=True) as c:
             c.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
@@ -255,6 +275,8 @@ def main() -> int:
     ap.add_argument("--returns", type=int, default=100_000, help="return entries at the large size")
     ap.add_argument("--submit", type=int, default=100_000, help="payments to check-submit at the large size")
     ap.add_argument("--scale", type=int, default=10, help="the small size is the large one divided by this")
+    ap.add_argument("--statements", type=int, default=0, metavar="N",
+                    help="PostgreSQL: print the N costliest statements of each phase (wall and server CPU)")
     args = ap.parse_args()
     admin = os.environ.get("SPOOLGATE_BENCH_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
     sizes = [(args.payments // args.scale, args.returns // args.scale, args.submit // args.scale),
@@ -267,7 +289,7 @@ def main() -> int:
                 with tempfile.TemporaryDirectory(prefix="achbench") as tmp:
                     results[(kind, k)] = run("sqlite", f"sqlite:///{tmp}/bench.db", Path(tmp), p, r, n)
             else:
-                results[(kind, k)] = run_pg(admin, p, r, n)
+                results[(kind, k)] = run_pg(admin, p, r, n, args.statements)
     print("\nsummary (wall seconds, load average at the time in brackets)")
     for what, label in (("return", "return file apply"), ("submit", "check-submit")):
         for k, (p, r, n) in enumerate(sizes):

@@ -8,16 +8,18 @@ the trace lookup as an ``IN`` list and as ``= ANY(array)`` before statistics exi
 after :func:`handlers.stats.analyze_if_stale`, and the chunk's status update as per-row
 ``executemany`` vs ``UPDATE ... FROM unnest(arrays)`` vs, when every column has one value in the
 chunk (what ``bulk_update`` now sends then), a plain ``UPDATE ... WHERE key = ANY(array)``
-(each in a rolled-back transaction).
+(each in a rolled-back transaction). Then the third round's checks (:func:`third_round`).
 """
 
 from __future__ import annotations
 
 import argparse
 import datetime as dt
+import os
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
@@ -25,6 +27,7 @@ import psycopg
 
 from bench.ach.bench import ODFI, load
 from bench.pgexplain import explain, scratch_database
+from bench.pgstatements import backend_cpu
 from store.db import Database, make_engine
 
 COLS = ("payment_id, payee_id, payer_id, status, amount, pid, routing_transit, check_account_number, "
@@ -93,7 +96,46 @@ def main() -> int:
                     "AS v(payment_id, status, txn_err_msg) WHERE t.payment_id = v.payment_id "
                     "AND t.payment_id = ANY(%s)", (big, [3] * len(big), ["R01"] * len(big), big))
             conn.rollback()
+            third_round(conn, cur, audit, traces, args.payments)
     return 0
+
+
+def third_round(conn: psycopg.Connection[Any], cur: psycopg.Cursor[Any], audit: str, traces: list[str],
+                payments: int) -> None:
+    """The trace lookup with its array in binary (``%b``, what ``key_filter`` sends now: the same
+    plan); the return chunk's status update and its history rows as one statement (tried: no
+    gain); and what each index of ``check_payments`` costs a non-HOT update, in server CPU per
+    row, as indexes are dropped (in this scratch database)."""
+    explain(cur, "NOW: trace lookup, = ANY(array) sent in binary", "SELECT " + COLS +
+            " FROM check_payments WHERE txn_number = ANY(%b)", (traces,))
+    step = max(1, payments // 2 // 40_000)
+    pool = list(range(payments // 2, payments, step))
+    blocks = [pool[i:i + 2000] for i in range(0, len(pool) - 1999, 2000)]
+    upd = ("UPDATE check_payments SET status = 5, txn_err_msg = 'R01', reminded = 'N', log_id = 7, "
+           "last_modify_time = now() WHERE payment_id = ANY(%s)")
+    explain(cur, "TRIED: two statements (what runs): the chunk's UPDATE ...", upd, (blocks[0],))
+    explain(cur, "TRIED: ... then its history rows by INSERT ... SELECT", f"{audit} WHERE payment_id = ANY(%s)",
+            (blocks[0],))
+    conn.rollback()
+    explain(cur, "TRIED: one statement, WITH u AS (UPDATE ... RETURNING *) INSERT ... SELECT FROM u",
+            f"WITH u AS ({upd} RETURNING *) {audit.replace('FROM check_payments', 'FROM u')}", (blocks[1],))
+    conn.rollback()
+    pid = conn.info.backend_pid
+    todo = iter(blocks[2:])
+    for label, drop in (("all 10 indexes", ()), ("6 indexes (nuk_3, 5, 7, 8 dropped)", (3, 5, 7, 8)),
+                        ("the primary key only", (1, 2, 4, 6, 9))):
+        for i in drop:
+            cur.execute(f"DROP INDEX nuk_check_payments_{i}")
+        conn.commit()
+        rows, cpu = 0, 0.0
+        for ids in [next(todo) for _ in range(5)]:
+            c = backend_cpu(pid)
+            cur.execute(upd, (ids,))
+            cpu += backend_cpu(pid) - c
+            rows += len(ids)
+        conn.rollback()
+        print(f"\n-- non-HOT UPDATE of {rows:,} rows with {label}: {cpu / rows * 1e6:.1f} us server CPU a row "
+              f"(load {os.getloadavg()[0]:.1f})")
 
 
 if __name__ == "__main__":

@@ -1,6 +1,6 @@
 """recurring-payments over N setups and N loaded bills, then payment-reminders over N candidates.
 
-Usage: python bench/recurring/bench.py [N=1000000] [--db sqlite|postgresql] [--chunk 2000]
+Usage: python bench/recurring/bench.py [N=1000000] [--db sqlite|postgresql] [--chunk 10000]
 
 Every setup is an automatic payment (amount due, one day before the due date) whose account has one new
 bill, so one run synchronizes and schedules all N (the worst case: N summaries, N payments, N history rows
@@ -157,7 +157,7 @@ def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("n", nargs="?", type=int, default=1_000_000)
     ap.add_argument("--db", choices=("sqlite", "postgresql"), default="sqlite")
-    ap.add_argument("--chunk", type=int, default=2000)
+    ap.add_argument("--chunk", type=int, default=10000)
     ap.add_argument("--child")
     ap.add_argument("--url")
     ap.add_argument("--root")

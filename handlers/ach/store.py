@@ -162,18 +162,20 @@ def _types(session: UnitSession, table: str, columns: Sequence_[str]) -> list[st
 
 
 def _arrays(session: UnitSession, table: str, columns: Sequence_[str]) -> str:
-    """``CAST(%s AS type[])`` per column, the types from the table's model (a list of ``None`` or of
-    naive datetimes has no array type of its own)."""
-    return ", ".join(f"CAST(%s AS {t}[])" for t in _types(session, table, columns))
+    """``CAST(%b AS type[])`` per column, the types from the table's model (a list of ``None`` or of
+    naive datetimes has no array type of its own). Binary (``%b``): psycopg dumps a list in binary
+    at half the CPU of the text form, and the server reads it without parsing."""
+    return ", ".join(f"CAST(%b AS {t}[])" for t in _types(session, table, columns))
 
 
 def key_filter(session: UnitSession, column: str, keys: Sequence_[Any]) -> tuple[str, tuple[Any, ...]]:
     """``column`` matches one of ``keys``: an ``IN`` list on SQLite, ``= ANY(array)`` on PostgreSQL
     (one parameter: the statement text is the same for every chunk, so it is parsed and planned
-    once and prepared by the driver, where 2,000 placeholders cost a parse per chunk)."""
+    once and prepared by the driver, where 2,000 placeholders cost a parse per chunk; sent in
+    binary, see :func:`_arrays`)."""
     if _is_sqlite(session):
         return f"{column} IN ({', '.join('?' * len(keys))})", tuple(keys)
-    return f"{column} = ANY(?)", (list(keys),)
+    return f"{column} = ANY(%b)", (list(keys),)
 
 
 def _same(values: Sequence_[Any]) -> bool:
@@ -206,7 +208,7 @@ def bulk_update(session: UnitSession, table: str, key: str, columns: Sequence_[s
         arrays = [c for c in columns if c not in scalars]
         sets = ", ".join(f"{c} = CAST(%s AS {types[c]})" if c in scalars else f"{c} = v.{c}" for c in columns)
         params = [cols[c][0] for c in columns if c in scalars]
-        keys = f"CAST(%s AS {types[key]}[])"
+        keys = f"CAST(%b AS {types[key]}[])"
         if not arrays:
             conn.exec_driver_sql(f"UPDATE {table} SET {sets} WHERE {key} = ANY({keys})", (*params, cols[key]))
             continue

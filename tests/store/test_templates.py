@@ -23,3 +23,17 @@ def test_a_missing_value_is_an_error_never_a_blank(tmp_path, monkeypatch):
     (tmp_path / "late_file.txt.j2").write_text("Late: {{ file }}\n")
     with pytest.raises(UndefinedError):
         templates.render("late_file")
+    with pytest.raises(UndefinedError):
+        templates.renderer("late_file")()
+
+
+@pytest.mark.parametrize("source", [
+    "Late: {{ file }}\n\nThe file {{ file }} did not come.\n",  # text and names: joined without Jinja
+    "Late: {{ file | upper }}\n{% if n %}{{ n }} times{% endif %}\n",  # filters and blocks: Jinja
+    "{{ file }}\n{# a comment #}{{ n }}",
+])
+def test_the_compiled_renderer_renders_what_jinja_renders(tmp_path, monkeypatch, source):
+    monkeypatch.setenv("SPOOLGATE_TEMPLATES", str(tmp_path))
+    (tmp_path / "late_file.txt.j2").write_text(source)
+    for values in ({"file": "RET.ach", "n": 3}, {"file": 12.5, "n": 0}, {"file": None, "n": "x"}):
+        assert templates.renderer("late_file")(**values) == templates.render("late_file", **values)
