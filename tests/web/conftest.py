@@ -117,27 +117,25 @@ def console(db_url: str, tmp_path: Path) -> Iterator[Console]:
     inbox.mkdir(parents=True)
     (inbox / "returns-20261130.txt").write_text("ok\n")
     (inbox / "bad-batch.txt").write_text("FAIL on line 1\n")
-    daemon = DaemonProcess(config)
-    try:
-        daemon.wait_ready()
-        wait_for(lambda: (root / "spool/drop/error/bad-batch.txt.error.json").exists()
-                 and any((root / "spool/drop/processed").rglob("returns-20261130.txt")), 30, what="files filed")
-        wait_for(lambda: _heartbeats(db_url), 30, what="a daemon heartbeat")
-    finally:
-        assert daemon.terminate() == 0, daemon.log()
-    ids = _seed(db_url, root)
-    # one user through the CLI (``users add`` is tested here too), the others directly
-    r = subprocess.run([sys.executable, "-m", "daemon", "--config", str(config), "users", "add", "olga",
-                        "--role", ROLES["olga"], "--password-stdin"], cwd=REPO, input=PASSWORDS["olga"] + "\n",
-                       capture_output=True, text=True, timeout=60)
-    assert r.returncode == 0, r.stderr
-    _add_users(db_url, {u: ROLES[u] for u in ("vic", "aud")})
+    # The console starts beside the daemon, as in production: its start-up overlaps the daemon's run.
     port = free_port()
     log = tmp_path / "web.log"
     with log.open("wb") as fh:
         proc = subprocess.Popen([sys.executable, "-m", "daemon", "--config", str(config), "web", "--port", str(port)],
                                 cwd=REPO, stdout=fh, stderr=subprocess.STDOUT)
     try:
+        daemon = DaemonProcess(config)
+        try:
+            daemon.wait_ready()
+            wait_for(lambda: (root / "spool/drop/error/bad-batch.txt.error.json").exists()
+                     and any((root / "spool/drop/processed").rglob("returns-20261130.txt")), 30,
+                     what="files filed")
+            wait_for(lambda: _heartbeats(db_url), 30, what="a daemon heartbeat")
+        finally:
+            assert daemon.terminate() == 0, daemon.log()
+        ids = _seed(db_url, root)
+        # directly, not through the CLI: a process start per console (``users add`` has its own test)
+        _add_users(db_url, ROLES)
         wait_for(lambda: _listening(port) or proc.poll() is not None, 30, what="spoolgate web listening")
         assert proc.poll() is None, log.read_text()
         c = Console(f"http://127.0.0.1:{port}", root, config, db_url, ids, proc, log)

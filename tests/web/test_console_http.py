@@ -193,6 +193,14 @@ def test_cli_actions_are_recorded_with_by_and_reason(console: Console) -> None:
     assert got[3] == ("night-ops", "cli", "job-run", "job:nightly", "manual check", "ok")
 
 
+def test_users_add_from_the_cli_makes_a_user_who_can_log_in_with_that_role(console: Console) -> None:
+    r = console.cli("users", "add", "nina", "--role", "viewer", "--password-stdin", stdin="nina-long-password\n")
+    assert r.returncode == 0, r.stderr
+    viewer = login(console, "nina", "nina-long-password")
+    assert viewer.get("/").status_code == 200
+    assert viewer.get("/audit").status_code == 403
+
+
 def test_users_passwd_ends_sessions_and_remove_locks_out(console: Console) -> None:
     op = login(console, "olga")
     assert op.get("/").status_code == 200
