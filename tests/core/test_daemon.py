@@ -136,7 +136,7 @@ def test_signal_file_gating(daemon, tmp_path, db_url):
     t0 = time.monotonic()
     (inbox / "pay.ach.done").write_bytes(b"")
     wait_for(_settled(tmp_path, 1), 10)
-    assert time.monotonic() - t0 < 2.0
+    assert time.monotonic() - t0 < 8.0  # taken soon after its signal (generous: CI shares 2 cores)
     wait_for(lambda: not (inbox / "pay.ach.done").exists(), 5, what="signal consumed")
     check_invariants(tmp_path, db_url, {"pay.ach": sha(_processed(tmp_path)[0])})
 
