@@ -77,6 +77,22 @@ def _pct(values: list[float], p: float) -> float:
     return values[min(len(values) - 1, round(p / 100 * (len(values) - 1)))]
 
 
+def drop_paced(inbox: Path, files: int, rate: float, *, signal: bool) -> dict[str, float]:
+    """Drop ``files`` small files at ``rate`` per second (with their signal files); name -> drop time."""
+    dropped: dict[str, float] = {}
+    t0 = time.monotonic()
+    for i in range(files):
+        name = f"l{i:06d}.dat"
+        (inbox / name).write_bytes(b"payload %d\n" % i)
+        if signal:
+            (inbox / f"{name}.done").write_bytes(b"")
+        dropped[name] = time.time()
+        pause = t0 + (i + 1) / rate - time.monotonic()
+        if pause > 0:
+            time.sleep(pause)
+    return dropped
+
+
 def latency(mode: str, files: int, rate: float, db: str | None) -> None:
     root = Path(tempfile.mkdtemp(prefix=f"sg-bench-{mode}-"))
     quiet_ms = 2000
@@ -84,18 +100,7 @@ def latency(mode: str, files: int, rate: float, db: str | None) -> None:
     cfg, url = _setup(root, db, channel=over, tick_ms=20)
     d = DaemonProcess(cfg)
     d.wait_ready()
-    inbox = root / "spool/drop/in"
-    dropped: dict[str, float] = {}
-    t0 = time.monotonic()
-    for i in range(files):
-        name = f"l{i:06d}.dat"
-        (inbox / name).write_bytes(b"payload %d\n" % i)
-        if mode == "signal":
-            (inbox / f"{name}.done").write_bytes(b"")
-        dropped[name] = time.time()
-        sleep = t0 + (i + 1) / rate - time.monotonic()
-        if sleep > 0:
-            time.sleep(sleep)
+    dropped = drop_paced(root / "spool/drop/in", files, rate, signal=mode == "signal")
     deadline = time.monotonic() + 120
     while _count_done(url) < files and time.monotonic() < deadline:
         time.sleep(0.5)

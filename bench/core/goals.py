@@ -38,7 +38,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from bench.core import floor
-from bench.core.bench import _count_done, _cpu_seconds, _pct, _setup
+from bench.core.bench import _count_done, _cpu_seconds, _pct, _setup, drop_paced
 from bench.core.scaleout import _drop_db, _scratch
 from tests import support
 from tests.support import DaemonProcess
@@ -144,17 +144,7 @@ def latency(kind: str, files: int, rate: float, workers: int | None,
             d = _daemon(cfg, tree)
             try:
                 d.wait_ready(timeout=60)
-                inbox = root / "spool/drop/in"
-                dropped: dict[str, float] = {}
-                t0 = time.monotonic()
-                for i in range(files):
-                    name = f"l{i:06d}.dat"
-                    (inbox / name).write_bytes(b"payload %d\n" % i)
-                    (inbox / f"{name}.done").write_bytes(b"")
-                    dropped[name] = time.time()
-                    pause = t0 + (i + 1) / rate - time.monotonic()
-                    if pause > 0:
-                        time.sleep(pause)
+                dropped = drop_paced(root / "spool/drop/in", files, rate, signal=True)
                 _wait(lambda: len(_processed(root)) >= files, 300, "every file in processed/")
                 arrived = {n: p.stat().st_ctime for n, p in _processed(root).items()}
             finally:

@@ -159,4 +159,6 @@ def test_postgresql_pool_holds_a_connection_per_worker_at_once(pg_url: str) -> N
             c.close()
     finally:
         db.engine.dispose()
-    assert Database(pg_url).engine.pool.size() == 8  # type: ignore[attr-defined]
+    default = Database(pg_url)
+    assert default.engine.pool.size() == 8  # type: ignore[attr-defined]
+    default.engine.dispose()
