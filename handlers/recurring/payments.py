@@ -335,8 +335,8 @@ class RecurringPaymentsJob(Job):
 
     def _advance_missed(self, r: dict[str, Any]) -> None:
         """Seed case 2: a month without a bill moves next_pay_date on."""
-        if r["status"] == RecurringStatus.ACTIVE and r["bill_scheduled"] == "Y" \
-                and r["pay_date_type"] != PayDateType.BEFORE_DUE and r["next_pay_date"] < self.today:
+        if r["status"] == _ACTIVE and r["bill_scheduled"] == "Y" \
+                and r["pay_date_type"] != _BEFORE_DUE and r["next_pay_date"] < self.today:
             r["next_pay_date"] = first_pay_date(r["pay_date_type"], int(r["pay_day"]), r["start_date"], self.today)
 
     def _check_end(self, r: dict[str, Any], notices: list[tuple[str, dict[str, Any], str]]) -> None:
@@ -477,9 +477,16 @@ class RecurringPaymentsJob(Job):
             audit_ids(s, PaymentBillSummary, c.superseded, AuditOp.UPDATE, self.actor, "superseded by a rebill")
         pay_ids: list[int] = []
         if payments:
-            pay_ids = reserve_ids(s, "check_payments", "payment_id", len(payments))
-            insert_rows(s, "check_payments", [{**p, "payment_id": i} for p, i in zip(payments, pay_ids, strict=True)])
-            audit_ids(s, CheckPayment, pay_ids, AuditOp.CREATE, self.actor, "scheduled by recurring-payments")
+            # ids ascend in (payer_id, pid) order: the primary key still appends, and the randomly keyed
+            # indexes (payer_id, pid, the history's pid) take the chunk's entries page by page in key order
+            order = sorted(range(len(payments)), key=lambda k: (payments[k]["payer_id"], payments[k]["pid"]))
+            reserved = reserve_ids(s, "check_payments", "payment_id", len(payments))
+            pay_ids = [0] * len(payments)
+            for k, i in zip(order, reserved, strict=True):
+                pay_ids[k] = payments[k]["payment_id"] = i
+            insert_rows(s, "check_payments", [payments[k] for k in order])
+            audit_ids(s, CheckPayment, reserved, AuditOp.CREATE, self.actor, "scheduled by recurring-payments",
+                      order_by=CheckPayment.pid)
             counts["scheduled"] += len(pay_ids)
             counts["scheduled_cents"] += sum(p["amount"] for p in payments)
         for r, idx in links:
