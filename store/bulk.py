@@ -144,6 +144,11 @@ def _defaults(table: Any, rows: Sequence[dict[str, Any]]) -> dict[str, Any]:
     return out
 
 
+def column_defaults(table: Any, columns: Sequence[str]) -> dict[str, Any]:
+    """What :func:`insert_rows` adds to rows that carry only ``columns``."""
+    return _defaults(table, [dict.fromkeys(columns)])
+
+
 def _bound(session: UnitSession, table: Any, columns: Sequence[str], rows: Sequence[dict[str, Any]],
            extra: dict[str, Any] | None = None) -> list[list[Any]]:
     """Per column, the rows' values through the column type's bind processor (each distinct value once)."""

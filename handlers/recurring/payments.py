@@ -26,11 +26,12 @@ from functools import cached_property
 from operator import itemgetter
 from typing import Any, ClassVar
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select, text, update
 
 from formats.bills import format_cents
 from formats.errors import mask
 from handlers.jobs import Job, JobContext, JobResult
+from handlers.recurring import setbased
 from handlers.recurring.audit import Actor, audit_ids
 from handlers.recurring.dates import day_after, first_doc_date, first_pay_date
 from handlers.recurring.hooks import Hook, HookError, ProposedPayment, apply_hooks, load_hooks
@@ -108,7 +109,8 @@ class RecurringPaymentsJob(Job):
     kind = "recurring.payments"
     short_task = "RecurPmtTsk"
     description = "synchronize recurring payments with the loaded bills and schedule their check payments"
-    known_options: ClassVar[Collection[str]] = ("days_before", "sync", "hooks", "chunk", *BOOL_OPTIONS)
+    known_options: ClassVar[Collection[str]] = ("days_before", "sync", "hooks", "chunk", "set_based",
+                                                *BOOL_OPTIONS)
 
     def check_options(self) -> list[str]:
         problems = super().check_options()
@@ -120,7 +122,7 @@ class RecurringPaymentsJob(Job):
         c = self.options.get("chunk", CHUNK)
         if not isinstance(c, int) or isinstance(c, bool) or not 1 <= c <= 10000:
             problems.append("chunk must be a whole number 1-10000")
-        for k in BOOL_OPTIONS:
+        for k in (*BOOL_OPTIONS, "set_based"):
             if k in self.options and not isinstance(self.options[k], bool):
                 problems.append(f"{k} must be true or false")
         hooks = self.options.get("hooks", [])
@@ -154,15 +156,31 @@ class RecurringPaymentsJob(Job):
         last = 0
         while True:
             with gc_paused(), ctx.unit() as uow:
+                conn = uow.session.connection()
+                fast = setbased.available(self, conn.dialect.name)
+                stmt = select(RecurringPayment.__table__).where(RecurringPayment.status == RecurringStatus.ACTIVE,
+                                                                RecurringPayment.recurring_id > last)
+                if fast:
+                    ids = select(RecurringPayment.recurring_id).where(
+                        RecurringPayment.status == RecurringStatus.ACTIVE, RecurringPayment.recurring_id > last) \
+                        .order_by(RecurringPayment.recurring_id).limit(chunk).subquery()
+                    upto = conn.scalar(select(func.max(ids.c.recurring_id)))
+                    if upto is None:
+                        break
+                    # the set-based step first; the general path then reads the chunk's other setups
+                    stmt = stmt.where(RecurringPayment.recurring_id <= upto)
+                    if setbased.step(self, uow, last, upto, counts):
+                        stmt = stmt.where(text(f"recurring_id NOT IN (SELECT recurring_id FROM "
+                                               f"{setbased.FAST_TABLE})"))
+                    last = upto
                 # driver rows: the ORM would load each row, Core would build a Row object per row
-                keys, raw = fetch_rows(uow.session.connection(), select(RecurringPayment.__table__).where(
-                    RecurringPayment.status == RecurringStatus.ACTIVE, RecurringPayment.recurring_id > last)
-                    .order_by(RecurringPayment.recurring_id).limit(chunk))
+                keys, raw = fetch_rows(conn, stmt.order_by(RecurringPayment.recurring_id).limit(chunk))
                 rows = [dict(zip(keys, r, strict=True)) for r in raw]
-                if not rows:
+                if rows:
+                    last = max(last, rows[-1]["recurring_id"])
+                    self._chunk(uow, rows, counts)
+                elif not fast:
                     break
-                last = rows[-1]["recurring_id"]
-                self._chunk(uow, rows, counts)
         counts = {k: v for k, v in counts.items() if v}
         done = sum(v for k, v in counts.items() if k != "rows")
         return JobResult(outcome="success" if done else "noop", counts=counts,
