@@ -140,7 +140,7 @@ def step(job: RecurringPaymentsJob, uow: Work, after: int, upto: int, counts: di
     conn.exec_driver_sql(f"INSERT INTO {FAST_TABLE} VALUES (?, ?, ?, ?, ?, ?, ?, ?)", [
         (f[0], p, b, f[6], f[7], f[8].isoformat(), f[9].isoformat(), f[10])
         for f, p, b in zip(fast, pay_ids, summary_ids, strict=True)])
-    _write(job, uow, reserved, summary_ids, [f[0] for f in fast])
+    _write(job, uow, reserved, summary_ids, [f[0] for f in fast], after, upto)
     counts["rows"] += n
     counts["synchronized"] += n
     counts["scheduled"] += n
@@ -158,8 +158,8 @@ def _bind(table: Any, column: str, value: Any, dialect: Any) -> Any:
     return value if proc is None else proc(value)
 
 
-def _write(job: RecurringPaymentsJob, uow: Work, pay_ids: list[int], summary_ids: list[int],
-           rids: list[int]) -> None:
+def _write(job: RecurringPaymentsJob, uow: Work, pay_ids: list[int], summary_ids: list[int], rids: list[int],
+           after: int, upto: int) -> None:
     """The general path's ``_write`` and row update for these setups: payments, summaries, setups, histories."""
     s = uow.session
     conn = s.connection()
@@ -191,10 +191,12 @@ def _write(job: RecurringPaymentsJob, uow: Work, pay_ids: list[int], summary_ids
         ORDER BY f.summary_id""", (SummaryStatus.SCHEDULED.value, s_now, s_now))
     audit_ids(s, PaymentBillSummary, summary_ids, AuditOp.CREATE, job.actor, "synchronized")
     r_now = _bind(rp, "last_modify_time", now, dialect)
+    # the id range lets SQLite walk the chunk's rows, not scan the table for the temporary one's
     conn.exec_driver_sql(f"""
         UPDATE recurring_payments SET last_process_time = ?, last_pay_date = f.pay_date,
             next_pay_date = f.next_pay_date, bill_id = f.summary_id, payment_id = f.payment_id,
             curr_num_payments = recurring_payments.curr_num_payments + 1, last_modify_time = ?
-        FROM {FAST_TABLE} f WHERE f.recurring_id = recurring_payments.recurring_id""",
-                         (_bind(rp, "last_process_time", now, dialect), r_now))
+        FROM {FAST_TABLE} f WHERE f.recurring_id = recurring_payments.recurring_id
+            AND recurring_payments.recurring_id > ? AND recurring_payments.recurring_id <= ?""",
+                         (_bind(rp, "last_process_time", now, dialect), r_now, after, upto))
     audit_ids(s, RecurringPayment, rids, AuditOp.UPDATE, job.actor, "recurring-payments")
