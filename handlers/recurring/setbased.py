@@ -81,7 +81,7 @@ def _prepare(conn: Any) -> None:
     conn.exec_driver_sql(f"CREATE TABLE IF NOT EXISTS {FAST_TABLE} (recurring_id INTEGER PRIMARY KEY, "
                          "payment_id INTEGER, summary_id INTEGER, doc_id TEXT, account TEXT, pay_date TEXT, "
                          "next_pay_date TEXT, amount INTEGER)")
-    conn.exec_driver_sql(f"CREATE TABLE IF NOT EXISTS {_WINDOWS} (lpt TEXT PRIMARY KEY, first_doc TEXT)")
+    conn.exec_driver_sql(f"CREATE TABLE IF NOT EXISTS {_WINDOWS} (lpt DATETIME PRIMARY KEY, first_doc TEXT)")
     conn.exec_driver_sql(f"DELETE FROM {FAST_TABLE}")
     conn.exec_driver_sql(f"DELETE FROM {_WINDOWS}")
 
