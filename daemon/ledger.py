@@ -17,11 +17,13 @@ from pathlib import Path
 from typing import Any, cast
 
 from sqlalchemy import JSON, Table, bindparam, insert, select, update
+from sqlalchemy.orm import Session
 from tenacity import Retrying
 
 from daemon.reports import describe
 from daemon.retry import RetryPolicy, retrying
 from spool import fsops
+from store.bulk import insert_dicts
 from store.db import Database
 from store.models.core import FileState, SpoolFile
 
@@ -117,7 +119,7 @@ class Ledger:
                 ids = []
                 try:
                     with self.db.transaction() as s:
-                        ids = list(s.connection().execute(INSERT_CLAIM, values).scalars())
+                        ids = self._insert(s, values)
                         self.inflight.update(ids)
                 except BaseException:
                     self.inflight.difference_update(ids)
@@ -126,6 +128,15 @@ class Ledger:
             self.claimed[file_id] = Snap(file_id, channel, name, work_name, FileState.PROCESSING,
                                          self.identity, lease, None)
         return ids
+
+    def _insert(self, s: Session, values: list[dict[str, Any]]) -> list[int]:
+        """The new rows' ids in the order of ``values``. PostgreSQL: one statement with an array per
+        column (``store.bulk``): a multi-row VALUES of a batch is too long for psycopg's cache of
+        parsed statements and was parsed again for every batch."""
+        if self.db.is_sqlite:
+            return list(s.connection().execute(INSERT_CLAIM, values).scalars())
+        by_name = dict(insert_dicts(s, "spool_files", values, returning=("work_name", "id")))
+        return [by_name[v["work_name"]] for v in values]
 
     def insert_refused(self, channel: str, name: str, work_name: str, sha: str | None, size: int | None) -> int:
         """A row for an entry about to be refused (it goes to error/ at once)."""
