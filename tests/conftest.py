@@ -7,6 +7,7 @@ set) a missing PostgreSQL URL fails the run instead of quietly testing less.
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 import uuid
@@ -20,6 +21,17 @@ from tests.support import pg_admin_url
 PG_URL = os.environ.get("SPOOLGATE_TEST_DATABASE_URL")
 REQUIRE_PG = bool(os.environ.get("CI") or os.environ.get("SPOOLGATE_REQUIRE_POSTGRES"))
 BACKENDS = ["sqlite", "postgresql"] if PG_URL or REQUIRE_PG else ["sqlite"]
+
+
+@pytest.fixture(autouse=True)
+def _root_logging() -> Iterator[None]:
+    """A CLI command run in-process points the root logger at this test's captured stderr, which
+    pytest closes afterwards; the root's handlers and level go back so later threads log safely."""
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    yield
+    root.handlers[:] = handlers
+    root.setLevel(level)
 
 
 @pytest.fixture(scope="session")
