@@ -161,7 +161,7 @@ def make_engine(url: str, *, pool: bool = True, echo: bool = False, durable: boo
     @event.listens_for(engine, "do_execute")
     def _pg_custom_plan(cursor: Any, statement: str, parameters: Any, context: Any) -> bool | None:
         """``execution_options(custom_plan=True)``: never a server-side prepared statement, so the
-        server plans it for the table as it is now, not as it was at the fifth execution."""
+        server plans it for the table as it is now, not as it was when psycopg prepared it (its 6th use)."""
         if context.execution_options.get("custom_plan"):
             cursor.execute(statement, parameters, prepare=False)
             return True

@@ -58,7 +58,6 @@ def test_release_never_touches_a_file_another_daemon_holds(env):
         assert (row.owner, row.attempts) == (pipe.identity, 1)
 
 
-
 def test_locking_select_is_planned_for_the_ledger_as_it_is(env):
     """PostgreSQL: the per-file SELECT is never a prepared statement, whose plan would stay the one
     made for a small ledger (a scan of the channel per file), however often a worker runs it."""
