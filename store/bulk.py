@@ -22,6 +22,8 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import ARRAY, ColumnElement, any_, func, literal, literal_column, select
 
 if TYPE_CHECKING:
+    from sqlalchemy import Connection, Select
+
     from store.session import UnitSession
 
 #: rows per ``unnest(...)`` statement on PostgreSQL
@@ -40,6 +42,34 @@ def gc_paused() -> Iterator[None]:
     finally:
         if was:
             gc.enable()
+
+
+def fetch_rows(conn: Connection, stmt: Select[*tuple[Any, ...]]) -> tuple[list[str], list[tuple[Any, ...]]]:
+    """The column names and rows of a Core ``select``, as plain tuples from the driver's cursor.
+
+    Each column's result processor (the same one SQLAlchemy applies: dates from SQLite's text,
+    UTC time zones) runs once per distinct value of the batch, not per row; no ``Row`` objects.
+    Reading a chunk of 10,000 wide rows costs about a third of going through the result."""
+    result = conn.execute(stmt)
+    keys = list(result.keys())
+    cursor = result.cursor
+    assert cursor is not None
+    raw = cursor.fetchall()
+    result.close()
+    dialect = conn.dialect
+    procs = [(i, p) for i, c in enumerate(stmt.selected_columns)
+             if (p := c.type._cached_result_processor(dialect, None)) is not None]
+    if not procs or not raw:
+        return keys, [tuple(r) for r in raw]
+    cols = [list(c) for c in zip(*raw, strict=True)]
+    for i, proc in procs:
+        vals = cols[i]
+        try:
+            memo = {v: proc(v) for v in set(vals)}
+            cols[i] = [memo[v] for v in vals]
+        except TypeError:  # unhashable (JSON values)
+            cols[i] = [proc(v) for v in vals]
+    return keys, list(zip(*cols, strict=True))
 
 
 def one_of(session: UnitSession, column: Any, values: Iterable[int | str]) -> ColumnElement[bool]:

@@ -84,9 +84,10 @@ def chunks(seq: Sequence[Any], size: int = CHUNK) -> Iterable[Sequence[Any]]:
 
 
 def audit_ids(session: UnitSession, model: type[Base], ids: Sequence[Any], op: AuditOp, actor: Actor,
-              reason: str | None = None, status: int = AUDIT_OK) -> int:
+              reason: str | None = None, status: int = AUDIT_OK, order_by: Any = None) -> int:
     """Copy the current rows ``ids`` of ``model`` into its history table (call before a delete,
-    after an insert or update)."""
+    after an insert or update). ``order_by``: the order the history rows go in (a randomly keyed
+    history index takes many new entries faster in its own key order)."""
     hist = HISTORY[model]
     cols = base_columns(model)
     table = model.__table__
@@ -98,6 +99,8 @@ def audit_ids(session: UnitSession, model: type[Base], ids: Sequence[Any], op: A
                      literal(reason[:255] if reason else None, String(255)), literal(actor.job_id, BigInteger()),
                      literal(actor.job_name, String(80)), literal(actor.now, UtcDateTime()),
                      ).where(one_of(session, pk, part))
+        if order_by is not None:
+            sel = sel.order_by(order_by)
         session.execute(insert(hist).from_select([*cols, *AUDIT_COLUMNS], sel))
         n += len(part)
     return n

@@ -37,7 +37,7 @@ from handlers.recurring.hooks import Hook, HookError, ProposedPayment, apply_hoo
 from handlers.recurring.ids import reserve_ids
 from handlers.recurring.mail import Notice, queue
 from handlers.recurring.setups import needs_bill
-from store.bulk import gc_paused, insert_rows, one_of, update_rows
+from store.bulk import fetch_rows, gc_paused, insert_rows, one_of, update_rows
 from store.models.ach import AccountStatus, AuditOp, CheckPayment, CheckStatus, PaymentAccount
 from store.models.bills import Bill, BillStatus
 from store.models.recurring import (
@@ -154,13 +154,11 @@ class RecurringPaymentsJob(Job):
         last = 0
         while True:
             with gc_paused(), ctx.unit() as uow:
-                # Core on the connection: the session would run each row through the ORM's loading
-                result = uow.session.connection().execute(
-                    select(RecurringPayment.__table__).where(RecurringPayment.status == RecurringStatus.ACTIVE,
-                                                             RecurringPayment.recurring_id > last)
+                # driver rows: the ORM would load each row, Core would build a Row object per row
+                keys, raw = fetch_rows(uow.session.connection(), select(RecurringPayment.__table__).where(
+                    RecurringPayment.status == RecurringStatus.ACTIVE, RecurringPayment.recurring_id > last)
                     .order_by(RecurringPayment.recurring_id).limit(chunk))
-                keys = list(result.keys())
-                rows = [dict(zip(keys, r, strict=True)) for r in result.all()]
+                rows = [dict(zip(keys, r, strict=True)) for r in raw]
                 if not rows:
                     break
                 last = rows[-1]["recurring_id"]
@@ -209,11 +207,11 @@ class RecurringPaymentsJob(Job):
                 accts = sorted({a for r in sync_rows for a in accounts[r["recurring_id"]]})
                 lo = min(first_doc_date(r["last_process_time"]) for r in sync_rows)
                 for i in range(0, len(accts), 5000):
-                    for b in conn.execute(select(Bill.bill_id, Bill.account_number, Bill.document_date, Bill.due_date,
-                                              Bill.amount_due, Bill.minimum_amount_due)
-                                       .where(one_of(s, Bill.account_number, accts[i:i + 5000]),
-                                              Bill.document_date >= lo, Bill.document_date <= self.today,
-                                              Bill.status.in_(BILL_STATES))).all():
+                    for b in fetch_rows(conn, select(Bill.bill_id, Bill.account_number, Bill.document_date,
+                                                     Bill.due_date, Bill.amount_due, Bill.minimum_amount_due)
+                                        .where(one_of(s, Bill.account_number, accts[i:i + 5000]),
+                                               Bill.document_date >= lo, Bill.document_date <= self.today,
+                                               Bill.status.in_(BILL_STATES)))[1]:
                         bills[b[1]].append(_Bill(*b))
         pids = sorted({r["pid"] for r in rows})
         pay_accounts = {a.pid: a for a in conn.execute(
@@ -337,8 +335,8 @@ class RecurringPaymentsJob(Job):
 
     def _advance_missed(self, r: dict[str, Any]) -> None:
         """Seed case 2: a month without a bill moves next_pay_date on."""
-        if r["status"] == RecurringStatus.ACTIVE and r["bill_scheduled"] == "Y" \
-                and r["pay_date_type"] != PayDateType.BEFORE_DUE and r["next_pay_date"] < self.today:
+        if r["status"] == _ACTIVE and r["bill_scheduled"] == "Y" \
+                and r["pay_date_type"] != _BEFORE_DUE and r["next_pay_date"] < self.today:
             r["next_pay_date"] = first_pay_date(r["pay_date_type"], int(r["pay_day"]), r["start_date"], self.today)
 
     def _check_end(self, r: dict[str, Any], notices: list[tuple[str, dict[str, Any], str]]) -> None:
@@ -479,9 +477,16 @@ class RecurringPaymentsJob(Job):
             audit_ids(s, PaymentBillSummary, c.superseded, AuditOp.UPDATE, self.actor, "superseded by a rebill")
         pay_ids: list[int] = []
         if payments:
-            pay_ids = reserve_ids(s, "check_payments", "payment_id", len(payments))
-            insert_rows(s, "check_payments", [{**p, "payment_id": i} for p, i in zip(payments, pay_ids, strict=True)])
-            audit_ids(s, CheckPayment, pay_ids, AuditOp.CREATE, self.actor, "scheduled by recurring-payments")
+            # ids ascend in (payer_id, pid) order: the primary key still appends, and the randomly keyed
+            # indexes (payer_id, pid, the history's pid) take the chunk's entries page by page in key order
+            order = sorted(range(len(payments)), key=lambda k: (payments[k]["payer_id"], payments[k]["pid"]))
+            reserved = reserve_ids(s, "check_payments", "payment_id", len(payments))
+            pay_ids = [0] * len(payments)
+            for k, i in zip(order, reserved, strict=True):
+                pay_ids[k] = payments[k]["payment_id"] = i
+            insert_rows(s, "check_payments", [payments[k] for k in order])
+            audit_ids(s, CheckPayment, reserved, AuditOp.CREATE, self.actor, "scheduled by recurring-payments",
+                      order_by=CheckPayment.pid)
             counts["scheduled"] += len(pay_ids)
             counts["scheduled_cents"] += sum(p["amount"] for p in payments)
         for r, idx in links:

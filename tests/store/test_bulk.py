@@ -95,3 +95,28 @@ def test_update_rows_sets_the_named_columns_of_the_keyed_rows(db_url: str) -> No
                        "B3": ("Other", None, utc)}
     finally:
         db.dispose()
+
+
+def test_fetch_rows_reads_what_the_result_reads(db_url: str) -> None:
+    """Dates, UTC datetimes, NULLs, bytes and JSON come back as the Core result gives them."""
+    from store.bulk import fetch_rows
+    from store.models.core import Notification
+
+    db = Database(db_url)
+    try:
+        with db.transaction() as s:
+            insert_dicts(s, "bills", [bill(n) for n in range(1, 6)])
+            s.add(Notification(lane="bulk", kind="k", recipients=["a@example.test"], subject="s", body="b",
+                               state="pending", attempts=0, created_at=NOW, ref="r"))
+        with db.transaction() as s:
+            conn = s.connection()
+            for stmt in (select(Bill.__table__).order_by(Bill.bill_id),
+                         select(Bill.bill_id, Bill.due_date, Bill.loaded_at).where(Bill.bill_id == "none"),
+                         select(Notification.__table__)):
+                keys, got = fetch_rows(conn, stmt)
+                result = conn.execute(stmt)
+                assert keys == list(result.keys())
+                assert got == [tuple(r) for r in result]
+            assert got[0][keys.index("recipients")] == ["a@example.test"]
+    finally:
+        db.dispose()
