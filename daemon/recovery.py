@@ -138,10 +138,13 @@ def _recover_channel(pipe: Pipeline, cname: str, ch: Channel, todo: list[int], *
     ledger = pipe.ledger
     now = pipe.clock()
     sole_owner = startup and pipe.db.is_sqlite
+    # Held by a worker of ours before the read: a row read as in flight may have been decided and
+    # filed since, and is no orphan; one a worker gave back is taken by the next pass.
+    held = set(ledger.inflight)
     rows = ledger.in_flight(cname)
     on_disk = {e.name: e for e in fsops.scan(ch.work)}
     for snap in rows.values():
-        if snap.id in ledger.inflight:
+        if snap.id in held or snap.id in ledger.inflight:
             continue
         mine = snap.owner == ledger.identity
         expired = snap.lease_until is None or snap.lease_until < now

@@ -156,7 +156,18 @@ def make_engine(url: str, *, pool: bool = True, echo: bool = False, durable: boo
         kwargs.update(pool_size=max(8, connections), max_overflow=8, pool_timeout=30)
     else:
         kwargs["poolclass"] = NullPool
-    return create_engine(url, echo=echo, connect_args={"connect_timeout": 5}, **kwargs)
+    engine = create_engine(url, echo=echo, connect_args={"connect_timeout": 5}, **kwargs)
+
+    @event.listens_for(engine, "do_execute")
+    def _pg_custom_plan(cursor: Any, statement: str, parameters: Any, context: Any) -> bool | None:
+        """``execution_options(custom_plan=True)``: never a server-side prepared statement, so the
+        server plans it for the table as it is now, not as it was when psycopg prepared it (its 6th use)."""
+        if context.execution_options.get("custom_plan"):
+            cursor.execute(statement, parameters, prepare=False)
+            return True
+        return None
+
+    return engine
 
 
 class GroupSync:

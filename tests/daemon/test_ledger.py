@@ -57,3 +57,21 @@ def test_release_never_touches_a_file_another_daemon_holds(env):
         row = s.get(SpoolFile, fid)
         assert (row.owner, row.attempts) == (pipe.identity, 1)
 
+
+def test_locking_select_is_planned_for_the_ledger_as_it_is(env):
+    """PostgreSQL: the per-file SELECT is never a prepared statement, whose plan would stay the one
+    made for a small ledger (a scan of the channel per file), however often a worker runs it."""
+    from sqlalchemy import text
+
+    from daemon.ledger import SELECT_ROW
+
+    settings, db, pipe = env()
+    if db.is_sqlite:
+        return
+    drop(settings, "p.txt", b"p\n")
+    fid = pipe.claim("drop", settings.channels["drop"].inbox / "p.txt")
+    with db.engine.connect() as conn:
+        for _ in range(10):
+            assert conn.execute(SELECT_ROW, {"fid": fid}).one().id == fid
+        prepared = conn.execute(text("SELECT statement FROM pg_prepared_statements")).scalars().all()
+    assert not [st for st in prepared if "FOR UPDATE" in st]
