@@ -277,7 +277,7 @@ class RecurringPaymentsJob(Job):
                         [{"recurring_id": r["recurring_id"], **{k: r[k] for k in cols}} for r, _ in changed])
             audit_ids(s, RecurringPayment, [r["recurring_id"] for r, _ in changed], AuditOp.UPDATE, self.actor,
                       "recurring-payments")
-        self._notify(uow, notices, counts)
+        self.notify(uow, notices, counts)
 
     def _sync(self, r: dict[str, Any], c: _Chunk, counts: dict[str, int]) -> None:
         rid = r["recurring_id"]
@@ -534,7 +534,7 @@ class RecurringPaymentsJob(Job):
                 r["bill_id"] = b["bill_id"]
                 c.changed.add(r["recurring_id"])
 
-    def _notify(self, uow: Work, notices: list[tuple[str, dict[str, Any], str]],
+    def notify(self, uow: Work, notices: list[tuple[str, dict[str, Any], str]],
                 counts: dict[str, int]) -> None:
         out: list[Notice] = []
         for template, values, kind in notices:

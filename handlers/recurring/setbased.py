@@ -15,12 +15,13 @@ arithmetic run in Python over the few columns the candidate query returns; the r
 from __future__ import annotations
 
 import datetime as dt
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from formats.bills import format_cents
 from formats.errors import mask
-from handlers.recurring.audit import audit_ids
+from handlers.recurring.audit import Actor, audit_ids
 from handlers.recurring.dates import first_doc_date
+from handlers.recurring.hooks import Hook
 from handlers.recurring.ids import reserve_ids
 from store.bulk import column_defaults
 from store.models.ach import AccountStatus, AuditOp, CheckPayment, CheckStatus
@@ -37,8 +38,21 @@ from store.models.recurring import (
 )
 
 if TYPE_CHECKING:
-    from handlers.recurring.payments import RecurringPaymentsJob
     from store.unit import Work
+
+
+class RecurringJob(Protocol):
+    """What the step needs of ``payments.RecurringPaymentsJob`` (which imports this module)."""
+
+    options: dict[str, Any]
+    hooks: list[Hook]
+    today: dt.date
+    horizon: dt.date
+    actor: Actor
+
+    def opt(self, name: str) -> bool: ...
+
+    def notify(self, uow: Work, notices: list[tuple[str, dict[str, Any], str]], counts: dict[str, int]) -> None: ...
 
 #: the decisions of one chunk; the general path's read of the chunk leaves these setups out
 FAST_TABLE = "temp.recurring_fast"
@@ -71,7 +85,7 @@ WHERE r.status = ? AND r.recurring_id > ? AND r.recurring_id <= ?
 ORDER BY r.recurring_id"""
 
 
-def available(job: RecurringPaymentsJob, dialect: str) -> bool:
+def available(job: RecurringJob, dialect: str) -> bool:
     """Only where every setup it takes is certainly the general path's common case."""
     return (dialect == "sqlite" and bool(job.options.get("set_based", True)) and not job.hooks
             and not job.opt("skip_sync"))
@@ -86,7 +100,7 @@ def _prepare(conn: Any) -> None:
     conn.exec_driver_sql(f"DELETE FROM {_WINDOWS}")
 
 
-def step(job: RecurringPaymentsJob, uow: Work, after: int, upto: int, counts: dict[str, int]) -> int:
+def step(job: RecurringJob, uow: Work, after: int, upto: int, counts: dict[str, int]) -> int:
     """Write the common-case setups with ids in (after, upto]; their ids stay in ``FAST_TABLE``. Returns how many."""
     s = uow.session
     conn = s.connection()
@@ -146,7 +160,7 @@ def step(job: RecurringPaymentsJob, uow: Work, after: int, upto: int, counts: di
     counts["scheduled"] += n
     counts["scheduled_cents"] += sum(f[10] for f in fast)
     if job.opt("email_on_schedule"):
-        job._notify(uow, [("recurring_scheduled", {
+        job.notify(uow, [("recurring_scheduled", {
             "setup": f[3], "user_id": f[1], "account": mask(f[4]), "email": f[5], "recurring_id": f[0],
             "amount": format_cents(f[10]), "pay_date": f[8].isoformat()}, "recurring-scheduled") for f in fast],
             counts)
@@ -158,7 +172,7 @@ def _bind(table: Any, column: str, value: Any, dialect: Any) -> Any:
     return value if proc is None else proc(value)
 
 
-def _write(job: RecurringPaymentsJob, uow: Work, pay_ids: list[int], summary_ids: list[int], rids: list[int],
+def _write(job: RecurringJob, uow: Work, pay_ids: list[int], summary_ids: list[int], rids: list[int],
            after: int, upto: int) -> None:
     """The general path's ``_write`` and row update for these setups: payments, summaries, setups, histories."""
     s = uow.session
