@@ -10,13 +10,15 @@ work costs more than SQLite does. ``Ledger`` also remembers which rows this proc
 from __future__ import annotations
 
 import datetime as dt
+import json
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, cast
+from typing import Any, NamedTuple, cast
 
-from sqlalchemy import JSON, Table, bindparam, insert, select, update
+from sqlalchemy import JSON, Connection, Table, bindparam, insert, select, update
+from sqlalchemy.exc import NoResultFound
 from sqlalchemy.orm import Session
 from tenacity import Retrying
 
@@ -24,7 +26,7 @@ from daemon.reports import describe
 from daemon.retry import RetryPolicy, retrying
 from spool import fsops
 from store.bulk import insert_dicts
-from store.db import Database
+from store.db import Database, driver_execute
 from store.models.core import FileState, SpoolFile
 
 log = logging.getLogger("spoolgate.pipeline")
@@ -53,6 +55,39 @@ UPDATE_DONE = (update(_T).where(_T.c.id == bindparam("fid"))
                        summary=bindparam("b_summary", type_=_JSON_OR_NULL),
                        finished_at=bindparam("b_finished_at", type_=_T.c.finished_at.type),
                        final_path=bindparam("b_final_path")))
+
+#: UPDATE_DONE's JSON parameters
+_JSON_PARAMS = ("b_counts", "b_totals", "b_summary")
+
+
+class Locked(NamedTuple):
+    """What ``SELECT_ROW`` returns: the row a worker locked, and the earlier row with its content."""
+
+    id: int
+    channel: str
+    original_name: str
+    sha256: str | None
+    size: int | None
+    claimed_at: dt.datetime
+    state: str
+    owner: str | None
+    earlier: int | None
+
+
+_DRIVER_SQL: dict[str, tuple[str, dict[str, Any]]] = {}
+
+
+def _driver_sql(conn: Connection, name: str) -> tuple[str, dict[str, Any]]:
+    """The SQL text SQLAlchemy compiles for ``SELECT_ROW`` or ``UPDATE_DONE`` on ``conn``'s dialect,
+    and the statement's own parameter values (``LIMIT 1``); compiled once per process."""
+    got = _DRIVER_SQL.get(name)
+    if got is None:
+        stmt = SELECT_ROW if name == "select_row" else UPDATE_DONE
+        compiled = stmt.compile(dialect=conn.dialect)
+        got = _DRIVER_SQL[name] = (str(compiled), {k: v for k, v in compiled.params.items()
+                                                   if k != "fid" and not k.startswith("b_")})
+    return got
+
 
 #: (original name, work name, sha256, size) of a file renamed into work/
 Claim = tuple[str, str, str, int]
@@ -101,6 +136,41 @@ class Ledger:
 
     def lease(self) -> dt.datetime:
         return self.clock() + dt.timedelta(seconds=self.lease_s)
+
+    # -- the per-file transaction ---------------------------------------------------------------
+    # PostgreSQL runs SELECT_ROW and UPDATE_DONE as the driver's statements (``driver_execute``):
+    # the same SQL that SQLAlchemy compiles for them, its parameters bound here as SQLAlchemy's
+    # types would bind them, without SQLAlchemy's per-execution context and result set-up (the
+    # daemon's CPU, not the server's, limits a PostgreSQL daemon on a small machine). SQLite
+    # runs them through SQLAlchemy, as before.
+    def lock_row(self, conn: Connection, file_id: int) -> Locked:
+        """``SELECT_ROW`` in the caller's transaction: the row, locked, and an earlier duplicate's id."""
+        if self.db.is_sqlite:
+            return Locked(*conn.execute(SELECT_ROW, {"fid": file_id}).one())
+        sql, defaults = _driver_sql(conn, "select_row")
+        row = driver_execute(conn, sql, {**defaults, "fid": file_id}, fetch=True, prepare=False)
+        if row is None:  # as ``.one()`` says it
+            raise NoResultFound(f"no ledger row {file_id}")
+        got = Locked(*row)
+        return got._replace(claimed_at=got.claimed_at.replace(tzinfo=dt.UTC))
+
+    def mark_done(self, conn: Connection, values: dict[str, Any]) -> None:
+        """``UPDATE_DONE`` in the caller's transaction (``fid`` and the ``b_`` values)."""
+        if self.db.is_sqlite:
+            conn.execute(UPDATE_DONE, values)
+            return
+        sql, _ = _driver_sql(conn, "update_done")
+        bound = dict(values)
+        for key in _JSON_PARAMS:  # JSON(none_as_null=True): None is SQL NULL
+            if bound[key] is not None:
+                bound[key] = json.dumps(bound[key])
+        at = bound["b_finished_at"]  # UtcDateTime: stored as naive UTC
+        if at is not None:
+            if at.tzinfo is None:
+                raise ValueError("naive datetime given to a UTC column")
+            bound["b_finished_at"] = at.astimezone(dt.UTC).replace(tzinfo=None)
+        bound["b_state"] = str(bound["b_state"])  # a StrEnum member: its value, as SQLAlchemy binds it
+        driver_execute(conn, sql, bound)
 
     # -- rows in, rows read --------------------------------------------------------------------
     def insert_claims(self, channel: str, rows: list[Claim]) -> list[int]:

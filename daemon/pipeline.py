@@ -31,7 +31,7 @@ from typing import Any
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from daemon import recovery
-from daemon.ledger import SELECT_ROW, UPDATE_DONE, Claim, Ledger, Snap
+from daemon.ledger import Claim, Ledger, Snap
 from daemon.outcome import Outcome
 from daemon.reports import (
     REFUSAL_CODES,
@@ -335,7 +335,7 @@ class Pipeline:
         try:
             s = unit.session
             conn = s.connection()
-            row = conn.execute(SELECT_ROW, {"fid": file_id}).one()
+            row = self.ledger.lock_row(conn, file_id)
             if row.owner != self.identity or row.state != FileState.PROCESSING:
                 raise LeaseLost(f"file {file_id} is held by {row.owner} ({row.state})")
             name, sha = row.original_name, row.sha256 or ""
@@ -383,7 +383,7 @@ class Pipeline:
             folder = result.file_to or filing.processed_folder(ch.processed, now, dated=ch.dated)
             final_path = str(folder / name)
             try:
-                conn.execute(UPDATE_DONE, {
+                self.ledger.mark_done(conn, {
                     "fid": file_id, "b_state": FileState.DONE, "b_route": route.pattern, "b_handler": route.handler,
                     "b_dedup_key": None if ch.dedup is DedupPolicy.REPROCESS else sha,
                     "b_counts": result.counts or None, "b_totals": result.totals or None,

@@ -10,12 +10,12 @@ from __future__ import annotations
 import datetime as dt
 import os
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any
 
-from sqlalchemy import JSON, BigInteger, DateTime, Engine, Integer, MetaData, create_engine, event
+from sqlalchemy import JSON, BigInteger, Connection, DateTime, Engine, Integer, MetaData, create_engine, event
 from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import DeclarativeBase, Session, mapped_column, sessionmaker
@@ -168,6 +168,36 @@ def make_engine(url: str, *, pool: bool = True, echo: bool = False, durable: boo
         return None
 
     return engine
+
+
+def driver_execute(conn: Connection, statement: str, params: Mapping[str, Any], *, fetch: bool = False,
+                   prepare: bool | None = None) -> tuple[Any, ...] | None:
+    """Run ``statement`` (in the driver's paramstyle, parameters bound as the driver takes them) on
+    the DBAPI connection under ``conn``, in its transaction; with ``fetch``, its first row (a tuple).
+
+    For the few statements a worker runs once per file on PostgreSQL: SQLAlchemy's execution
+    context, its result set-up (psycopg builds a column description per execution) and its bind
+    processing cost the daemon more CPU per file than the statements' own round trips. Errors are
+    what ``conn.execute`` raises (``DBAPIError`` subclasses, parameters hidden); a lost connection
+    is invalidated, so the pool never lends it again. ``prepare=False``: never server-side prepared
+    (see ``custom_plan``)."""
+    dbapi_conn = conn.connection.driver_connection
+    assert dbapi_conn is not None
+    dialect = conn.dialect
+    dbapi = dialect.loaded_dbapi
+    cur = dbapi_conn.cursor()
+    try:
+        cur.execute(statement, params, prepare=prepare)
+        return cur.fetchone() if fetch else None
+    except dbapi.Error as exc:
+        lost = dialect.is_disconnect(exc, dbapi_conn, cur)
+        wrapped = DBAPIError.instance(statement, None, exc, dbapi.Error, hide_parameters=True,
+                                      connection_invalidated=lost, dialect=dialect)
+        if lost:
+            conn.invalidate(wrapped)
+        raise wrapped from exc
+    finally:
+        cur.close()
 
 
 class GroupSync:
