@@ -191,7 +191,7 @@ def driver_execute(conn: Connection, statement: str, params: Mapping[str, Any], 
         return cur.fetchone() if fetch else None
     except dbapi.Error as exc:
         lost = dialect.is_disconnect(exc, dbapi_conn, cur)
-        wrapped = DBAPIError.instance(statement, None, exc, dbapi.Error, hide_parameters=True,
+        wrapped = DBAPIError.instance(statement, dict(params), exc, dbapi.Error, hide_parameters=True,
                                       connection_invalidated=lost, dialect=dialect)
         if lost:
             conn.invalidate(wrapped)

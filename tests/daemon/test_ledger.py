@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import pytest
+from sqlalchemy import select
+from sqlalchemy.exc import NoResultFound
+
 from daemon.pipeline import Pipeline
 from store.models.core import SpoolFile
 from tests.support import drop
@@ -75,3 +79,46 @@ def test_locking_select_is_planned_for_the_ledger_as_it_is(env):
         prepared = [] if db.is_sqlite else \
             conn.execute(text("SELECT statement FROM pg_prepared_statements")).scalars().all()
     assert not [st for st in prepared if "FOR UPDATE" in st]
+
+
+def test_per_file_statements_read_and_write_the_row_as_the_orm_does(env):
+    """``Ledger.lock_row`` and ``mark_done`` (driver statements on PostgreSQL, SQLAlchemy on SQLite):
+    the row and an earlier duplicate's id read back with a UTC timestamp; the done values written
+    as the ORM reads them (JSON, NULL for None, naive UTC stored, the state's value)."""
+    import datetime as dt
+
+    from store.models.core import FileState
+    from store.unit import UnitOfWork
+
+    settings, db, pipe = env()
+    drop(settings, "a.txt", b"same\n")
+    drop(settings, "b.txt", b"same\n")
+    inbox = settings.channels["drop"].inbox
+    first, second = pipe.claim_many("drop", [inbox / "a.txt", inbox / "b.txt"])
+    finished = dt.datetime(2026, 11, 30, 18, 0, 1, 250000, tzinfo=dt.timezone(dt.timedelta(hours=1)))
+    unit = UnitOfWork(db, settings)
+    conn = unit.session.connection()
+    row = pipe.ledger.lock_row(conn, first)
+    assert (row.id, row.channel, row.original_name, row.size, row.state, row.owner, row.earlier) == \
+        (first, "drop", "a.txt", 5, FileState.PROCESSING, pipe.identity, None)
+    assert row.claimed_at.tzinfo is dt.UTC and len(row.sha256 or "") == 64
+    pipe.ledger.mark_done(conn, {
+        "fid": first, "b_state": FileState.DONE, "b_route": "*", "b_handler": "archive", "b_dedup_key": row.sha256,
+        "b_counts": {"lines": 1}, "b_totals": None, "b_summary": {"warnings": [{"line": 2, "why": "ø"}]},
+        "b_finished_at": finished, "b_final_path": "/p/a.txt"})
+    unit.commit()
+    with db.transaction() as s:
+        got = s.get(SpoolFile, first)
+        assert (got.state, got.route, got.handler, got.dedup_key, got.counts, got.totals, got.summary,
+                got.finished_at, got.final_path) == (
+            "done", "*", "archive", row.sha256, {"lines": 1}, None, {"warnings": [{"line": 2, "why": "ø"}]},
+            finished, "/p/a.txt")
+        assert s.execute(select(SpoolFile.id).where(SpoolFile.id == first, SpoolFile.totals.is_(None))).scalar() \
+            == first  # SQL NULL, not JSON null
+    unit = UnitOfWork(db, settings)
+    try:
+        assert pipe.ledger.lock_row(unit.session.connection(), second).earlier == first
+        with pytest.raises(NoResultFound):
+            pipe.ledger.lock_row(unit.session.connection(), 10**9)
+    finally:
+        unit.rollback()

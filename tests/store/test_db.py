@@ -162,3 +162,32 @@ def test_postgresql_pool_holds_a_connection_per_worker_at_once(pg_url: str) -> N
     default = Database(pg_url)
     assert default.engine.pool.size() == 8  # type: ignore[attr-defined]
     default.engine.dispose()
+
+
+def test_driver_statements_raise_what_sqlalchemy_raises_and_drop_a_lost_connection(pg_url: str) -> None:
+    """``driver_execute`` (PostgreSQL's per-file statements): rows as tuples, a refused statement
+    as SQLAlchemy's exception class with its parameters hidden, a lost connection invalidated and
+    transient, and the pool's next connection usable."""
+    from store.db import driver_execute
+
+    db = Database(pg_url)
+    with db.transaction() as s:
+        conn = s.connection()
+        assert driver_execute(conn, "SELECT %(a)s::int + 1, 'x'", {"a": 41}, fetch=True) == (42, "x")
+        driver_execute(conn, "CREATE TEMPORARY TABLE drv (k int PRIMARY KEY)", {})
+        driver_execute(conn, "INSERT INTO drv VALUES (%(k)s)", {"k": 1})
+        with pytest.raises(IntegrityError) as refused:
+            driver_execute(conn, "INSERT INTO drv VALUES (%(k)s)", {"k": 1})
+        assert "SQL parameters hidden" in str(refused.value)
+        assert not is_transient(refused.value)
+        s.rollback()
+    with db.transaction() as s:
+        pid = s.execute(text("SELECT pg_backend_pid()")).scalar_one()
+    with Database(pg_url, pool=False).transaction() as s:
+        s.execute(text("SELECT pg_terminate_backend(:p)"), {"p": pid})
+    with pytest.raises(Exception) as got, db.transaction() as s:
+        driver_execute(s.connection(), "SELECT 1", {}, fetch=True)
+    assert is_transient(got.value) and got.value.connection_invalidated
+    with db.transaction() as s:
+        assert driver_execute(s.connection(), "SELECT 1", {}, fetch=True) == (1,)
+    db.dispose()
