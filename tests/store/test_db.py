@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import text
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from store.db import Database, GroupSync, describe, is_transient
 
@@ -187,7 +187,8 @@ def test_driver_statements_raise_what_sqlalchemy_raises_and_drop_a_lost_connecti
         s.execute(text("SELECT pg_terminate_backend(:p)"), {"p": pid})
     with pytest.raises(Exception) as got, db.transaction() as s:
         driver_execute(s.connection(), "SELECT 1", {}, fetch=True)
-    assert is_transient(got.value) and got.value.connection_invalidated
+    assert is_transient(got.value)
+    assert isinstance(got.value, DBAPIError) and got.value.connection_invalidated
     with db.transaction() as s:
         assert driver_execute(s.connection(), "SELECT 1", {}, fetch=True) == (1,)
     db.dispose()
