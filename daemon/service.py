@@ -104,10 +104,12 @@ class Daemon:
         deadline = time.monotonic() + timeout
         self.stopping.set()
         self.intake.stopped.set()
-        self.intake.watches.shutdown()
-        self.intake.join(timeout=max(0.1, deadline - time.monotonic()))
+        # Workers end after their current file, told now: closing the watches takes up to a
+        # second, and a worker told only after it would start the claimed files meant for release.
         for w in self.workers:
             w.stopped.set()
+        self.intake.watches.shutdown()
+        self.intake.join(timeout=max(0.1, deadline - time.monotonic()))
         for p in self.periodic:
             p.stopped.set()
         ok = True

@@ -65,6 +65,16 @@ def renderer(name: str) -> Callable[..., tuple[str, str]]:
     return _render
 
 
+def flat_template(name: str) -> tuple[list[tuple[bool, str]], dict[str, Any]] | None:
+    """A template of text and plain ``{{ name }}`` outputs only, as its parts (is a name, text or name)
+    and its globals; None for anything else. What renders as ``str`` of each value joined, so a caller
+    may join the parts elsewhere (``handlers.recurring.setbased`` does it in SQL)."""
+    template = _env().get_template(f"{name}.txt.j2")
+    env = template.environment
+    parts = _flat_parts(env, env.loader.get_source(env, f"{name}.txt.j2")[0]) if env.loader else None
+    return None if parts is None else (parts, dict(template.globals))
+
+
 def _split(text: str) -> tuple[str, str]:
     subject, _, body = text.partition("\n")
     return subject.strip(), body.lstrip("\n")

@@ -112,7 +112,12 @@ def _supervise(ctx: CommandContext) -> int:
     signal.signal(signal.SIGTERM, on_term)
     signal.signal(signal.SIGINT, on_term)
     signal.signal(signal.SIGHUP, lambda signum, frame: supervisor.request_reload())
-    return supervisor.run(Daemon(settings, db, run_jobs=not ctx.args.no_jobs))
+    signal.set_wakeup_fd(supervisor.wakeup_fd, warn_on_full_buffer=False)
+    try:
+        return supervisor.run(Daemon(settings, db, run_jobs=not ctx.args.no_jobs))
+    finally:
+        signal.set_wakeup_fd(-1)
+        supervisor.close()
 
 
 def _record_reload(db: Database, outcome: str, detail: str | None) -> None:

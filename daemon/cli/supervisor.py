@@ -1,6 +1,9 @@
 """The run loop of ``spoolgate run``, apart from the signals that drive it.
 
 Signal handlers only call ``request_reload`` and ``request_stop``; a test calls them directly.
+The loop sleeps on a pipe, not an event: the CLI makes it Python's signal wakeup fd, because a signal
+the kernel hands to a worker thread interrupts no wait of the main thread, and a stop would otherwise
+wait for the next health check while workers go on starting claimed files.
 Between requests the loop checks the daemon's health every interval: healthy, it pings systemd's
 watchdog; unhealthy, it stops pinging and, after three intervals, ends with ``EXIT_SOFTWARE`` so
 systemd restarts the process. A reload that fails keeps the running configuration.
@@ -8,7 +11,10 @@ systemd restarts the process. A reload that fails keeps the running configuratio
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import os
+import select
 import threading
 import time
 from collections.abc import Callable
@@ -38,16 +44,38 @@ class Supervisor:
         self.interval_s = interval_s
         self.load = load
         self.record = record
-        self._wake = threading.Event()
+        self._wake_r, self._wake_w = os.pipe()
+        os.set_blocking(self._wake_r, False)
+        os.set_blocking(self._wake_w, False)
         self._reload = threading.Event()
         self._stop = threading.Event()
         self._stops = 0
         self._lock = threading.Lock()
 
+    @property
+    def wakeup_fd(self) -> int:
+        """The pipe's write end, for ``signal.set_wakeup_fd``: any signal wakes the loop at once."""
+        return self._wake_w
+
+    def _poke(self) -> None:
+        with contextlib.suppress(BlockingIOError):  # full: the loop is woken already
+            os.write(self._wake_w, b"\0")
+
+    def _sleep(self, timeout: float) -> None:
+        select.select([self._wake_r], [], [], timeout)
+        with contextlib.suppress(BlockingIOError):
+            while os.read(self._wake_r, 512):
+                pass
+
+    def close(self) -> None:
+        for fd in (self._wake_r, self._wake_w):
+            with contextlib.suppress(OSError):
+                os.close(fd)
+
     def request_reload(self) -> None:
         """Reload the configuration at the loop's next turn (SIGHUP); ignored once a stop is requested."""
         self._reload.set()
-        self._wake.set()
+        self._poke()
 
     def request_stop(self) -> int:
         """Stop at the loop's next turn (SIGTERM, SIGINT). Returns how many stops were requested so far."""
@@ -55,7 +83,7 @@ class Supervisor:
             self._stops += 1
             stops = self._stops
         self._stop.set()
-        self._wake.set()
+        self._poke()
         return stops
 
     def run(self, d: Daemon) -> int:
@@ -78,8 +106,7 @@ class Supervisor:
         """The loop itself, until a stop request (``EXIT_OK``) or lasting ill health (``EXIT_SOFTWARE``)."""
         unhealthy_since: float | None = None
         while True:
-            self._wake.wait(timeout=self.interval_s)
-            self._wake.clear()
+            self._sleep(self.interval_s)
             if self._stop.is_set():
                 return EXIT_OK
             if self._reload.is_set():

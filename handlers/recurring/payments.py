@@ -38,7 +38,7 @@ from handlers.recurring.hooks import Hook, HookError, ProposedPayment, apply_hoo
 from handlers.recurring.ids import reserve_ids
 from handlers.recurring.mail import Notice, queue
 from handlers.recurring.setups import needs_bill
-from store.bulk import fetch_rows, gc_paused, insert_rows, one_of, update_rows
+from store.bulk import fetch_rows, gc_paused, insert_rows, one_of, page_cache, update_rows
 from store.models.ach import AccountStatus, AuditOp, CheckPayment, CheckStatus, PaymentAccount
 from store.models.bills import Bill, BillStatus
 from store.models.recurring import (
@@ -65,6 +65,8 @@ SYNC_MODES = ("every_run", "when_scheduling")
 #: setups per transaction: each chunk dirties every page of the randomly keyed indexes it inserts into
 #: (check_payments.payer_id, ...), so fewer, larger chunks write each such page fewer times
 CHUNK = 10000
+#: SQLite page cache of the job's connection while a chunk runs (``store.bulk.page_cache``)
+PAGE_CACHE_MB = 64
 ROW_COLUMNS = ("bill_scheduled", "status", "last_process_time", "last_pay_date", "next_pay_date", "bill_id",
                "payment_id", "curr_num_payments", "expiry_notified", "last_modify_time")
 BILL_STATES = (BillStatus.LOADED, BillStatus.PUBLISHED)
@@ -122,6 +124,9 @@ class RecurringPaymentsJob(Job):
         c = self.options.get("chunk", CHUNK)
         if not isinstance(c, int) or isinstance(c, bool) or not 1 <= c <= 10000:
             problems.append("chunk must be a whole number 1-10000")
+        mb = self.options.get("page_cache_mb", PAGE_CACHE_MB)
+        if not isinstance(mb, int) or isinstance(mb, bool) or not 0 <= mb <= 1024:
+            problems.append("page_cache_mb must be a whole number 0-1024")
         for k in (*BOOL_OPTIONS, "set_based"):
             if k in self.options and not isinstance(self.options[k], bool):
                 problems.append(f"{k} must be true or false")
@@ -153,39 +158,42 @@ class RecurringPaymentsJob(Job):
         self._renderers: dict[str, Any] = {}
         counts: dict[str, int] = defaultdict(int)
         chunk = int(self.options.get("chunk", CHUNK))
-        last = 0
-        while True:
-            with gc_paused(), ctx.unit() as uow:
-                conn = uow.session.connection()
-                fast = setbased.available(self, conn.dialect.name)
-                stmt = select(RecurringPayment.__table__).where(RecurringPayment.status == RecurringStatus.ACTIVE,
-                                                                RecurringPayment.recurring_id > last)
-                if fast:
-                    ids = select(RecurringPayment.recurring_id).where(
-                        RecurringPayment.status == RecurringStatus.ACTIVE, RecurringPayment.recurring_id > last) \
-                        .order_by(RecurringPayment.recurring_id).limit(chunk).subquery()
-                    upto = conn.scalar(select(func.max(ids.c.recurring_id)))
-                    if upto is None:
-                        break
-                    # the set-based step first; the general path then reads the chunk's other setups
-                    stmt = stmt.where(RecurringPayment.recurring_id <= upto)
-                    if setbased.step(self, uow, last, upto, counts):
-                        stmt = stmt.where(text(f"recurring_id NOT IN (SELECT recurring_id FROM "
-                                               f"{setbased.FAST_TABLE})"))
-                    last = upto
-                # driver rows: the ORM would load each row, Core would build a Row object per row
-                keys, raw = fetch_rows(conn, stmt.order_by(RecurringPayment.recurring_id).limit(chunk))
-                rows = [dict(zip(keys, r, strict=True)) for r in raw]
-                if rows:
-                    last = max(last, rows[-1]["recurring_id"])
-                    self._chunk(uow, rows, counts)
-                elif not fast:
-                    break
+        cache_mb = int(self.options.get("page_cache_mb", PAGE_CACHE_MB))
+        last: int | None = 0
+        while last is not None:
+            with gc_paused(), ctx.unit() as uow, page_cache(uow.session.connection(), cache_mb):
+                last = self._next_chunk(uow, last, chunk, counts)
         counts = {k: v for k, v in counts.items() if v}
         done = sum(v for k, v in counts.items() if k != "rows")
         return JobResult(outcome="success" if done else "noop", counts=counts,
                          message=f"{counts.get('scheduled', 0)} payment(s) scheduled, "
                                  f"{counts.get('synchronized', 0)} bill(s) synchronized")
+
+    def _next_chunk(self, uow: Work, last: int, chunk: int, counts: dict[str, int]) -> int | None:
+        """The setups after ``last``, one chunk (the set-based step first); the last id done, or None at the end."""
+        conn = uow.session.connection()
+        fast = setbased.available(self, conn.dialect.name)
+        stmt = select(RecurringPayment.__table__).where(RecurringPayment.status == RecurringStatus.ACTIVE,
+                                                        RecurringPayment.recurring_id > last)
+        if fast:
+            ids = select(RecurringPayment.recurring_id).where(
+                RecurringPayment.status == RecurringStatus.ACTIVE, RecurringPayment.recurring_id > last) \
+                .order_by(RecurringPayment.recurring_id).limit(chunk).subquery()
+            upto = conn.scalar(select(func.max(ids.c.recurring_id)))
+            if upto is None:
+                return None
+            # the set-based step first; the general path then reads the chunk's other setups
+            stmt = stmt.where(RecurringPayment.recurring_id <= upto)
+            if setbased.step(self, uow, last, upto, counts):
+                stmt = stmt.where(text(f"recurring_id NOT IN (SELECT recurring_id FROM {setbased.FAST_TABLE})"))
+            last = upto
+        # driver rows: the ORM would load each row, Core would build a Row object per row
+        keys, raw = fetch_rows(conn, stmt.order_by(RecurringPayment.recurring_id).limit(chunk))
+        rows = [dict(zip(keys, r, strict=True)) for r in raw]
+        if rows:
+            self._chunk(uow, rows, counts)
+            return max(last, rows[-1]["recurring_id"])
+        return last if fast else None
 
     # -- reading ---------------------------------------------------------------------------------
     def _read(self, s: UnitSession, rows: list[dict[str, Any]]) -> _Chunk:

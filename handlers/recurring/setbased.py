@@ -14,15 +14,13 @@ arithmetic run in Python over the few columns the candidate query returns; the r
 
 from __future__ import annotations
 
-import datetime as dt
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
-from formats.bills import format_cents
-from formats.errors import mask
-from handlers.recurring.audit import Actor, audit_ids
+from sqlalchemy import text
+
+from handlers.recurring import setbased_mail
+from handlers.recurring.audit import audit_ids
 from handlers.recurring.dates import first_doc_date
-from handlers.recurring.hooks import Hook
-from handlers.recurring.ids import reserve_ids
 from store.bulk import column_defaults
 from store.models.ach import AccountStatus, AuditOp, CheckPayment, CheckStatus
 from store.models.bills import BillStatus
@@ -38,21 +36,9 @@ from store.models.recurring import (
 )
 
 if TYPE_CHECKING:
+    from handlers.recurring.stepjob import RecurringJob
     from store.unit import Work
 
-
-class RecurringJob(Protocol):
-    """What the step needs of ``payments.RecurringPaymentsJob`` (which imports this module)."""
-
-    options: dict[str, Any]
-    hooks: list[Hook]
-    today: dt.date
-    horizon: dt.date
-    actor: Actor
-
-    def opt(self, name: str) -> bool: ...
-
-    def notify(self, uow: Work, notices: list[tuple[str, dict[str, Any], str]], counts: dict[str, int]) -> None: ...
 
 #: the decisions of one chunk; the general path's read of the chunk leaves these setups out
 FAST_TABLE = "temp.recurring_fast"
@@ -63,26 +49,48 @@ PAYMENT_COLUMNS = ("payment_id", "payee_id", "payer_id", "pay_date", "amount", "
                    "payment_source", "memo", "reminded", "create_time", "last_modify_time", "needs_backup",
                    "partition_id", "flexible_field_1")
 
-_CANDIDATES = f"""
-SELECT r.recurring_id, r.user_id, r.pid, r.setup_ref, r.payer_account_number, r.payer_email_addr, r.amount_type,
-    r.amount, r.amount_limit, r.days_before_due, r.end_date, r.curr_num_payments, r.max_num_payments,
-    b.bill_id, b.account_number, b.due_date, b.amount_due, b.minimum_amount_due
-FROM recurring_payments r
-    JOIN {_WINDOWS} w ON w.lpt = r.last_process_time
-    JOIN bills b ON b.account_number = r.payer_account_number AND b.status IN (?, ?)
-        AND b.document_date >= w.first_doc AND b.document_date <= ?
-    JOIN payment_accounts a ON a.pid = r.pid
-WHERE r.status = ? AND r.recurring_id > ? AND r.recurring_id <= ?
-    AND r.amount_type IN (?, ?) AND r.pay_date_type = ? AND r.bill_scheduled = 'Y'
-    AND (a.account_status IS NULL OR a.account_status NOT IN (?, ?))
-    AND NOT EXISTS (SELECT 1 FROM recurring_payment_accounts x
-                    WHERE x.recurring_id = r.recurring_id AND x.payer_account_number <> r.payer_account_number)
-    AND NOT EXISTS (SELECT 1 FROM bills o WHERE o.account_number = b.account_number AND o.status IN (?, ?)
-                    AND o.document_date >= w.first_doc AND o.document_date <= ? AND o.bill_id <> b.bill_id)
-    AND NOT EXISTS (SELECT 1 FROM payment_bill_summaries s WHERE s.recurring_id = r.recurring_id AND s.status = ?)
-    AND NOT EXISTS (SELECT 1 FROM payment_bill_summaries s WHERE s.recurring_id = r.recurring_id
-                    AND s.payer_account_number = b.account_number AND s.status = ? AND s.due_date >= b.due_date)
-ORDER BY r.recurring_id"""
+#: the chunk's common-case setups and the general path's decision for each, computed in SQL: the pay date
+#: N days before the due date (never before today), the bill's amount, the limits; payment ids in
+#: (payer_id, pid) order and summary ids in setup order, each after the table's highest (SQLite writers
+#: hold the database lock, see ``ids.py``). Anything the general path would decide otherwise, or where a
+#: value is missing or odd (NULL, a date out of range), is left out and goes to the general path.
+#: MATERIALIZED: computed once per row, not once per use (SQLite flattens a subquery into its uses).
+_DECIDE = f"""
+INSERT INTO {FAST_TABLE} (recurring_id, payment_id, summary_id, doc_id, account, pay_date, next_pay_date, amount)
+WITH c AS MATERIALIZED (
+    SELECT r.recurring_id, r.user_id, r.pid, b.bill_id, b.account_number, r.end_date,
+        r.curr_num_payments AS curr, r.max_num_payments AS most, r.amount AS lim, r.amount_limit AS lim_kind,
+        date(b.due_date, printf('%+d days', -r.days_before_due)) AS next_pay,
+        CASE r.amount_type WHEN :amount_due THEN b.amount_due ELSE b.minimum_amount_due END AS amount
+    FROM recurring_payments r
+        JOIN {_WINDOWS} w ON w.lpt = r.last_process_time
+        JOIN bills b ON b.account_number = r.payer_account_number AND b.status IN (:loaded, :published)
+            AND b.document_date >= w.first_doc AND b.document_date <= :today
+        JOIN payment_accounts a ON a.pid = r.pid
+    WHERE r.status = :active AND r.recurring_id > :after AND r.recurring_id <= :upto
+        AND r.amount_type IN (:amount_due, :min_due) AND r.pay_date_type = :before_due AND r.bill_scheduled = 'Y'
+        AND r.days_before_due IS NOT NULL
+        AND (a.account_status IS NULL OR a.account_status NOT IN (:inactive, :bad))
+        AND NOT EXISTS (SELECT 1 FROM recurring_payment_accounts x
+                        WHERE x.recurring_id = r.recurring_id AND x.payer_account_number <> r.payer_account_number)
+        AND NOT EXISTS (SELECT 1 FROM bills o WHERE o.account_number = b.account_number
+                        AND o.status IN (:loaded, :published) AND o.document_date >= w.first_doc
+                        AND o.document_date <= :today AND o.bill_id <> b.bill_id)
+        AND NOT EXISTS (SELECT 1 FROM payment_bill_summaries s WHERE s.recurring_id = r.recurring_id
+                        AND s.status = :summary_active)
+        AND NOT EXISTS (SELECT 1 FROM payment_bill_summaries s WHERE s.recurring_id = r.recurring_id
+                        AND s.payer_account_number = b.account_number AND s.status = :summary_scheduled
+                        AND s.due_date >= b.due_date))
+SELECT recurring_id, :pay_base + row_number() OVER (ORDER BY user_id, pid, recurring_id),
+    :summary_base + row_number() OVER (ORDER BY recurring_id), bill_id, account_number, max(next_pay, :today),
+    next_pay, amount
+FROM c
+WHERE next_pay IS NOT NULL AND next_pay >= '0001-01-01' AND next_pay <= :horizon AND next_pay <> :no_due
+    AND next_pay <= end_date AND :today <= end_date AND curr + 1 < most AND amount > 0
+    AND (lim_kind IS NULL OR lim_kind NOT IN (:less_than, :up_to)
+         OR (lim_kind = :less_than AND lim IS NOT NULL AND amount < lim)
+         OR (lim_kind = :up_to AND lim IS NOT NULL AND amount <= lim))
+ORDER BY recurring_id"""
 
 
 def available(job: RecurringJob, dialect: str) -> bool:
@@ -98,6 +106,11 @@ def _prepare(conn: Any) -> None:
     conn.exec_driver_sql(f"CREATE TABLE IF NOT EXISTS {_WINDOWS} (lpt DATETIME PRIMARY KEY, first_doc TEXT)")
     conn.exec_driver_sql(f"DELETE FROM {FAST_TABLE}")
     conn.exec_driver_sql(f"DELETE FROM {_WINDOWS}")
+
+
+def _top(conn: Any, table: str, column: str) -> int:
+    """The highest id so far: the step's ids follow it (``reserve_ids`` on SQLite)."""
+    return int(conn.exec_driver_sql(f"SELECT COALESCE(MAX({column}), 0) FROM {table}").scalar() or 0)
 
 
 def step(job: RecurringJob, uow: Work, after: int, upto: int, counts: dict[str, int]) -> int:
@@ -116,55 +129,31 @@ def step(job: RecurringJob, uow: Work, after: int, upto: int, counts: dict[str, 
         return 0
     conn.exec_driver_sql(f"INSERT INTO {_WINDOWS} (lpt, first_doc) VALUES (?, ?)",
                          [(raw, first_doc_date(lpt_of(raw) if lpt_of else raw).isoformat()) for raw in raws])
-    today = job.today.isoformat()
-    states = tuple(str(b.value) for b in (BillStatus.LOADED, BillStatus.PUBLISHED))
-    cands = conn.exec_driver_sql(_CANDIDATES, (
-        *states, today, active, after, upto, AmountType.AMOUNT_DUE.value, AmountType.MIN_DUE.value,
-        PayDateType.BEFORE_DUE.value, AccountStatus.INACTIVE.value, AccountStatus.BAD_ACTIVE.value,
-        *states, today, SummaryStatus.ACTIVE.value, SummaryStatus.SCHEDULED.value)).fetchall()
-    fast: list[tuple[Any, ...]] = []
-    for (rid, user_id, pid, ref, account, email, amount_type, limit, limit_kind, days_before, end, curr, most,
-         doc_id, bill_account, due, amount_due, min_due) in cands:
-        if days_before is None:
-            continue
-        end_date = dt.date.fromisoformat(end)
-        next_pay = dt.date.fromisoformat(due) - dt.timedelta(days=int(days_before))
-        if next_pay > job.horizon or next_pay == NO_DUE_DATE or next_pay > end_date or job.today > end_date \
-                or curr + 1 >= most:
-            continue
-        amount = int(amount_due if amount_type == AmountType.AMOUNT_DUE else min_due)
-        if limit_kind == AmountLimit.LESS_THAN and (limit is None or amount >= int(limit)):
-            continue
-        if limit_kind == AmountLimit.UP_TO and (limit is None or amount > int(limit)):
-            continue
-        if amount <= 0:
-            continue
-        fast.append((rid, user_id, pid, ref, account, email, doc_id, bill_account, max(next_pay, job.today),
-                     next_pay, amount))
-    if not fast:
+    pay_base, summary_base = _top(conn, "check_payments", "payment_id"), _top(conn, "payment_bill_summaries",
+                                                                            "bill_id")
+    conn.execute(text(_DECIDE), {
+        "pay_base": pay_base, "summary_base": summary_base, "today": job.today.isoformat(),
+        "horizon": job.horizon.isoformat(), "no_due": NO_DUE_DATE.isoformat(), "active": active,
+        "after": after, "upto": upto, "amount_due": AmountType.AMOUNT_DUE.value, "min_due": AmountType.MIN_DUE.value,
+        "before_due": PayDateType.BEFORE_DUE.value, "loaded": str(BillStatus.LOADED.value),
+        "published": str(BillStatus.PUBLISHED.value), "inactive": AccountStatus.INACTIVE.value,
+        "bad": AccountStatus.BAD_ACTIVE.value, "summary_active": SummaryStatus.ACTIVE.value,
+        "summary_scheduled": SummaryStatus.SCHEDULED.value, "less_than": AmountLimit.LESS_THAN.value,
+        "up_to": AmountLimit.UP_TO.value})
+    n, cents = conn.exec_driver_sql(f"SELECT count(*), COALESCE(sum(amount), 0) FROM {FAST_TABLE}").one()
+    if not n:
         return 0
-    n = len(fast)
-    # the general path's ids: payments in (payer_id, pid) order, summaries in setup order
-    order = sorted(range(n), key=lambda k: (fast[k][1], fast[k][2]))
-    reserved = reserve_ids(s, "check_payments", "payment_id", n)
-    pay_ids = [0] * n
-    for k, i in zip(order, reserved, strict=True):
-        pay_ids[k] = i
-    summary_ids = reserve_ids(s, "payment_bill_summaries", "bill_id", n)
-    conn.exec_driver_sql(f"INSERT INTO {FAST_TABLE} VALUES (?, ?, ?, ?, ?, ?, ?, ?)", [
-        (f[0], p, b, f[6], f[7], f[8].isoformat(), f[9].isoformat(), f[10])
-        for f, p, b in zip(fast, pay_ids, summary_ids, strict=True)])
-    _write(job, uow, reserved, summary_ids, [f[0] for f in fast], after, upto)
+    pay_ids = list(range(pay_base + 1, pay_base + n + 1))
+    summary_ids = list(range(summary_base + 1, summary_base + n + 1))
+    rids = [r[0] for r in conn.exec_driver_sql(f"SELECT recurring_id FROM {FAST_TABLE} ORDER BY recurring_id")]
+    _write(job, uow, pay_ids, summary_ids, rids, after, upto)
     counts["rows"] += n
     counts["synchronized"] += n
     counts["scheduled"] += n
-    counts["scheduled_cents"] += sum(f[10] for f in fast)
+    counts["scheduled_cents"] += int(cents)
     if job.opt("email_on_schedule"):
-        job.notify(uow, [("recurring_scheduled", {
-            "setup": f[3], "user_id": f[1], "account": mask(f[4]), "email": f[5], "recurring_id": f[0],
-            "amount": format_cents(f[10]), "pay_date": f[8].isoformat()}, "recurring-scheduled") for f in fast],
-            counts)
-    return n
+        setbased_mail.scheduled(job, uow, FAST_TABLE, counts)
+    return int(n)
 
 
 def _bind(table: Any, column: str, value: Any, dialect: Any) -> Any:

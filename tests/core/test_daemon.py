@@ -305,7 +305,8 @@ def test_sigterm_hands_back_claimed_files_no_worker_started(tmp_path, db_url):
             # Stop it where the one worker holds one file and a claimed run waits behind it.
             for _ in range(500):
                 os.kill(d.proc.pid, signal.SIGSTOP)
-                if processing() >= 10:
+                held = processing()
+                if held >= 10:
                     break
                 os.kill(d.proc.pid, signal.SIGCONT)
                 time.sleep(0.005)
@@ -321,7 +322,8 @@ def test_sigterm_hands_back_claimed_files_no_worker_started(tmp_path, db_url):
             engine.dispose()
     finally:
         sock.close()
-    assert left, "no claimed file was left to release"
+    # The one worker ends the file in its hands and starts none of the others.
+    assert len(left) >= held - 1, f"{held} claimed at the stop, {len(left)} left to release"
     assert all(owner is None and attempts == 0 for owner, attempts in left), left
     d2, _ = _start(tmp_path, db_url, notify=False, workers=1)
     try:

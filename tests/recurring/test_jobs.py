@@ -287,3 +287,14 @@ def test_chain_runs_in_order_and_stops_at_the_first_failure(env: Env) -> None:
     assert [j for (j,) in last] == ["all-check-tasks", "recurring-payments", "check-submit"]  # reminders not run
     fail = _mails(env, "job-failure")
     assert len(fail) == 1 and fail[0][1] == ["ops@biller.test"]
+
+
+@pytest.mark.parametrize("value", [-1, 2048, True, "64"])
+def test_page_cache_option_is_checked(tmp_path: Path, db_url: str, value: object) -> None:
+    from handlers.registry import validate_sections
+
+    env = make_env(tmp_path, db_url, jobs=default_jobs(page_cache_mb=value))
+    try:
+        assert any("page_cache_mb must be a whole number 0-1024" in p for p in validate_sections(env.settings))
+    finally:
+        env.db.dispose()

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from sqlalchemy import delete, select
 
-from store.bulk import insert_dicts, insert_keyed, update_rows
+from store.bulk import insert_dicts, insert_keyed, page_cache, update_rows
 from store.db import Database
 from store.models.bills import Bill, BillLineItem
 
@@ -118,5 +118,25 @@ def test_fetch_rows_reads_what_the_result_reads(db_url: str) -> None:
                 assert keys == list(result.keys())
                 assert got == [tuple(r) for r in result]
             assert got[0][keys.index("recipients")] == ["a@example.test"]
+    finally:
+        db.dispose()
+
+
+def test_page_cache_holds_for_the_chunk_and_is_given_back(db_url: str) -> None:
+    """SQLite: the larger cache while the block runs, the connection's own size after (also after an error);
+    PostgreSQL: nothing to set."""
+    db = Database(db_url)
+    try:
+        with db.transaction() as s:
+            conn = s.connection()
+            sqlite = conn.dialect.name == "sqlite"
+            before = conn.exec_driver_sql("PRAGMA cache_size").scalar() if sqlite else None
+            with page_cache(conn, 64):
+                if sqlite:
+                    assert conn.exec_driver_sql("PRAGMA cache_size").scalar() == -65536
+            with pytest.raises(RuntimeError), page_cache(conn, 8):
+                raise RuntimeError("the chunk failed")
+            if sqlite:
+                assert conn.exec_driver_sql("PRAGMA cache_size").scalar() == before
     finally:
         db.dispose()

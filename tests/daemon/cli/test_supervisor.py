@@ -3,7 +3,9 @@ requests a signal handler would make, called directly."""
 
 from __future__ import annotations
 
+import signal
 import threading
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -60,6 +62,7 @@ class Running:
 def supervisor(notify: NotifySocket) -> Iterator[Callable[..., tuple[Supervisor, list[Recorded]]]]:
     """``supervisor(load)``: a supervisor notifying ``notify``, and the reloads it recorded."""
     notifiers: list[Notifier] = []
+    made: list[Supervisor] = []
 
     def make(load: Callable[[], Settings] | None = None) -> tuple[Supervisor, list[Recorded]]:
         records: list[Recorded] = []
@@ -70,11 +73,14 @@ def supervisor(notify: NotifySocket) -> Iterator[Callable[..., tuple[Supervisor,
         notifiers.append(Notifier(str(notify.path)))
         sup = Supervisor(notifiers[-1], interval_s=0.1, load=load or refuse,
                          record=lambda outcome, detail: records.append((outcome, detail)))
+        made.append(sup)
         return sup, records
 
     yield make
     for n in notifiers:
         n.close()
+    for sup in made:
+        sup.close()
 
 
 def test_reload_keeps_running_on_a_bad_file_and_stop_ends_cleanly(tmp_path, db_url, notify, daemon_for, supervisor):
@@ -131,3 +137,30 @@ def test_lasting_ill_health_stops_the_pings_and_ends_with_70(sqlite_url, notify,
     assert len(notify.seen("WATCHDOG=1")) == pings, "pinged the watchdog while unhealthy"
     assert "was deleted under the running daemon" in notify.seen("STATUS=UNHEALTHY")[-1]
     assert notify.seen("STOPPING=1")
+
+
+def test_a_signal_taken_by_another_thread_wakes_the_loop_at_once(tmp_path, db_url, notify, daemon_for, supervisor):
+    """The kernel may hand SIGTERM to any thread; Python runs the handler on the main thread only when
+    that thread wakes. With the loop asleep for a long interval, the stop must still come at once, so
+    workers start no more claimed files (the CLI's wiring: a handler and the wakeup fd)."""
+    d = daemon_for(db_url)
+    sup, _ = supervisor()
+    sup.interval_s = 600.0
+    previous = signal.signal(signal.SIGUSR1, lambda signum, frame: sup.request_stop())
+    old_fd = signal.set_wakeup_fd(sup.wakeup_fd, warn_on_full_buffer=False)
+    try:
+        def kill_from_a_thread() -> None:
+            wait_for(lambda: notify.seen("READY=1"), 60, what="ready")
+            signal.pthread_kill(threading.get_ident(), signal.SIGUSR1)
+
+        sender = threading.Thread(target=kill_from_a_thread, daemon=True)
+        sender.start()
+        t0 = time.monotonic()
+        code = sup.run(d)  # on the main thread, as in ``spoolgate run``
+        took = time.monotonic() - t0
+        sender.join(10)
+    finally:
+        signal.set_wakeup_fd(old_fd)
+        signal.signal(signal.SIGUSR1, previous)
+    assert code == EXIT_OK
+    assert took < 300, f"the stop waited {took:.0f} s for the loop's interval"
