@@ -58,7 +58,7 @@ def page_cache(conn: Connection, mb: int) -> Iterator[None]:
     try:
         yield
     finally:
-        conn.exec_driver_sql(f"PRAGMA cache_size={int(before or -2000)}")
+        conn.exec_driver_sql(f"PRAGMA cache_size={-2000 if before is None else int(before)}")
 
 
 def fetch_rows(conn: Connection, stmt: Select[*tuple[Any, ...]]) -> tuple[list[str], list[tuple[Any, ...]]]:

@@ -20,5 +20,10 @@ def reserve_ids(s: UnitSession, table: str, column: str, n: int) -> list[int]:
     if s.get_bind().dialect.name == "postgresql":
         seq = text("SELECT nextval(pg_get_serial_sequence(:t, :c)) FROM generate_series(1, :n)")
         return [int(i) for i in s.scalars(seq, {"t": table, "c": column, "n": n})]
-    top = int(s.scalar(text(f"SELECT COALESCE(MAX({column}), 0) FROM {table}")) or 0)
+    top = top_id(s, table, column)
     return list(range(top + 1, top + n + 1))
+
+
+def top_id(s: UnitSession, table: str, column: str) -> int:
+    """SQLite: the highest id so far; the next ids are ours while the transaction holds the lock."""
+    return int(s.scalar(text(f"SELECT COALESCE(MAX({column}), 0) FROM {table}")) or 0)

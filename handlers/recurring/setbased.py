@@ -7,9 +7,9 @@ active, amount due or minimum due, N days before the due date, ``bill_scheduled`
 payment account neither inactive nor invalid, the pay date within the horizon, no limit crossed, no
 end reached, an amount above zero, and the job has no hooks. The rows it writes are the general path's
 (same columns, same history rows, e-mails rendered by the same templates); every other setup of the
-chunk is left to the general path, in the same transaction. The per-setup checks that are plain
-arithmetic run in Python over the few columns the candidate query returns; the rows go in with
-``INSERT ... SELECT`` and ``UPDATE ... FROM`` from a temporary table of the decisions.
+chunk is left to the general path, in the same transaction. The decisions (``_DECIDE``) are one
+``INSERT ... SELECT`` into a temporary table; the rows go in with ``INSERT ... SELECT`` and
+``UPDATE ... FROM`` from it, and the e-mails with ``setbased_mail``.
 """
 
 from __future__ import annotations
@@ -18,9 +18,11 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import text
 
+from handlers.ach.store import db_value
 from handlers.recurring import setbased_mail
 from handlers.recurring.audit import audit_ids
 from handlers.recurring.dates import first_doc_date
+from handlers.recurring.ids import top_id
 from store.bulk import column_defaults
 from store.models.ach import AccountStatus, AuditOp, CheckPayment, CheckStatus
 from store.models.bills import BillStatus
@@ -108,11 +110,6 @@ def _prepare(conn: Any) -> None:
     conn.exec_driver_sql(f"DELETE FROM {_WINDOWS}")
 
 
-def _top(conn: Any, table: str, column: str) -> int:
-    """The highest id so far: the step's ids follow it (``reserve_ids`` on SQLite)."""
-    return int(conn.exec_driver_sql(f"SELECT COALESCE(MAX({column}), 0) FROM {table}").scalar() or 0)
-
-
 def step(job: RecurringJob, uow: Work, after: int, upto: int, counts: dict[str, int]) -> int:
     """Write the common-case setups with ids in (after, upto]; their ids stay in ``FAST_TABLE``. Returns how many."""
     s = uow.session
@@ -129,8 +126,8 @@ def step(job: RecurringJob, uow: Work, after: int, upto: int, counts: dict[str, 
         return 0
     conn.exec_driver_sql(f"INSERT INTO {_WINDOWS} (lpt, first_doc) VALUES (?, ?)",
                          [(raw, first_doc_date(lpt_of(raw) if lpt_of else raw).isoformat()) for raw in raws])
-    pay_base, summary_base = _top(conn, "check_payments", "payment_id"), _top(conn, "payment_bill_summaries",
-                                                                            "bill_id")
+    pay_base = top_id(s, "check_payments", "payment_id")
+    summary_base = top_id(s, "payment_bill_summaries", "bill_id")
     conn.execute(text(_DECIDE), {
         "pay_base": pay_base, "summary_base": summary_base, "today": job.today.isoformat(),
         "horizon": job.horizon.isoformat(), "no_due": NO_DUE_DATE.isoformat(), "active": active,
@@ -152,13 +149,8 @@ def step(job: RecurringJob, uow: Work, after: int, upto: int, counts: dict[str, 
     counts["scheduled"] += n
     counts["scheduled_cents"] += int(cents)
     if job.opt("email_on_schedule"):
-        setbased_mail.scheduled(job, uow, FAST_TABLE, counts)
+        setbased_mail.scheduled(job, uow, FAST_TABLE, int(n), counts)
     return int(n)
-
-
-def _bind(table: Any, column: str, value: Any, dialect: Any) -> Any:
-    proc = table.c[column].type._cached_bind_processor(dialect)
-    return value if proc is None else proc(value)
 
 
 def _write(job: RecurringJob, uow: Work, pay_ids: list[int], summary_ids: list[int], rids: list[int],
@@ -166,13 +158,12 @@ def _write(job: RecurringJob, uow: Work, pay_ids: list[int], summary_ids: list[i
     """The general path's ``_write`` and row update for these setups: payments, summaries, setups, histories."""
     s = uow.session
     conn = s.connection()
-    dialect = conn.dialect
     now = job.actor.now
     cp, summ, rp = CheckPayment.__table__, PaymentBillSummary.__table__, RecurringPayment.__table__
     extra = column_defaults(cp, PAYMENT_COLUMNS)
     extra_cols = "".join(f", {c}" for c in extra)
-    extra_vals = [_bind(cp, c, v, dialect) for c, v in extra.items()]
-    cp_now = _bind(cp, "create_time", now, dialect)
+    extra_vals = [db_value(s, cp.c[c], v) for c, v in extra.items()]
+    cp_now = db_value(s, cp.c["create_time"], now)
     conn.exec_driver_sql(f"""
         INSERT INTO check_payments ({', '.join(PAYMENT_COLUMNS)}{extra_cols})
         SELECT f.payment_id, r.payee_id, r.user_id, f.pay_date, f.amount, ?, r.pid, COALESCE(a.routing_transit, ''),
@@ -184,7 +175,7 @@ def _write(job: RecurringJob, uow: Work, pay_ids: list[int], summary_ids: list[i
         ORDER BY f.payment_id""", (int(CheckStatus.SCHEDULED), cp_now, cp_now, *extra_vals))
     audit_ids(s, CheckPayment, pay_ids, AuditOp.CREATE, job.actor, "scheduled by recurring-payments",
               order_by=CheckPayment.pid)
-    s_now = _bind(summ, "create_time", now, dialect)
+    s_now = db_value(s, summ.c["create_time"], now)
     conn.exec_driver_sql(f"""
         INSERT INTO payment_bill_summaries (recurring_id, doc_id, payer_account_number, doc_date, due_date,
             amount_due, min_amount_due, status, payment_id, create_time, last_modify_time, bill_id)
@@ -193,7 +184,7 @@ def _write(job: RecurringJob, uow: Work, pay_ids: list[int], summary_ids: list[i
         FROM {FAST_TABLE} f JOIN bills b ON b.bill_id = f.doc_id
         ORDER BY f.summary_id""", (SummaryStatus.SCHEDULED.value, s_now, s_now))
     audit_ids(s, PaymentBillSummary, summary_ids, AuditOp.CREATE, job.actor, "synchronized")
-    r_now = _bind(rp, "last_modify_time", now, dialect)
+    r_now = db_value(s, rp.c["last_modify_time"], now)
     # the id range lets SQLite walk the chunk's rows, not scan the table for the temporary one's
     conn.exec_driver_sql(f"""
         UPDATE recurring_payments SET last_process_time = ?, last_pay_date = f.pay_date,
@@ -201,5 +192,5 @@ def _write(job: RecurringJob, uow: Work, pay_ids: list[int], summary_ids: list[i
             curr_num_payments = recurring_payments.curr_num_payments + 1, last_modify_time = ?
         FROM {FAST_TABLE} f WHERE f.recurring_id = recurring_payments.recurring_id
             AND recurring_payments.recurring_id > ? AND recurring_payments.recurring_id <= ?""",
-                         (_bind(rp, "last_process_time", now, dialect), r_now, after, upto))
+                         (db_value(s, rp.c["last_process_time"], now), r_now, after, upto))
     audit_ids(s, RecurringPayment, rids, AuditOp.UPDATE, job.actor, "recurring-payments")
