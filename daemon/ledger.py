@@ -10,7 +10,6 @@ work costs more than SQLite does. ``Ledger`` also remembers which rows this proc
 from __future__ import annotations
 
 import datetime as dt
-import json
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -56,8 +55,6 @@ UPDATE_DONE = (update(_T).where(_T.c.id == bindparam("fid"))
                        finished_at=bindparam("b_finished_at", type_=_T.c.finished_at.type),
                        final_path=bindparam("b_final_path")))
 
-#: UPDATE_DONE's JSON parameters
-_JSON_PARAMS = ("b_counts", "b_totals", "b_summary")
 
 
 class Locked(NamedTuple):
@@ -74,18 +71,50 @@ class Locked(NamedTuple):
     earlier: int | None
 
 
-_DRIVER_SQL: dict[str, tuple[str, dict[str, Any]]] = {}
+@dataclass(frozen=True)
+class _DriverStatement:
+    """``SELECT_ROW`` or ``UPDATE_DONE`` as the driver runs it: the SQL text SQLAlchemy compiles for
+    the dialect, the statement's own parameter values (``LIMIT 1``), the parameter order for a
+    positional paramstyle (SQLite's ``?``), and the column types' bind and result processors, so
+    values go in and come out as they would through SQLAlchemy."""
+
+    sql: str
+    defaults: dict[str, Any]
+    order: tuple[str, ...] | None
+    binds: dict[str, Callable[[Any], Any]]
+    results: tuple[Callable[[Any], Any] | None, ...]
+
+    def params(self, values: dict[str, Any]) -> dict[str, Any] | tuple[Any, ...]:
+        bound = {**self.defaults, **values}
+        for key, process in self.binds.items():
+            bound[key] = process(bound[key])
+        return bound if self.order is None else tuple(bound[k] for k in self.order)
+
+    def row(self, raw: tuple[Any, ...]) -> tuple[Any, ...]:
+        return tuple(v if p is None else p(v) for v, p in zip(raw, self.results, strict=True))
 
 
-def _driver_sql(conn: Connection, name: str) -> tuple[str, dict[str, Any]]:
-    """The SQL text SQLAlchemy compiles for ``SELECT_ROW`` or ``UPDATE_DONE`` on ``conn``'s dialect,
-    and the statement's own parameter values (``LIMIT 1``); compiled once per process."""
-    got = _DRIVER_SQL.get(name)
+_DRIVER_SQL: dict[tuple[str, str], _DriverStatement] = {}
+
+
+def _driver_sql(conn: Connection, name: str) -> _DriverStatement:
+    """``SELECT_ROW`` or ``UPDATE_DONE`` compiled for ``conn``'s dialect, once per process."""
+    dialect = conn.dialect
+    got = _DRIVER_SQL.get((dialect.name, name))
     if got is None:
         stmt = SELECT_ROW if name == "select_row" else UPDATE_DONE
-        compiled = stmt.compile(dialect=conn.dialect)
-        got = _DRIVER_SQL[name] = (str(compiled), {k: v for k, v in compiled.params.items()
-                                                   if k != "fid" and not k.startswith("b_")})
+        compiled = stmt.compile(dialect=dialect)
+        binds: dict[str, Callable[[Any], Any]] = {}
+        for key, bind in compiled.binds.items():
+            process = bind.type.dialect_impl(dialect).bind_processor(dialect)
+            if process is not None:
+                binds[key] = process
+        columns = SELECT_ROW.selected_columns if name == "select_row" else ()
+        results = tuple(c.type.dialect_impl(dialect).result_processor(dialect, None) for c in columns)
+        got = _DRIVER_SQL[(dialect.name, name)] = _DriverStatement(
+            str(compiled), {k: v for k, v in compiled.params.items() if k != "fid" and not k.startswith("b_")},
+            tuple(compiled.positiontup) if compiled.positional and compiled.positiontup is not None else None,
+            binds, results)
     return got
 
 
@@ -138,39 +167,22 @@ class Ledger:
         return self.clock() + dt.timedelta(seconds=self.lease_s)
 
     # -- the per-file transaction ---------------------------------------------------------------
-    # PostgreSQL runs SELECT_ROW and UPDATE_DONE as the driver's statements (``driver_execute``):
-    # the same SQL that SQLAlchemy compiles for them, its parameters bound here as SQLAlchemy's
-    # types would bind them, without SQLAlchemy's per-execution context and result set-up (the
-    # daemon's CPU, not the server's, limits a PostgreSQL daemon on a small machine). SQLite
-    # runs them through SQLAlchemy, as before.
+    # SELECT_ROW and UPDATE_DONE run as the driver's statements (``driver_execute``): the SQL that
+    # SQLAlchemy compiles for them, their values bound and read by the column types' own processors,
+    # without SQLAlchemy's per-execution context and result set-up, which cost more of the daemon's
+    # CPU per file than the statements themselves (on SQLite as on PostgreSQL).
     def lock_row(self, conn: Connection, file_id: int) -> Locked:
         """``SELECT_ROW`` in the caller's transaction: the row, locked, and an earlier duplicate's id."""
-        if self.db.is_sqlite:
-            return Locked(*conn.execute(SELECT_ROW, {"fid": file_id}).one())
-        sql, defaults = _driver_sql(conn, "select_row")
-        row = driver_execute(conn, sql, {**defaults, "fid": file_id}, fetch=True, prepare=False)
+        stmt = _driver_sql(conn, "select_row")
+        row = driver_execute(conn, stmt.sql, stmt.params({"fid": file_id}), fetch=True, prepare=False)
         if row is None:  # as ``.one()`` says it
             raise NoResultFound(f"no ledger row {file_id}")
-        got = Locked(*row)
-        return got._replace(claimed_at=got.claimed_at.replace(tzinfo=dt.UTC))
+        return Locked(*stmt.row(row))
 
     def mark_done(self, conn: Connection, values: dict[str, Any]) -> None:
         """``UPDATE_DONE`` in the caller's transaction (``fid`` and the ``b_`` values)."""
-        if self.db.is_sqlite:
-            conn.execute(UPDATE_DONE, values)
-            return
-        sql, _ = _driver_sql(conn, "update_done")
-        bound = dict(values)
-        for key in _JSON_PARAMS:  # JSON(none_as_null=True): None is SQL NULL
-            if bound[key] is not None:
-                bound[key] = json.dumps(bound[key])
-        at = bound["b_finished_at"]  # UtcDateTime: stored as naive UTC
-        if at is not None:
-            if at.tzinfo is None:
-                raise ValueError("naive datetime given to a UTC column")
-            bound["b_finished_at"] = at.astimezone(dt.UTC).replace(tzinfo=None)
-        bound["b_state"] = str(bound["b_state"])  # a StrEnum member: its value, as SQLAlchemy binds it
-        driver_execute(conn, sql, bound)
+        stmt = _driver_sql(conn, "update_done")
+        driver_execute(conn, stmt.sql, stmt.params({**values, "b_state": str(values["b_state"])}))
 
     # -- rows in, rows read --------------------------------------------------------------------
     def insert_claims(self, channel: str, rows: list[Claim]) -> list[int]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import threading
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any
@@ -170,28 +170,32 @@ def make_engine(url: str, *, pool: bool = True, echo: bool = False, durable: boo
     return engine
 
 
-def driver_execute(conn: Connection, statement: str, params: Mapping[str, Any], *, fetch: bool = False,
-                   prepare: bool | None = None) -> tuple[Any, ...] | None:
+def driver_execute(conn: Connection, statement: str, params: Mapping[str, Any] | Sequence[Any], *,
+                   fetch: bool = False, prepare: bool | None = None) -> tuple[Any, ...] | None:
     """Run ``statement`` (in the driver's paramstyle, parameters bound as the driver takes them) on
     the DBAPI connection under ``conn``, in its transaction; with ``fetch``, its first row (a tuple).
 
-    For the few statements a worker runs once per file on PostgreSQL: SQLAlchemy's execution
+    For the few statements a worker runs once per file: SQLAlchemy's execution
     context, its result set-up (psycopg builds a column description per execution) and its bind
     processing cost the daemon more CPU per file than the statements' own round trips. Errors are
     what ``conn.execute`` raises (``DBAPIError`` subclasses, parameters hidden); a lost connection
     is invalidated, so the pool never lends it again. ``prepare=False``: never server-side prepared
-    (see ``custom_plan``)."""
+    (see ``custom_plan``; PostgreSQL only)."""
     dbapi_conn = conn.connection.driver_connection
     assert dbapi_conn is not None
     dialect = conn.dialect
     dbapi = dialect.loaded_dbapi
     cur = dbapi_conn.cursor()
     try:
-        cur.execute(statement, params, prepare=prepare)
-        return cur.fetchone() if fetch else None
+        if dialect.name == "postgresql":
+            cur.execute(statement, params, prepare=prepare)
+        else:
+            cur.execute(statement, params)
+        row = cur.fetchone() if fetch else None
+        return None if row is None else tuple(row)
     except dbapi.Error as exc:
         lost = dialect.is_disconnect(exc, dbapi_conn, cur)
-        wrapped = DBAPIError.instance(statement, dict(params), exc, dbapi.Error, hide_parameters=True,
+        wrapped = DBAPIError.instance(statement, params, exc, dbapi.Error, hide_parameters=True,
                                       connection_invalidated=lost, dialect=dialect)
         if lost:
             conn.invalidate(wrapped)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 from sqlalchemy import select
-from sqlalchemy.exc import NoResultFound
+from sqlalchemy.exc import IntegrityError, NoResultFound
 
 from daemon.pipeline import Pipeline
 from store.models.core import SpoolFile
@@ -82,7 +82,7 @@ def test_locking_select_is_planned_for_the_ledger_as_it_is(env):
 
 
 def test_per_file_statements_read_and_write_the_row_as_the_orm_does(env):
-    """``Ledger.lock_row`` and ``mark_done`` (driver statements on PostgreSQL, SQLAlchemy on SQLite):
+    """``Ledger.lock_row`` and ``mark_done`` (the driver's statements on both databases):
     the row and an earlier duplicate's id read back with a UTC timestamp; the done values written
     as the ORM reads them (JSON, NULL for None, naive UTC stored, the state's value)."""
     import datetime as dt
@@ -120,5 +120,12 @@ def test_per_file_statements_read_and_write_the_row_as_the_orm_does(env):
         assert pipe.ledger.lock_row(unit.session.connection(), second).earlier == first
         with pytest.raises(NoResultFound):
             pipe.ledger.lock_row(unit.session.connection(), 10**9)
+        # the same content decided twice: the unique key refuses it as SQLAlchemy's IntegrityError,
+        # which the pipeline turns into "decide again" (a duplicate now)
+        with pytest.raises(IntegrityError):
+            pipe.ledger.mark_done(unit.session.connection(), {
+                "fid": second, "b_state": FileState.DONE, "b_route": "*", "b_handler": "archive",
+                "b_dedup_key": row.sha256, "b_counts": None, "b_totals": None, "b_summary": None,
+                "b_finished_at": finished, "b_final_path": "/p/b.txt"})
     finally:
         unit.rollback()

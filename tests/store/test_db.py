@@ -164,6 +164,30 @@ def test_postgresql_pool_holds_a_connection_per_worker_at_once(pg_url: str) -> N
     default.engine.dispose()
 
 
+def test_driver_statements_on_sqlite_take_positional_values_and_raise_what_sqlalchemy_raises(tmp_path: Path) -> None:
+    """``driver_execute`` on SQLite (the per-file statements, ``?`` placeholders): rows as tuples, in
+    the unit's transaction (rolled back with it), a refused statement as SQLAlchemy's class with its
+    parameters hidden, not transient."""
+    from store.db import driver_execute
+
+    db = Database(f"sqlite:///{tmp_path}/d.db")
+    with db.transaction() as s:
+        s.execute(text("CREATE TABLE drv (k INTEGER PRIMARY KEY, v TEXT)"))
+    with db.transaction() as s:
+        conn = s.connection()
+        assert driver_execute(conn, "SELECT ? + 1, 'x'", (41,), fetch=True) == (42, "x")
+        assert driver_execute(conn, "SELECT k FROM drv", (), fetch=True) is None
+        driver_execute(conn, "INSERT INTO drv VALUES (?, ?)", (1, "secret"))
+        with pytest.raises(IntegrityError) as refused:
+            driver_execute(conn, "INSERT INTO drv VALUES (?, ?)", (1, "secret"))
+        assert "SQL parameters hidden" in str(refused.value) and "secret" not in str(refused.value)
+        assert not is_transient(refused.value)
+        s.rollback()
+    with db.transaction() as s:
+        assert s.execute(text("SELECT count(*) FROM drv")).scalar_one() == 0
+    db.dispose()
+
+
 def test_driver_statements_raise_what_sqlalchemy_raises_and_drop_a_lost_connection(pg_url: str) -> None:
     """``driver_execute`` (PostgreSQL's per-file statements): rows as tuples, a refused statement
     as SQLAlchemy's exception class with its parameters hidden, a lost connection invalidated and
