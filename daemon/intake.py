@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import heapq
 import logging
+import os
 import queue
 import threading
 import time
@@ -138,7 +139,10 @@ class Intake(ServiceThread):
 
     def observe(self, channel: str, path: Path, entry: fsops.Entry | None = None) -> None:
         tracker = self.trackers.get(channel)
-        if tracker is None or path.parent != tracker.channel.inbox or channel in self.down:
+        if tracker is None or channel in self.down:
+            return
+        inbox = tracker.channel.inbox
+        if os.path.dirname(str(path)) != str(inbox) and path.parent != inbox:  # the text first: cheap
             return
         if self.work.in_flight(path):
             return

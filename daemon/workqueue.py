@@ -38,12 +38,14 @@ class WorkQueue:
         self._cv = threading.Condition()
         self._files: deque[int] = deque()
         self._items: deque[Entry] = deque()
-        self._in_flight: dict[Path, float] = {}
+        #: by the path's text: intake asks once per event and per scanned entry, and a ``Path`` built
+        #: and hashed for each of those cost intake more than the rest of its check
+        self._in_flight: dict[str, float] = {}
 
     def put(self, item: Entry) -> None:
         """A ready (``claim``) or refused (``refuse``) inbox entry from intake; in flight until released."""
         with self._cv:
-            self._in_flight[item[2]] = time.monotonic()
+            self._in_flight[str(item[2])] = time.monotonic()
             self._items.append(item)
             self._cv.notify()
 
@@ -71,11 +73,11 @@ class WorkQueue:
     def release(self, path: Path) -> None:
         """The entry at ``path`` is dealt with (claimed, refused or failed): intake may see it again."""
         with self._cv:
-            self._in_flight.pop(path, None)
+            self._in_flight.pop(str(path), None)
 
     def in_flight(self, path: str | Path) -> bool:
         with self._cv:
-            return Path(path) in self._in_flight
+            return str(path) in self._in_flight
 
     def oldest_in_flight_s(self) -> float:
         now = time.monotonic()

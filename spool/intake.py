@@ -8,6 +8,7 @@ ctime while it is being written.
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -103,7 +104,8 @@ class CompletenessTracker(Generic[R]):
             seen = _Seen(entry.size, entry.mtime_ns, entry.ctime_ns, now)
             self._seen[path] = seen
         if self.channel.completeness is Completeness.SIGNAL:
-            if any((path.parent / s).exists() for s in self.channel.signal_names(path.name)):
+            folder = os.path.dirname(path)
+            if any(os.path.exists(os.path.join(folder, s)) for s in self.channel.signal_names(path.name)):
                 self._seen.pop(path, None)
                 return Verdict.READY
             return Verdict.WAIT
