@@ -14,12 +14,13 @@ import os
 import queue
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from daemon.threads import Crew, ServiceThread
 from daemon.watch import Event, Watches, os_reason
-from daemon.workqueue import WorkQueue
+from daemon.workqueue import Entry, WorkQueue
 from spool import fsops
 from spool.intake import CompletenessTracker, Verdict
 from store.config import Channel, Completeness, Settings
@@ -48,6 +49,8 @@ class Intake(ServiceThread):
         self.watches = Watches(self.events, on_armed=self.scan_now.set)
         self.trackers: dict[str, CompletenessTracker[Channel]] = {}
         self._due: list[tuple[float, str, str]] = []
+        #: entries found ready during one pass (a burst of events, a scan), queued together at its end
+        self._found: dict[str, Entry] | None = None
         #: channels whose inbox cannot be watched or read, with the reason; the others go on
         self.down: dict[str, str] = {}
         self.configure(settings)
@@ -93,18 +96,24 @@ class Intake(ServiceThread):
             timeout = max(0.0, min(tick * 4, next_scan - now, (self._due[0][0] - now) if self._due else tick * 4))
             try:
                 channel, path = self.events.get(timeout=timeout)
-                self._observe_isolated(channel, path)
-                for _ in range(5000):
-                    channel, path = self.events.get_nowait()
-                    self._observe_isolated(channel, path)
             except queue.Empty:
                 pass
-            now = time.monotonic()
-            while self._due and self._due[0][0] <= now and not self.stopped.is_set():
-                _, channel, p = heapq.heappop(self._due)
-                path = Path(p)
-                if channel in self.trackers and path in self.trackers[channel].pending():
+            else:
+                with self.together():
                     self._observe_isolated(channel, path)
+                    for _ in range(5000):
+                        try:
+                            channel, path = self.events.get_nowait()
+                        except queue.Empty:
+                            break
+                        self._observe_isolated(channel, path)
+            now = time.monotonic()
+            with self.together():
+                while self._due and self._due[0][0] <= now and not self.stopped.is_set():
+                    _, channel, p = heapq.heappop(self._due)
+                    path = Path(p)
+                    if channel in self.trackers and path in self.trackers[channel].pending():
+                        self._observe_isolated(channel, path)
             if now >= next_scan or self.scan_now.is_set():
                 self.scan_now.clear()
                 self.arm()
@@ -112,7 +121,30 @@ class Intake(ServiceThread):
                 next_scan = time.monotonic() + self.settings.scan_interval_s
             self.on_tick()
 
+    @contextmanager
+    def together(self) -> Iterator[None]:
+        """Entries found ready inside the block go on the work queue at its end, all at once."""
+        if self._found is not None:  # nested: the outer block queues them
+            yield
+            return
+        self._found = {}
+        try:
+            yield
+        finally:
+            found, self._found = list(self._found.values()), None
+            self.work.put_many(found)
+
+    def _queue(self, item: Entry) -> None:
+        if self._found is None:
+            self.work.put(item)
+        else:
+            self._found[str(item[2])] = item
+
     def full_scan(self) -> None:
+        with self.together():
+            self._scan()
+
+    def _scan(self) -> None:
         for name, tracker in list(self.trackers.items()):
             try:
                 entries = list(fsops.scan(tracker.channel.inbox, skip=self.work.in_flight))
@@ -144,13 +176,13 @@ class Intake(ServiceThread):
         inbox = tracker.channel.inbox
         if os.path.dirname(str(path)) != str(inbox) and path.parent != inbox:  # the text first: cheap
             return
-        if self.work.in_flight(path):
+        if self.work.in_flight(path) or (self._found is not None and str(path) in self._found):
             return
         verdict = tracker.observe(path, entry)
         if verdict is Verdict.READY:
-            self.work.put(("claim", channel, path))
+            self._queue(("claim", channel, path))
         elif verdict is Verdict.REFUSE:
-            self.work.put(("refuse", channel, path))
+            self._queue(("refuse", channel, path))
         elif verdict is Verdict.WAIT:
             ch = tracker.channel
             delay = tracker.wait_hint(path) if ch.completeness is Completeness.QUIET else 0.5

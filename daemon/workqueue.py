@@ -49,17 +49,30 @@ class WorkQueue:
             self._items.append(item)
             self._cv.notify()
 
+    def put_many(self, items: list[Entry]) -> None:
+        """Entries found in one pass, queued at once: a worker waking on the first finds them all, so
+        ready files of one channel are claimed (and decided) together."""
+        if not items:
+            return
+        with self._cv:
+            now = time.monotonic()
+            for item in items:
+                self._in_flight[str(item[2])] = now
+            self._items.extend(items)
+            self._cv.notify(len(items))
+
     def put_files(self, ids: list[int]) -> None:
         with self._cv:
             self._files.extend(ids)
             self._cv.notify(len(ids))
 
-    def get(self, timeout: float, batch: int = 1) -> list[tuple[Any, ...]]:
+    def get(self, timeout: float, batch: int = 1, files: int = 1) -> list[tuple[Any, ...]]:
+        """Up to ``files`` claimed files, else up to ``batch`` ready entries of one channel."""
         with self._cv:
             if not self._files and not self._items:
                 self._cv.wait(timeout)
             if self._files:
-                return [("file", self._files.popleft())]
+                return [("file", self._files.popleft()) for _ in range(min(files, len(self._files)))]
             if not self._items:
                 return []
             first = self._items.popleft()
@@ -100,17 +113,19 @@ class Worker(ServiceThread):
     """Takes work from the queue and hands it to ``handle``; a failure costs that item only."""
 
     def __init__(self, name: str, crew: Crew, work: WorkQueue, *, handle: Callable[[list[tuple[Any, ...]]], None],
-                 batch: Callable[[], int], on_problem: Callable[[str], None]) -> None:
+                 batch: Callable[[], int], on_problem: Callable[[str], None],
+                 files: Callable[[], int] = lambda: 1) -> None:
         super().__init__(name, crew)
         self.work = work
         self.handle = handle
         self.batch = batch
+        self.files = files
         self.on_problem = on_problem
 
     def loop(self) -> None:
         while not self.stopped.is_set():
             self.beat()
-            items = self.work.get(timeout=0.25, batch=self.batch())
+            items = self.work.get(timeout=0.25, batch=self.batch(), files=self.files())
             if not items:
                 continue
             try:

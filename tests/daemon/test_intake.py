@@ -79,3 +79,26 @@ def test_a_broken_inbox_is_reported_once_and_taken_back_when_usable(tmp_path):
     assert reports.states[-1] == ("drop", None) and intake.down == {}
     intake.full_scan()
     assert work.get(0.01, batch=10) == [("claim", "drop", inbox / "pay.txt")]
+
+
+def test_ready_files_found_in_one_pass_are_queued_at_once(tmp_path, monkeypatch):
+    """A worker woken by the first must find them all, so they are claimed and decided together."""
+    intake, work, _reports, inbox = _intake(tmp_path)
+    for i in range(4):
+        (inbox / f"f{i}.txt").write_bytes(b"x\n")
+        (inbox / f"f{i}.txt.ok").write_bytes(b"")
+    queued: list[int] = []
+    put_many = work.put_many
+    monkeypatch.setattr(work, "put", lambda item: queued.append(-1))
+    monkeypatch.setattr(work, "put_many", lambda items: (queued.append(len(items)), put_many(items)))
+    intake.full_scan()
+    assert queued == [4]
+    with intake.together():
+        intake.observe("drop", inbox / "f0.txt")  # in flight: nothing more
+        (inbox / "g.txt").write_bytes(b"y\n")
+        (inbox / "g.txt.ok").write_bytes(b"")
+        intake.observe("drop", inbox / "g.txt")
+        intake.observe("drop", inbox / "g.txt")  # twice in one pass: queued once
+        assert work.qsize() == 4
+    assert queued == [4, 1] and work.qsize() == 5
+    assert sorted(p.name for _, _, p in work.get(0.01, batch=10)) == ["f0.txt", "f1.txt", "f2.txt", "f3.txt", "g.txt"]

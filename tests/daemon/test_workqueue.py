@@ -25,6 +25,15 @@ def test_claim_runs_stay_within_one_channel_and_batch_size():
     assert q.get(0.01) == [] and q.qsize() == 0
 
 
+def test_claimed_files_are_taken_several_at_a_time_up_to_files():
+    q = WorkQueue()
+    q.put(("claim", "a", Path("/in/x")))
+    q.put_files([1, 2, 3, 4, 5])
+    assert q.get(0.01, batch=32, files=3) == [("file", 1), ("file", 2), ("file", 3)]
+    assert q.get(0.01, batch=32, files=3) == [("file", 4), ("file", 5)]  # never waits to fill a group
+    assert q.get(0.01, batch=32, files=3) == [("claim", "a", Path("/in/x"))]
+
+
 def test_claimed_files_go_before_new_claims_and_wake_idle_workers():
     q = WorkQueue()
     q.put(("claim", "a", Path("/in/x")))
