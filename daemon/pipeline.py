@@ -28,10 +28,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import Connection
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from daemon import recovery
-from daemon.ledger import Claim, Ledger, Snap
+from daemon.ledger import Claim, Ledger, Locked, Snap
 from daemon.outcome import Outcome
 from daemon.reports import (
     REFUSAL_CODES,
@@ -99,7 +100,7 @@ class Pipeline:
         self.ledger.policy = RetryPolicy.from_settings(settings)
         self._handlers = {}
 
-    def _handler(self, channel: str, index: int, route: Route) -> Handler:
+    def handler_for(self, channel: str, index: int, route: Route) -> Handler:
         key = (channel, index)
         h = self._handlers.get(key)
         if h is None:
@@ -306,7 +307,7 @@ class Pipeline:
             return self.fail(file_id, ch, report_from(exc))
         try:
             if result.path is not None:
-                self._file_away(file_id, ch, snap.work_name, result.path, None)
+                self.file_away(file_id, ch, snap.work_name, result.path, None)
             else:
                 self.finish_filing(file_id)
         except Exception as exc:
@@ -338,7 +339,7 @@ class Pipeline:
             row = self.ledger.lock_row(conn, file_id)
             if row.owner != self.identity or row.state != FileState.PROCESSING:
                 raise LeaseLost(f"file {file_id} is held by {row.owner} ({row.state})")
-            name, sha = row.original_name, row.sha256 or ""
+            name = row.original_name
             if ch.dedup is not DedupPolicy.REPROCESS:
                 earlier = row.earlier
                 if earlier is not None:
@@ -353,41 +354,11 @@ class Pipeline:
                 raise Rejected("no route", code=IssueCode.NO_ROUTE)
             if row.size == 0 and not route.allow_empty:
                 raise Rejected("empty file", code=IssueCode.EMPTY_FILE)
-            handler = self._handler(row.channel, index, route)
-            info = FileInfo(file_id, row.channel, name, row.sha256, row.size, row.claimed_at, route.pattern,
-                            route.handler)
-            ctx = FileContext(unit=unit.work, settings=self.settings, channel=row.channel, file=info, path=work_path,
-                              options=route.options, now=self.clock(),
-                              log=logging.getLogger(f"spoolgate.handler.{route.handler}"))
-            fd = fsops.open_regular(work_path)
-            try:
-                if not ch.allow_hard_links and os.fstat(fd).st_nlink > 1:
-                    raise Rejected(f"the file has {os.fstat(fd).st_nlink} hard links: its content can change "
-                                   "through another name (allow_hard_links = true accepts it)",
-                                   code=IssueCode.HARD_LINK)
-                with os.fdopen(fd, "rb", closefd=False) as stream:
-                    result: HandlerResult = handler.handle(ctx, stream)
-                # what the handler read must be what was hashed at the claim (and is filed)
-                now_sha, now_size = fsops.sha256_fd(fd)
-                if now_sha != sha:
-                    raise Rejected(f"the file changed after it was claimed (size {row.size} -> {now_size}, "
-                                   f"sha256 {sha[:12]}... -> {now_sha[:12]}...): written to after it looked "
-                                   "complete; nothing was applied", code=IssueCode.CONTENT_CHANGED)
-            finally:
-                os.close(fd)
+            handler = self.handler_for(row.channel, index, route)
+            result = self.run_handler(unit, ch, row, route, handler, work_path)
             crashpoint("in_transaction")
-            summary = dict(result.summary)
-            if result.warnings:
-                summary["warnings"] = [w.to_dict() for w in result.warnings[:100]]
-            now = self.clock()
-            folder = result.file_to or filing.processed_folder(ch.processed, now, dated=ch.dated)
-            final_path = str(folder / name)
             try:
-                self.ledger.mark_done(conn, {
-                    "fid": file_id, "b_state": FileState.DONE, "b_route": route.pattern, "b_handler": route.handler,
-                    "b_dedup_key": None if ch.dedup is DedupPolicy.REPROCESS else sha,
-                    "b_counts": result.counts or None, "b_totals": result.totals or None,
-                    "b_summary": summary or None, "b_finished_at": now, "b_final_path": final_path})
+                outcome = self.mark_done(conn, ch, row, route, result)
                 unit.commit()
             except IntegrityError:
                 # The same content was just decided by another worker or daemon (PostgreSQL checks the
@@ -395,11 +366,53 @@ class Pipeline:
                 raise RetryLater("concurrent duplicate", delay_s=0) from None
             crashpoint("after_commit")
             unit.deliver()
-            return Outcome(file_id, row.channel, name, FileState.DONE, handler=route.handler, counts=result.counts,
-                           path=Path(final_path))
+            return outcome
         except BaseException:
             unit.rollback()
             raise
+
+    def run_handler(self, unit: UnitOfWork, ch: Channel, row: Locked, route: Route, handler: Handler,
+                    work_path: Path) -> HandlerResult:
+        """The handler on the locked file, in ``unit``; what it read must be what was hashed at the claim."""
+        info = FileInfo(row.id, row.channel, row.original_name, row.sha256, row.size, row.claimed_at, route.pattern,
+                        route.handler)
+        ctx = FileContext(unit=unit.work, settings=self.settings, channel=row.channel, file=info, path=work_path,
+                          options=route.options, now=self.clock(),
+                          log=logging.getLogger(f"spoolgate.handler.{route.handler}"))
+        fd = fsops.open_regular(work_path)
+        try:
+            if not ch.allow_hard_links and os.fstat(fd).st_nlink > 1:
+                raise Rejected(f"the file has {os.fstat(fd).st_nlink} hard links: its content can change "
+                               "through another name (allow_hard_links = true accepts it)",
+                               code=IssueCode.HARD_LINK)
+            with os.fdopen(fd, "rb", closefd=False) as stream:
+                result: HandlerResult = handler.handle(ctx, stream)
+            # what the handler read must be what was hashed at the claim (and is filed)
+            now_sha, now_size = fsops.sha256_fd(fd)
+            sha = row.sha256 or ""
+            if now_sha != sha:
+                raise Rejected(f"the file changed after it was claimed (size {row.size} -> {now_size}, "
+                               f"sha256 {sha[:12]}... -> {now_sha[:12]}...): written to after it looked "
+                               "complete; nothing was applied", code=IssueCode.CONTENT_CHANGED)
+        finally:
+            os.close(fd)
+        return result
+
+    def mark_done(self, conn: Connection, ch: Channel, row: Locked, route: Route, result: HandlerResult) -> Outcome:
+        """The locked row's ``done`` with the handler's result and where the file will be filed."""
+        summary = dict(result.summary)
+        if result.warnings:
+            summary["warnings"] = [w.to_dict() for w in result.warnings[:100]]
+        now = self.clock()
+        folder = result.file_to or filing.processed_folder(ch.processed, now, dated=ch.dated)
+        final_path = str(folder / row.original_name)
+        self.ledger.mark_done(conn, {
+            "fid": row.id, "b_state": FileState.DONE, "b_route": route.pattern, "b_handler": route.handler,
+            "b_dedup_key": None if ch.dedup is DedupPolicy.REPROCESS else row.sha256 or "",
+            "b_counts": result.counts or None, "b_totals": result.totals or None,
+            "b_summary": summary or None, "b_finished_at": now, "b_final_path": final_path})
+        return Outcome(row.id, row.channel, row.original_name, FileState.DONE, handler=route.handler,
+                       counts=result.counts, path=Path(final_path))
 
     def _mark_duplicate(self, row: SpoolFile, earlier: int, ch: Channel) -> None:
         row.state = FileState.DUPLICATE
@@ -462,7 +475,7 @@ class Pipeline:
         ch = self.settings.channels.get(snap.channel)
         if ch is None or snap.final_path is None:
             return
-        self._file_away(file_id, ch, snap.work_name, Path(snap.final_path), snap.error)
+        self.file_away(file_id, ch, snap.work_name, Path(snap.final_path), snap.error)
 
     def finish_filing_isolated(self, file_id: int) -> None:
         """File a decided file; if the folders refuse (full, read-only, removed), it stays in work/,
@@ -472,7 +485,7 @@ class Pipeline:
         except Exception as exc:
             self.problem("filing", f"file {file_id}", exc)
 
-    def _file_away(self, file_id: int, ch: Channel, work_name: str, target: Path,
+    def file_away(self, file_id: int, ch: Channel, work_name: str, target: Path,
                    error: dict[str, Any] | None) -> None:
         actual = filing.file_away(ch.work / work_name, target, report=error, ledger_id=file_id,
                                   defer_sync=self.defer_sync)

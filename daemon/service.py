@@ -16,6 +16,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from daemon import together
 from daemon.heartbeat import INTERVAL_S as HEARTBEAT_S
 from daemon.heartbeat import HeartbeatWriter
 from daemon.intake import Intake
@@ -73,7 +74,8 @@ class Daemon:
         OverflowHook(self._overflow).install()
         self.intake.arm()
         self.workers = [Worker(f"worker-{i}", self.crew, self.work, handle=self.handle_items,
-                               batch=lambda: self.settings.claim_batch, on_problem=self.problem)
+                               batch=lambda: self.settings.claim_batch, on_problem=self.problem,
+                               files=lambda: self.settings.commit_batch)
                         for i in range(self.settings.workers)]
         for w in self.workers:
             w.start()
@@ -149,10 +151,11 @@ class Daemon:
 
     # work ------------------------------------------------------------------------------------
     def handle_items(self, items: list[tuple[Any, ...]]) -> None:
-        """One claimed file, or ready files of one channel: claimed together, then queued."""
+        """Claimed files (decided together where they can be), or ready files of one channel: claimed
+        together, then queued but for the first ``commit_batch``, which this worker decides at once."""
         kind = items[0][0]
         if kind == "file":
-            self.pipeline.process(items[0][1])
+            together.process_many(self.pipeline, [item[1] for item in items])
             return
         channel = items[0][1]
         paths = [path for _, _, path in items]
@@ -168,8 +171,9 @@ class Daemon:
             for path in paths:
                 self.work.release(path)
         if ids:
-            self.work.put_files(ids[1:])  # the other workers start on these at once
-            self.pipeline.process(ids[0])
+            first = max(1, self.settings.commit_batch)
+            self.work.put_files(ids[first:])  # the other workers start on these at once
+            together.process_many(self.pipeline, ids[:first])
 
     def _recover_pass(self) -> None:
         self._queue_alerts()

@@ -113,6 +113,11 @@ class Handler(ABC):
     #: the option keys a route may give it; any other key is a configuration error
     known_options: ClassVar[Collection[str]] = ()
 
+    #: True for handlers of small files whose changes need no commit of their own: no connection
+    #: of their own, nothing reserved or set for the transaction, nothing outside the unit of work.
+    #: The daemon may then decide several such files in one commit (``daemon/together.py``).
+    batchable: ClassVar[bool] = False
+
     def check_options(self) -> list[str]:
         """Problems with the route's options, one line each (config validation).
 

@@ -310,6 +310,9 @@ class Settings(BaseSettings):
     workers: int = Field(default=0, ge=0, le=64)
     #: ready files of one channel a worker claims with one ledger commit (1: one by one)
     claim_batch: int = Field(default=32, ge=1, le=1000)
+    #: claimed files of batchable handlers (``Handler.batchable``) a worker decides in one commit when
+    #: several are waiting (1: each file in its own); one that is not plain is decided on its own
+    commit_batch: int = Field(default=8, ge=1, le=256)
     #: seconds between full reconciliation scans of every inbox (always on)
     scan_interval_s: float = Field(default=5.0, gt=0, le=86400)
     #: how often pending files are re-checked for completeness

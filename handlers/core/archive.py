@@ -20,6 +20,7 @@ class ArchiveHandler(Handler):
     description = "record the file in the ledger; no other database change"
 
     known_options = OPTIONS
+    batchable = True
 
     def check_options(self) -> list[str]:
         problems = super().check_options()

@@ -57,14 +57,47 @@ def test_kill9_at_each_step_then_restart(tmp_path, db_url, point):
     assert d.proc.returncode == -9, f"the crash point {point} was not reached:\n{d.log()}"
     d.kill9()
     _drop(tmp_path, dropped, "second.txt", b"second\n")
-    d2 = DaemonProcess(cfg)
+    assert _restart_until_settled(tmp_path, cfg, db_url, dropped) == 2
+
+
+def _restart_until_settled(tmp_path: Path, cfg: Path, db_url: str, dropped: dict[str, str]) -> int:
+    """A daemon without crash points until every dropped file is filed; the invariants hold; files done."""
+    d = DaemonProcess(cfg)
     try:
-        d2.wait_ready()
-        wait_for(_settled(tmp_path, 2), 30, what="both files filed after restart")
+        d.wait_ready()
+        wait_for(_settled(tmp_path, len(dropped)), 30, what="every file filed after restart")
     finally:
-        d2.terminate()
-    info = check_invariants(tmp_path, db_url, dropped)
-    assert info["done"] == 2
+        d.terminate()
+    return int(check_invariants(tmp_path, db_url, dropped)["done"])
+
+
+def _ledger_states(db_url: str) -> list[str]:
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(db_url)
+    try:
+        with engine.connect() as conn:
+            return sorted(r[0] for r in conn.execute(text("SELECT state FROM spool_files")))
+    finally:
+        engine.dispose()
+
+
+@pytest.mark.parametrize("point", ["in_transaction", "after_commit"])
+def test_kill9_inside_a_group_commit_then_restart(tmp_path, db_url, point):
+    """Six files found at start-up are claimed and decided together: a kill before the group's commit
+    leaves none of them done, a kill after it all six; the restart files each exactly once."""
+    cfg = _config(tmp_path, db_url, workers=1, channel={"completeness": "signal", "quiet_ms": 0})
+    dropped: dict[str, str] = {}
+    for i in range(6):
+        _drop(tmp_path, dropped, f"g{i}.txt", f"group file {i}\n".encode())
+        (tmp_path / f"spool/drop/in/g{i}.txt.done").write_bytes(b"")
+    d = DaemonProcess(cfg, env={"SPOOLGATE_CRASHPOINT": point})
+    d.proc.wait(timeout=60)
+    assert d.proc.returncode == -9, f"the crash point {point} was not reached:\n{d.log()}"
+    d.kill9()
+    states = _ledger_states(db_url)
+    assert states == (["processing"] * 6 if point == "in_transaction" else ["done"] * 6), states
+    assert _restart_until_settled(tmp_path, cfg, db_url, dropped) == 6
 
 
 def _kill_loop(tmp_path: Path, db_url: str, kills: int, seed: int) -> None:
