@@ -115,7 +115,7 @@ def decide_together(pipe: Pipeline, group: list[Plain]) -> list[Outcome] | None:
     pipe.inflight.update(ids)
     try:
         try:
-            unit = UnitOfWork(pipe.db, pipe.settings, source=f"file:{ids[0]}+{len(ids) - 1}")
+            unit = UnitOfWork(pipe.db, pipe.settings)  # its source is set to each file in turn
         except Exception as exc:
             log.debug("group of %d files: no unit of work (%s); each file on its own", len(ids), describe(exc))
             return None
@@ -163,6 +163,7 @@ def _apply(pipe: Pipeline, unit: UnitOfWork, p: Plain) -> Outcome:
         raise Abandon(f"file {p.file_id} is a duplicate")
     if row.size == 0 and not p.route.allow_empty:
         raise Abandon(f"file {p.file_id} is empty")
+    unit.source = f"file:{p.file_id}"  # what it writes is this file's (the console links them by it)
     result = pipe.run_handler(unit, p.channel, row, p.route, p.handler, p.channel.work / p.snap.work_name)
     return pipe.mark_done(conn, p.channel, row, p.route, result)
 

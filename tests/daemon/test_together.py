@@ -74,6 +74,7 @@ def test_plain_files_are_decided_in_one_commit_and_each_filed_with_its_ack(env, 
         acks = list(s.scalars(select(OutboundFile)))
     assert all(r.state == FileState.DONE and r.attempts == 1 and r.counts == {"lines": 2} for r in rows)
     assert len(acks) == 5 and not pipe.inflight and not pipe.ledger.claimed
+    assert sorted(a.source for a in acks) == sorted(f"file:{i}" for i in ids)  # each ack is its file's
 
 
 def test_a_file_that_is_not_plain_abandons_the_group_and_each_file_is_decided_alone(env, monkeypatch):
