@@ -38,13 +38,16 @@ _EARLIER = _T.alias("earlier")
 #: Planned at each execution on PostgreSQL (``custom_plan``): a plan prepared while the ledger was
 #: small may look the earlier row up through another (channel, ...) index and then scans the whole
 #: channel per file, until an ANALYZE (autovacuum) replans it: 1.3 ms per file at 10,000 rows.
-SELECT_ROW = (select(_T.c.id, _T.c.channel, _T.c.original_name, _T.c.sha256, _T.c.size, _T.c.claimed_at,
-                     _T.c.state, _T.c.owner,
-                     select(_EARLIER.c.id).where(_EARLIER.c.channel == _T.c.channel,
-                                                 _EARLIER.c.dedup_key == _T.c.sha256)
-                     .limit(1).scalar_subquery().label("earlier"))
-              .where(_T.c.id == bindparam("fid")).with_for_update(of=_T)
-              .execution_options(custom_plan=True))
+_LOCKED = (select(_T.c.id, _T.c.channel, _T.c.original_name, _T.c.sha256, _T.c.size, _T.c.claimed_at,
+                  _T.c.state, _T.c.owner,
+                  select(_EARLIER.c.id).where(_EARLIER.c.channel == _T.c.channel,
+                                              _EARLIER.c.dedup_key == _T.c.sha256)
+                  .limit(1).scalar_subquery().label("earlier"))
+           .with_for_update(of=_T).execution_options(custom_plan=True))
+SELECT_ROW = _LOCKED.where(_T.c.id == bindparam("fid"))
+#: the rows of a group decided in one commit (``daemon/together.py``), locked in id order; two files of
+#: the group with the same content do not see each other here: the unique dedup key refuses the second
+SELECT_ROWS = _LOCKED.where(_T.c.id.in_(bindparam("fids", expanding=True))).order_by(_T.c.id)
 _JSON_OR_NULL = JSON(none_as_null=True)
 UPDATE_DONE = (update(_T).where(_T.c.id == bindparam("fid"))
                .values(state=bindparam("b_state"), route=bindparam("b_route"), handler=bindparam("b_handler"),
@@ -183,6 +186,15 @@ class Ledger:
         """``UPDATE_DONE`` in the caller's transaction (``fid`` and the ``b_`` values)."""
         stmt = _driver_sql(conn, "update_done")
         driver_execute(conn, stmt.sql, stmt.params({**values, "b_state": str(values["b_state"])}))
+
+    def lock_rows(self, conn: Connection, file_ids: list[int]) -> dict[int, Locked]:
+        """``SELECT_ROWS``: a group's rows, locked, by id (one statement for the group)."""
+        return {r.id: Locked(*r) for r in conn.execute(SELECT_ROWS, {"fids": file_ids})}
+
+    def mark_done_many(self, conn: Connection, values: list[dict[str, Any]]) -> None:
+        """``UPDATE_DONE`` for each of a group's rows, sent together (``mark_done``'s values each)."""
+        stmt = _driver_sql(conn, "update_done")
+        driver_execute(conn, stmt.sql, [stmt.params({**v, "b_state": str(v["b_state"])}) for v in values], many=True)
 
     # -- rows in, rows read --------------------------------------------------------------------
     def insert_claims(self, channel: str, rows: list[Claim]) -> list[int]:

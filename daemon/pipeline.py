@@ -400,19 +400,26 @@ class Pipeline:
 
     def mark_done(self, conn: Connection, ch: Channel, row: Locked, route: Route, result: HandlerResult) -> Outcome:
         """The locked row's ``done`` with the handler's result and where the file will be filed."""
+        values, outcome = self.done_values(ch, row, route, result)
+        self.ledger.mark_done(conn, values)
+        return outcome
+
+    def done_values(self, ch: Channel, row: Locked, route: Route,
+                    result: HandlerResult) -> tuple[dict[str, Any], Outcome]:
+        """``Ledger.mark_done``'s values for the locked row, and the outcome they decide."""
         summary = dict(result.summary)
         if result.warnings:
             summary["warnings"] = [w.to_dict() for w in result.warnings[:100]]
         now = self.clock()
         folder = result.file_to or filing.processed_folder(ch.processed, now, dated=ch.dated)
         final_path = str(folder / row.original_name)
-        self.ledger.mark_done(conn, {
+        values = {
             "fid": row.id, "b_state": FileState.DONE, "b_route": route.pattern, "b_handler": route.handler,
             "b_dedup_key": None if ch.dedup is DedupPolicy.REPROCESS else row.sha256 or "",
             "b_counts": result.counts or None, "b_totals": result.totals or None,
-            "b_summary": summary or None, "b_finished_at": now, "b_final_path": final_path})
-        return Outcome(row.id, row.channel, row.original_name, FileState.DONE, handler=route.handler,
-                       counts=result.counts, path=Path(final_path))
+            "b_summary": summary or None, "b_finished_at": now, "b_final_path": final_path}
+        return values, Outcome(row.id, row.channel, row.original_name, FileState.DONE, handler=route.handler,
+                               counts=result.counts, path=Path(final_path))
 
     def _mark_duplicate(self, row: SpoolFile, earlier: int, ch: Channel) -> None:
         row.state = FileState.DUPLICATE

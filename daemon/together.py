@@ -8,6 +8,9 @@ then one commit, then each file is filed away and logged.
 
 What each file keeps:
 
+- the same statements, grouped: the group's rows locked by one SELECT, the ``done`` updates sent
+  together after the last handler; two files of the group with the same content make the second's
+  update fail on the unique dedup key, which abandons the group (below);
 - all or nothing with its handler's changes: the commit makes every file of the group done with
   its changes, or none of them (error, rollback, crash); no file is done without its changes;
 - the per-file path for anything but the plain one: a duplicate, a lease lost, no route, an
@@ -25,7 +28,7 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from daemon.outcome import Outcome
 from daemon.pipeline import Pipeline
@@ -120,7 +123,7 @@ def decide_together(pipe: Pipeline, group: list[Plain]) -> list[Outcome] | None:
             log.debug("group of %d files: no unit of work (%s); each file on its own", len(ids), describe(exc))
             return None
         try:
-            outcomes = [_apply(pipe, unit, p) for p in group]
+            outcomes = _decide(pipe, unit, group)
             crashpoint("in_transaction")
         except Exception as exc:
             unit.rollback()
@@ -153,17 +156,26 @@ def decide_together(pipe: Pipeline, group: list[Plain]) -> list[Outcome] | None:
     return outcomes
 
 
-def _apply(pipe: Pipeline, unit: UnitOfWork, p: Plain) -> Outcome:
-    """``Pipeline._apply``'s plain path for one file of the group; anything else raises ``Abandon``."""
+def _decide(pipe: Pipeline, unit: UnitOfWork, group: list[Plain]) -> list[Outcome]:
+    """``Pipeline._apply``'s plain path for each file of the group, in ``unit``: the rows locked by one
+    statement, each handler run in turn, the ``done`` updates sent together; anything else raises
+    ``Abandon``."""
     conn = unit.session.connection()
-    row = pipe.ledger.lock_row(conn, p.file_id)
-    if row.owner != pipe.identity or row.state != FileState.PROCESSING:
-        raise Abandon(f"file {p.file_id} is held by another daemon")
-    if p.channel.dedup is not DedupPolicy.REPROCESS and row.earlier is not None:
-        raise Abandon(f"file {p.file_id} is a duplicate")
-    if row.size == 0 and not p.route.allow_empty:
-        raise Abandon(f"file {p.file_id} is empty")
-    unit.source = f"file:{p.file_id}"  # what it writes is this file's (the console links them by it)
-    result = pipe.run_handler(unit, p.channel, row, p.route, p.handler, p.channel.work / p.snap.work_name)
-    return pipe.mark_done(conn, p.channel, row, p.route, result)
-
+    rows = pipe.ledger.lock_rows(conn, [p.file_id for p in group])
+    values: list[dict[str, Any]] = []
+    outcomes: list[Outcome] = []
+    for p in group:
+        row = rows.get(p.file_id)
+        if row is None or row.owner != pipe.identity or row.state != FileState.PROCESSING:
+            raise Abandon(f"file {p.file_id} is no longer ours to process")
+        if p.channel.dedup is not DedupPolicy.REPROCESS and row.earlier is not None:
+            raise Abandon(f"file {p.file_id} is a duplicate")
+        if row.size == 0 and not p.route.allow_empty:
+            raise Abandon(f"file {p.file_id} is empty")
+        unit.source = f"file:{p.file_id}"  # what it writes is this file's (the console links them by it)
+        result = pipe.run_handler(unit, p.channel, row, p.route, p.handler, p.channel.work / p.snap.work_name)
+        done, outcome = pipe.done_values(p.channel, row, p.route, result)
+        values.append(done)
+        outcomes.append(outcome)
+    pipe.ledger.mark_done_many(conn, values)
+    return outcomes

@@ -40,7 +40,7 @@ class ConfigError(Exception):
 
 
 #: default worker threads per database (``Settings.workers`` 0); bench/core/README.md has the figures
-SQLITE_WORKERS, PG_WORKERS = 2, 6
+SQLITE_WORKERS, PG_WORKERS = 2, 4
 
 #: secrets read from ``$CREDENTIALS_DIRECTORY/NAME`` (systemd ``LoadCredential=NAME:...``), never from
 #: the TOML file in production: the database password, the SMTP password, the PGP passphrase
@@ -306,13 +306,14 @@ class Settings(BaseSettings):
     #: may carry the password (from the credential ``database_password``): never shown in a repr
     database_url: str = Field(default="sqlite:///var/spoolgate.db", repr=False)
     #: worker threads; 0 (the default): 2 on SQLite, which has one writer at a time, and
-    #: ``PG_WORKERS`` on PostgreSQL, whose commits from several connections share a WAL flush
+    #: ``PG_WORKERS`` on PostgreSQL, whose commits from several connections share a WAL flush (fewer
+    #: since plain files share one commit per group: more threads then compete for the CPU)
     workers: int = Field(default=0, ge=0, le=64)
     #: ready files of one channel a worker claims with one ledger commit (1: one by one)
     claim_batch: int = Field(default=32, ge=1, le=1000)
     #: claimed files of batchable handlers (``Handler.batchable``) a worker decides in one commit when
     #: several are waiting (1: each file in its own); one that is not plain is decided on its own
-    commit_batch: int = Field(default=8, ge=1, le=256)
+    commit_batch: int = Field(default=32, ge=1, le=1000)
     #: seconds between full reconciliation scans of every inbox (always on)
     scan_interval_s: float = Field(default=5.0, gt=0, le=86400)
     #: how often pending files are re-checked for completeness

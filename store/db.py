@@ -171,7 +171,7 @@ def make_engine(url: str, *, pool: bool = True, echo: bool = False, durable: boo
 
 
 def driver_execute(conn: Connection, statement: str, params: Mapping[str, Any] | Sequence[Any], *,
-                   fetch: bool = False, prepare: bool | None = None) -> tuple[Any, ...] | None:
+                   fetch: bool = False, prepare: bool | None = None, many: bool = False) -> tuple[Any, ...] | None:
     """Run ``statement`` (in the driver's paramstyle, parameters bound as the driver takes them) on
     the DBAPI connection under ``conn``, in its transaction; with ``fetch``, its first row (a tuple).
 
@@ -180,14 +180,17 @@ def driver_execute(conn: Connection, statement: str, params: Mapping[str, Any] |
     processing cost the daemon more CPU per file than the statements' own round trips. Errors are
     what ``conn.execute`` raises (``DBAPIError`` subclasses, parameters hidden); a lost connection
     is invalidated, so the pool never lends it again. ``prepare=False``: never server-side prepared
-    (see ``custom_plan``; PostgreSQL only)."""
+    (see ``custom_plan``; PostgreSQL only). ``many``: ``params`` is a sequence of parameter sets, run
+    with the driver's ``executemany`` (psycopg sends them in one pipeline)."""
     dbapi_conn = conn.connection.driver_connection
     assert dbapi_conn is not None
     dialect = conn.dialect
     dbapi = dialect.loaded_dbapi
     cur = dbapi_conn.cursor()
     try:
-        if dialect.name == "postgresql":
+        if many:
+            cur.executemany(statement, params)
+        elif dialect.name == "postgresql":
             cur.execute(statement, params, prepare=prepare)
         else:
             cur.execute(statement, params)

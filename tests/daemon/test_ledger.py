@@ -129,3 +129,45 @@ def test_per_file_statements_read_and_write_the_row_as_the_orm_does(env):
                 "b_finished_at": finished, "b_final_path": "/p/b.txt"})
     finally:
         unit.rollback()
+
+
+def test_a_groups_rows_are_locked_by_one_statement_and_marked_done_together(env):
+    """``lock_rows`` / ``mark_done_many`` (``daemon/together.py``): the group's rows by id, as ``lock_row``
+    reads each; the done values written for every row; a second row with the same content refused by the
+    unique key as one statement of the batch."""
+    import datetime as dt
+
+    from store.models.core import FileState
+    from store.unit import UnitOfWork
+
+    settings, db, pipe = env()
+    for name, data in (("a.txt", b"one\n"), ("b.txt", b"two\n"), ("c.txt", b"one\n")):
+        drop(settings, name, data)
+    inbox = settings.channels["drop"].inbox
+    a, b, c = pipe.claim_many("drop", [inbox / n for n in ("a.txt", "b.txt", "c.txt")])
+    finished = dt.datetime(2026, 12, 1, 3, 0, tzinfo=dt.UTC)
+
+    def done(row, path):
+        return {"fid": row.id, "b_state": FileState.DONE, "b_route": "*", "b_handler": "archive",
+                "b_dedup_key": row.sha256, "b_counts": {"lines": 1}, "b_totals": None, "b_summary": None,
+                "b_finished_at": finished, "b_final_path": path}
+
+    unit = UnitOfWork(db, settings)
+    conn = unit.session.connection()
+    rows = pipe.ledger.lock_rows(conn, [b, a, 10**9])
+    assert sorted(rows) == [a, b] and rows[a] == pipe.ledger.lock_row(conn, a)
+    pipe.ledger.mark_done_many(conn, [done(rows[a], "/p/a.txt"), done(rows[b], "/p/b.txt")])
+    unit.commit()
+    with db.transaction() as s:
+        got = {r.id: (r.state, r.final_path, r.counts, r.finished_at) for r in s.scalars(select(SpoolFile))}
+    assert got[a] == ("done", "/p/a.txt", {"lines": 1}, finished) and got[b] == ("done", "/p/b.txt", {"lines": 1},
+                                                                                 finished)
+    unit = UnitOfWork(db, settings)
+    try:
+        conn = unit.session.connection()
+        row = pipe.ledger.lock_rows(conn, [c])[c]
+        assert row.earlier == a
+        with pytest.raises(IntegrityError):
+            pipe.ledger.mark_done_many(conn, [done(row, "/p/c.txt")])
+    finally:
+        unit.rollback()
