@@ -22,12 +22,26 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import ARRAY, ColumnElement, any_, func, literal, literal_column, select
 
 if TYPE_CHECKING:
-    from sqlalchemy import Connection, Select
+    from collections.abc import Callable
+
+    from sqlalchemy import Connection, Dialect, Select
+    from sqlalchemy.types import TypeEngine
 
     from store.session import UnitSession
 
 #: rows per ``unnest(...)`` statement on PostgreSQL
 PG_ROWS = 10_000
+
+
+def bind_processor(type_: TypeEngine[Any], dialect: Dialect) -> Callable[[Any], Any] | None:
+    """How SQLAlchemy binds a value of ``type_`` on ``dialect`` (None: as it is), for values a bulk
+    path sends to the driver itself; the type's own dialect implementation, so decorators apply."""
+    return type_.dialect_impl(dialect).bind_processor(dialect)
+
+
+def result_processor(type_: TypeEngine[Any], dialect: Dialect) -> Callable[[Any], Any] | None:
+    """How SQLAlchemy reads a driver's value of ``type_`` on ``dialect`` (None: as it is)."""
+    return type_.dialect_impl(dialect).result_processor(dialect, None)
 
 
 @contextmanager
@@ -75,7 +89,7 @@ def fetch_rows(conn: Connection, stmt: Select[*tuple[Any, ...]]) -> tuple[list[s
     result.close()
     dialect = conn.dialect
     procs = [(i, p) for i, c in enumerate(stmt.selected_columns)
-             if (p := c.type._cached_result_processor(dialect, None)) is not None]
+             if (p := result_processor(c.type, dialect)) is not None]
     if not procs or not raw:
         return keys, [tuple(r) for r in raw]
     cols = [list(c) for c in zip(*raw, strict=True)]
@@ -129,7 +143,7 @@ def insert_dicts(session: UnitSession, table: str, rows: Sequence[dict[str, Any]
         return []
     columns = list(rows[0])
     dialect = session.get_bind().dialect
-    procs = [(c, t.c[c].type._cached_bind_processor(dialect)) for c in columns]
+    procs = [(c, bind_processor(t.c[c].type, dialect)) for c in columns]
     if not returning and can_copy(session):
         copy_rows(session, table, columns, [tuple(r[c] if p is None else p(r[c]) for c, p in procs) for r in rows])
         return []
@@ -173,7 +187,7 @@ def _bound(session: UnitSession, table: Any, columns: Sequence[str], rows: Seque
     out: list[list[Any]] = []
     for c in columns:
         vals = [extra[c]] * len(rows) if extra and c in extra else [r[c] for r in rows]
-        proc = table.c[c].type._cached_bind_processor(dialect)
+        proc = bind_processor(table.c[c].type, dialect)
         if proc is not None:
             try:
                 memo = {v: proc(v) for v in set(vals)}

@@ -48,6 +48,7 @@ from formats.nacha.records.entry_detail import EntryDetail
 from formats.nacha.records.file_control import FileControl
 from formats.nacha.records.file_header import FileHeader
 from formats.nacha.writer import dumps
+from store.bulk import bind_processor
 from store.config import Settings
 from store.db import Database, make_engine, utcnow
 from store.models.ach import CheckPayment, CheckStatus, PaymentAccount, PaymentPayee
@@ -113,7 +114,7 @@ def _insert(s: Any, rows: list[dict[str, Any]]) -> None:
     table = CheckPayment.__table__
     dialect = s.get_bind().dialect
     cols = sorted(set().union(*rows))
-    procs = [(c, table.c[c].type._cached_bind_processor(dialect)) for c in cols]
+    procs = [(c, bind_processor(table.c[c].type, dialect)) for c in cols]
     out = []
     for r in rows:
         vals = []

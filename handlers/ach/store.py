@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import select
 
 from handlers.ach.settings import AchSettings, PayeeSettings
-from store.bulk import can_copy, copy_rows
+from store.bulk import bind_processor, can_copy, copy_rows
 from store.config import Settings
 from store.models.ach import PaymentCounter, PaymentPayee
 from store.session import UnitSession
@@ -226,7 +226,7 @@ def driver_rows(session: UnitSession, sql: str, params: tuple[Any, ...]) -> list
 
 def db_value(session: UnitSession, column: Any, value: Any) -> Any:
     """``value`` as the column's type would bind it (e.g. UTC datetimes stored naive)."""
-    proc = column.type._cached_bind_processor(session.get_bind().dialect)
+    proc = bind_processor(column.type, session.get_bind().dialect)
     return proc(value) if proc is not None else value
 
 

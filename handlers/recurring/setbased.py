@@ -23,7 +23,7 @@ from handlers.recurring import setbased_mail
 from handlers.recurring.audit import audit_ids
 from handlers.recurring.dates import first_doc_date
 from handlers.recurring.ids import top_id
-from store.bulk import column_defaults
+from store.bulk import column_defaults, result_processor
 from store.models.ach import AccountStatus, AuditOp, CheckPayment, CheckStatus
 from store.models.bills import BillStatus
 from store.models.recurring import (
@@ -117,7 +117,7 @@ def step(job: RecurringJob, uow: Work, after: int, upto: int, counts: dict[str, 
     dialect = conn.dialect
     _prepare(conn)
     rp = RecurringPayment.__table__
-    lpt_of = rp.c.last_process_time.type._cached_result_processor(dialect, None)
+    lpt_of = result_processor(rp.c.last_process_time.type, dialect)
     active = RecurringStatus.ACTIVE.value
     raws = [r[0] for r in conn.exec_driver_sql(
         "SELECT DISTINCT last_process_time FROM recurring_payments "

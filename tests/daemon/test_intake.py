@@ -89,8 +89,13 @@ def test_ready_files_found_in_one_pass_are_queued_at_once(tmp_path, monkeypatch)
         (inbox / f"f{i}.txt.ok").write_bytes(b"")
     queued: list[int] = []
     put_many = work.put_many
+
+    def put_many_counted(items: list[Any]) -> None:
+        queued.append(len(items))
+        put_many(items)
+
     monkeypatch.setattr(work, "put", lambda item: queued.append(-1))
-    monkeypatch.setattr(work, "put_many", lambda items: (queued.append(len(items)), put_many(items)))
+    monkeypatch.setattr(work, "put_many", put_many_counted)
     intake.full_scan()
     assert queued == [4]
     with intake.together():
