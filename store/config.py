@@ -40,7 +40,7 @@ class ConfigError(Exception):
 
 
 #: default worker threads per database (``Settings.workers`` 0); bench/core/README.md has the figures
-SQLITE_WORKERS, PG_WORKERS = 2, 4
+SQLITE_WORKERS, PG_WORKERS = 2, 3
 
 #: secrets read from ``$CREDENTIALS_DIRECTORY/NAME`` (systemd ``LoadCredential=NAME:...``), never from
 #: the TOML file in production: the database password, the SMTP password, the PGP passphrase

@@ -23,8 +23,8 @@ def test_env_overrides_toml(tmp_path, monkeypatch):
 
 
 @pytest.mark.parametrize("url, given, expected", [
-    ("sqlite:///x.db", None, 2), ("postgresql://u@h/db", None, 4), ("sqlite:///x.db", 0, 2),
-    ("postgresql://u@h/db", 0, 4), ("postgresql://u@h/db", 3, 3)])
+    ("sqlite:///x.db", None, 2), ("postgresql://u@h/db", None, 3), ("sqlite:///x.db", 0, 2),
+    ("postgresql://u@h/db", 0, 3), ("postgresql://u@h/db", 5, 5)])
 def test_workers_default_per_database(tmp_path, url, given, expected):
     """SQLite takes one writer at a time; PostgreSQL commits of several connections share a WAL flush."""
     cfg = archive_config(tmp_path, url)
