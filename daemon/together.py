@@ -2,9 +2,9 @@
 
 For a small file the per-file transaction (session, BEGIN, the write lock, COMMIT, the WAL
 fsync) costs about as much as its handler's work. A worker holding several claimed files whose
-handlers declare ``batchable`` runs them in one unit of work: for each file in turn its row is
-locked, its handler run on it and its ``done`` written, exactly as ``Pipeline._apply`` does;
-then one commit, then each file is filed away and logged.
+handlers declare ``batchable`` runs them in one unit of work: their rows locked, each handler run
+on its file and each ``done`` written as ``Pipeline._apply`` does; then one commit, then each file
+is filed away and logged.
 
 What each file keeps:
 
@@ -67,7 +67,7 @@ def process_many(pipe: Pipeline, file_ids: list[int]) -> list[Outcome]:
     group: list[Plain] = []
     alone: list[int] = []
     for file_id in file_ids:
-        plain = _plain(pipe, file_id) if len(file_ids) > 1 else None
+        plain = _plain(pipe, file_id)
         if plain is None:
             alone.append(file_id)
         else:
