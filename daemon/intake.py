@@ -94,21 +94,16 @@ class Intake(ServiceThread):
             self.beat()
             now = time.monotonic()
             timeout = max(0.0, min(tick * 4, next_scan - now, (self._due[0][0] - now) if self._due else tick * 4))
-            try:
-                channel, path = self.events.get(timeout=timeout)
-            except queue.Empty:
-                pass
-            else:
-                with self.together():
+            with self.together():
+                try:
+                    channel, path = self.events.get(timeout=timeout)
                     self._observe_isolated(channel, path)
                     for _ in range(5000):
-                        try:
-                            channel, path = self.events.get_nowait()
-                        except queue.Empty:
-                            break
+                        channel, path = self.events.get_nowait()
                         self._observe_isolated(channel, path)
-            now = time.monotonic()
-            with self.together():
+                except queue.Empty:
+                    pass
+                now = time.monotonic()
                 while self._due and self._due[0][0] <= now and not self.stopped.is_set():
                     _, channel, p = heapq.heappop(self._due)
                     path = Path(p)

@@ -24,7 +24,7 @@ from tenacity import Retrying
 from daemon.reports import describe
 from daemon.retry import RetryPolicy, retrying
 from spool import fsops
-from store.bulk import insert_dicts
+from store.bulk import bind_processor, insert_dicts, result_processor
 from store.db import Database, driver_execute
 from store.models.core import FileState, SpoolFile
 
@@ -109,11 +109,11 @@ def _driver_sql(conn: Connection, name: str) -> _DriverStatement:
         compiled = stmt.compile(dialect=dialect)
         binds: dict[str, Callable[[Any], Any]] = {}
         for key, bind in compiled.binds.items():
-            process = bind.type.dialect_impl(dialect).bind_processor(dialect)
+            process = bind_processor(bind.type, dialect)
             if process is not None:
                 binds[key] = process
         columns = SELECT_ROW.selected_columns if name == "select_row" else ()
-        results = tuple(c.type.dialect_impl(dialect).result_processor(dialect, None) for c in columns)
+        results = tuple(result_processor(c.type, dialect) for c in columns)
         got = _DRIVER_SQL[(dialect.name, name)] = _DriverStatement(
             str(compiled), {k: v for k, v in compiled.params.items() if k != "fid" and not k.startswith("b_")},
             tuple(compiled.positiontup) if compiled.positional and compiled.positiontup is not None else None,

@@ -171,9 +171,9 @@ class Daemon:
             for path in paths:
                 self.work.release(path)
         if ids:
-            first = max(1, self.settings.commit_batch)
-            self.work.put_files(ids[first:])  # the other workers start on these at once
-            together.process_many(self.pipeline, ids[:first])
+            n = self.settings.commit_batch
+            self.work.put_files(ids[n:])  # the other workers start on these at once
+            together.process_many(self.pipeline, ids[:n])
 
     def _recover_pass(self) -> None:
         self._queue_alerts()
