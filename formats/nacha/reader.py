@@ -545,7 +545,7 @@ class AchReader:
                     IssueCode.TOO_MANY_ADDENDA, f"{b.sec} allows {rule.max_addenda_05} addenda 05 per entry", kind,
                     line=lineno, record=addenda_05.NAME, expected=str(rule.max_addenda_05)), None))
             seq = _A05_SEQ.cut(text)
-            if seq.isdigit() and int(seq) != e.n05:
+            if seq.isdigit() and seq.isascii() and int(seq) != e.n05:
                 issues.append(_A05_SEQ.issue(IssueCode.ADDENDA_SEQUENCE, "addenda sequence number out of order", seq,
                                              line=lineno, record=addenda_05.NAME,
                                              expected=f"{e.n05:0{_A05_SEQ.width}d}"))

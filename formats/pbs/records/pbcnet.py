@@ -49,7 +49,7 @@ def parse(line: str, *, lineno: int | None = None) -> Envelope:
     """Tolerant: the count is the trailing 6 digits of a PBCNET90 line, if present."""
     text = line.rstrip()
     tail = text[-6:]
-    count = int(tail) if text[6:8] == END_CODE and len(text) >= 14 and tail.isdigit() else None
+    count = int(tail) if text[6:8] == END_CODE and len(text) >= 14 and tail.isdigit() and tail.isascii() else None
     return Envelope(code=text[6:8], system_code=text[8:11], count=count, text=text, line=lineno)
 
 

@@ -87,3 +87,19 @@ def test_mutations_only_raise_format_error(data: bytes, policy_name: str) -> Non
     else:
         assert report.ok
         assert parse(dumps(ach), policy) == ach
+
+
+def test_a_non_ascii_digit_in_the_addenda_sequence_is_a_format_error() -> None:
+    """Found by the mutation test: ``'²'.isdigit()`` is true (the reader decodes bytes as Latin-1), and
+    ``int('²001')`` raised ValueError out of the reader instead of an issue."""
+    data = bytearray(sample_file(0))
+    at = data.index(b"\n705") + 1
+    data[at + 83] = 0xB2  # column 84: the addenda sequence number
+    for name, policy in PRESETS.items():
+        report = validate(io.BytesIO(bytes(data)), policy)
+        try:
+            parse(bytes(data), policy)
+        except FormatError as exc:
+            assert exc.issues and not report.ok, name
+        else:
+            raise AssertionError(f"{name}: a non-ASCII digit was read as a number")

@@ -101,6 +101,8 @@ def test_pbcnet_envelope_round_trip():
     line = pbcnet.format("90", "BS1", date=dt.date(2010, 1, 5), count=11)
     env = pbcnet.parse(line)
     assert (env.code, env.system_code, env.count) == ("90", "BS1", 11)
+    # a non-ASCII digit (Latin-1 '²' passes str.isdigit) is no count, never a ValueError
+    assert pbcnet.parse(line[:-6] + "00001\u00b2").count is None
 
 
 @settings(max_examples=80, deadline=None)
