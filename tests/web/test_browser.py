@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 from selenium import webdriver
+from selenium.common.exceptions import WebDriverException
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
@@ -77,10 +78,18 @@ def _wait(driver: WebDriver, css: str) -> None:
 
 
 def _click_and_wait(driver: WebDriver, element: WebElement, css: str) -> None:
-    """Click, wait until the old page is gone, then for ``css`` on the new one (never the old page's)."""
-    old = driver.find_element(By.TAG_NAME, "html")
+    """Click, wait until the old page is gone, then for ``css`` on the new one (never the old page's).
+
+    The old page is marked with a window property that a navigation drops. Selenium's
+    ``staleness_of`` asks about the old element instead, and Chromium can answer that question
+    mid-navigation with a generic error ("Node with given id does not belong to the document").
+    Errors while the browser is between two pages are ignored until the deadline.
+    """
+    driver.execute_script("window.__spoolgateOldPage = true;")
     element.click()
-    WebDriverWait(driver, 30).until(ec.staleness_of(old))
+    WebDriverWait(driver, 30, ignored_exceptions=(WebDriverException,)).until(
+        lambda d: d.execute_script(
+            "return window.__spoolgateOldPage === undefined && document.readyState === 'complete';"))
     _wait(driver, css)
 
 
