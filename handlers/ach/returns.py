@@ -45,6 +45,7 @@ from handlers.ach.store import (
 )
 from handlers.base import FileContext, Handler, HandlerResult, Rejected
 from handlers.stats import analyze_if_stale
+from store.behind import WriteBehind
 from store.bulk import insert_dicts
 from store.models.ach import AccountStatus, AuditOp, CheckPayment, CheckStatus, PaymentAccount
 from store.session import UnitSession
@@ -92,9 +93,13 @@ class _Exception:
 
 @dataclass
 class _Applier:
-    """Applies returns and NOCs a chunk at a time; holds the in-file state of touched rows."""
+    """Applies returns and NOCs a chunk at a time; holds the in-file state of touched rows.
+
+    A chunk's writes go behind (``store.behind``): the file's next chunk is parsed while the
+    database applies them; the next chunk's lookup waits for them first."""
 
     session: UnitSession
+    behind: WriteBehind
     actor: Actor
     log_id: int
     file_name: str
@@ -119,6 +124,7 @@ class _Applier:
         items = [it for it in items if it.ret is not None or it.noc is not None]
         if not items:
             return
+        self.behind.wait()
         found = self._lookup([i.trace for i in items])
         pay_updates: dict[str, list[dict[str, Any]]] = defaultdict(list)
         noc_rows: list[dict[str, Any]] = []
@@ -278,26 +284,35 @@ class _Applier:
     # -- writes -------------------------------------------------------------------------------
     def _write(self, pay_updates: dict[str, list[dict[str, Any]]], noc_rows: list[dict[str, Any]],
                acct_hist: list[dict[str, Any]], dirty: dict[str, dict[str, Any]]) -> None:
-        s = self.session
-        lmt = db_value(s, CheckPayment.__table__.c.last_modify_time, self.actor.now)
-        for code, rows in pay_updates.items():
-            bulk_update(s, "check_payments", "payment_id",
-                        ("status", "txn_err_msg", "reminded", "log_id", "last_modify_time"),
-                        [(r["payment_id"], int(r["status"]), code, "N", self.log_id, lmt) for r in rows])
-            audit_ids(s, CheckPayment, [r["payment_id"] for r in rows], AuditOp.UPDATE, self.actor,
-                      f"returned {code} in {self.file_name}")
-        if noc_rows:
-            # one unnest(arrays) statement on PostgreSQL; the ORM's insert of 1,000 rows with RETURNING
-            # binds 25,000 parameters
-            ids = [r[0] for r in insert_dicts(s, CheckPayment.__tablename__, noc_rows, returning=("payment_id",))]
-            audit_ids(s, CheckPayment, ids, AuditOp.CREATE, self.actor, f"NOC in {self.file_name}")
-        if dirty:
-            cols = [c for c in base_columns(PaymentAccount) if c != "pid"]
-            table: Any = PaymentAccount.__table__
-            stmt = update(table).where(table.c.pid == bindparam("b_pid")).values(
-                **{c: bindparam(f"b_{c}") for c in cols})
-            s.execute(stmt, [{"b_pid": a["pid"], **{f"b_{c}": a[c] for c in cols}} for a in dirty.values()])
-            audit_snapshots(s, PaymentAccount, acct_hist, AuditOp.UPDATE, self.actor)
+        """Hands the chunk's statements to ``behind``; every value is taken now (the accounts in
+        ``dirty`` may change again in the next chunk while these writes run)."""
+        s, actor, log_id, file_name = self.session, self.actor, self.log_id, self.file_name
+        lmt = db_value(s, CheckPayment.__table__.c.last_modify_time, actor.now)
+        updates = [(code, [(r["payment_id"], int(r["status"]), code, "N", log_id, lmt) for r in rows])
+                   for code, rows in pay_updates.items()]
+        cols = [c for c in base_columns(PaymentAccount) if c != "pid"]
+        accounts = [{"b_pid": a["pid"], **{f"b_{c}": a[c] for c in cols}} for a in dirty.values()]
+
+        def writes() -> None:
+            for code, rows in updates:
+                bulk_update(s, "check_payments", "payment_id",
+                            ("status", "txn_err_msg", "reminded", "log_id", "last_modify_time"), rows)
+                audit_ids(s, CheckPayment, [r[0] for r in rows], AuditOp.UPDATE, actor,
+                          f"returned {code} in {file_name}")
+            if noc_rows:
+                # one unnest(arrays) statement on PostgreSQL; the ORM's insert of 1,000 rows with RETURNING
+                # binds 25,000 parameters
+                ids = [r[0] for r in insert_dicts(s, CheckPayment.__tablename__, noc_rows,
+                                                  returning=("payment_id",))]
+                audit_ids(s, CheckPayment, ids, AuditOp.CREATE, actor, f"NOC in {file_name}")
+            if accounts:
+                table: Any = PaymentAccount.__table__
+                stmt = update(table).where(table.c.pid == bindparam("b_pid")).values(
+                    **{c: bindparam(f"b_{c}") for c in cols})
+                s.execute(stmt, accounts)
+                audit_snapshots(s, PaymentAccount, acct_hist, AuditOp.UPDATE, actor)
+
+        self.behind.submit(writes)
 
 
 def _tx_of(acct: dict[str, Any]) -> str:
@@ -390,7 +405,8 @@ class AchReturnsHandler(Handler):
             raise Rejected("no ACH payee is configured", code=IssueCode.NO_PAYEE)
         actor = Actor.for_file(ctx)
         log_id = new_log_id(s)
-        applier = _Applier(s, actor, log_id, ctx.file.original_name,
+        behind = WriteBehind(s)
+        applier = _Applier(s, behind, actor, log_id, ctx.file.original_name,
                            {p.payee_id: p.settings.noc_notify for p in payees},
                            {p.payee_id: p.settings.noc_auto_update for p in payees})
         if s.get_bind().dialect.name == "sqlite":
@@ -409,31 +425,32 @@ class AchReturnsHandler(Handler):
         batch: BatchInfo | None = None
         payee: Payee | None = None
         not_returns = 0
-        for line, rec in reader:
-            if isinstance(rec, FileHeader):
-                header = rec
-                candidates = self._match_header(rec, payees, line)
-            elif isinstance(rec, BatchHeader):
-                payee = self._match_batch(rec, candidates, payees, line)
-                batch = BatchInfo(rec.batch_number, line, rec.company_name.strip(),
-                                  rec.company_identification.strip(), rec.standard_entry_class, payee.name)
-                batches.append(batch)
-            elif isinstance(rec, Entry) and batch is not None and payee is not None:
-                batch.entries += 1
-                if rec.detail.transaction_code in DEBIT_CODES:
-                    batch.debit += rec.amount
-                else:
-                    batch.credit += rec.amount
-                ret, noc = rec.return_result, rec.noc_result
-                if ret is None and noc is None:
-                    not_returns += 1
-                applier.pending.append(_Item(line, payee, batch, rec, ret, noc))
-                if len(applier.pending) >= conf.returns_chunk:
-                    if reader.error_count:
-                        break  # invalid: everything rolls back; skip the work
-                    applier.flush()
-        reader.raise_if_errors()
-        applier.flush()
+        with behind:  # the last chunk's writes are done when the block ends
+            for line, rec in reader:
+                if isinstance(rec, FileHeader):
+                    header = rec
+                    candidates = self._match_header(rec, payees, line)
+                elif isinstance(rec, BatchHeader):
+                    payee = self._match_batch(rec, candidates, payees, line)
+                    batch = BatchInfo(rec.batch_number, line, rec.company_name.strip(),
+                                      rec.company_identification.strip(), rec.standard_entry_class, payee.name)
+                    batches.append(batch)
+                elif isinstance(rec, Entry) and batch is not None and payee is not None:
+                    batch.entries += 1
+                    if rec.detail.transaction_code in DEBIT_CODES:
+                        batch.debit += rec.amount
+                    else:
+                        batch.credit += rec.amount
+                    ret, noc = rec.return_result, rec.noc_result
+                    if ret is None and noc is None:
+                        not_returns += 1
+                    applier.pending.append(_Item(line, payee, batch, rec, ret, noc))
+                    if len(applier.pending) >= conf.returns_chunk:
+                        if reader.error_count:
+                            break  # invalid: everything rolls back; skip the work
+                        applier.flush()
+            reader.raise_if_errors()
+            applier.flush()
         counts = {"batches": len(batches), "entries": sum(b.entries for b in batches),
                   "returns": applier.counts["returns"], "prenote_returns": applier.counts["prenote_returns"],
                   "nocs": applier.counts["nocs"], "exceptions": len(applier.exceptions),

@@ -7,6 +7,7 @@ import json
 from dataclasses import replace
 from pathlib import Path
 
+import pytest
 from lxml import etree
 from sqlalchemy import select
 
@@ -53,8 +54,12 @@ def full_return_file(o: Original) -> tuple[bytes, dict[str, str]]:
     return build(o, items, swap=True), {"C07": c07, "C03": c03, "C06": c06}
 
 
-def test_return_file_applies_everything(tmp_path: Path, db_url: str) -> None:
-    env = make_env(tmp_path, db_url, ach={"payees": {"WATERCO": {"noc_auto_update": False}}})
+@pytest.mark.parametrize("chunk", [2000, 2], ids=["one-chunk", "chunks-of-2"])
+def test_return_file_applies_everything(tmp_path: Path, db_url: str, chunk: int) -> None:
+    """In chunks of 2 the same payment is returned again and account A1 corrected again in later
+    chunks, while the earlier chunks' writes may still be running behind (PostgreSQL)."""
+    env = make_env(tmp_path, db_url, ach={"payees": {"WATERCO": {"noc_auto_update": False}},
+                                          "returns_chunk": chunk})
     try:
         o = submitted(env)
         data, corrected = full_return_file(o)
