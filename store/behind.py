@@ -28,10 +28,15 @@ if TYPE_CHECKING:
 class WriteBehind:
     """At most one batch of writes in flight; use as a context manager so none outlives the unit."""
 
-    def __init__(self, session: UnitSession, *, enabled: bool | None = None) -> None:
-        self.enabled = session.get_bind().dialect.name == "postgresql" if enabled is None else enabled
+    def __init__(self, *, enabled: bool) -> None:
+        self.enabled = enabled
         self._pool: ThreadPoolExecutor | None = None
         self._pending: Future[object] | None = None
+
+    @classmethod
+    def on(cls, session: UnitSession) -> WriteBehind:
+        """Enabled on PostgreSQL."""
+        return cls(enabled=session.get_bind().dialect.name == "postgresql")
 
     def submit(self, writes: Callable[[], object]) -> None:
         """Run ``writes`` (after the previous batch): in the helper thread, or here when disabled.

@@ -405,7 +405,7 @@ class AchReturnsHandler(Handler):
             raise Rejected("no ACH payee is configured", code=IssueCode.NO_PAYEE)
         actor = Actor.for_file(ctx)
         log_id = new_log_id(s)
-        behind = WriteBehind(s)
+        behind = WriteBehind.on(s)
         applier = _Applier(s, behind, actor, log_id, ctx.file.original_name,
                            {p.payee_id: p.settings.noc_notify for p in payees},
                            {p.payee_id: p.settings.noc_auto_update for p in payees})

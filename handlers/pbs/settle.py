@@ -17,6 +17,8 @@ Every line changed gets a seed 004 history row. Booking dates are Danish bank da
 from __future__ import annotations
 
 import datetime as dt
+import functools
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -28,12 +30,13 @@ from handlers.ach.audit import Actor, audit_ids
 from handlers.jobs import Job, JobContext, JobResult
 from handlers.pbs.settings import pbs_settings
 from handlers.stats import analyze_if_stale
+from store.behind import WriteBehind
 from store.bulk import insert_dicts, one_of, update_rows
 from store.calendars import Calendar, calendar
 from store.models.ach import AuditOp
 from store.models.pbs import Invoice, InvoicePayment, LineStatus, OcrLine, PaymentSurplus
 from store.session import UnitSession
-from store.unit import Work
+from store.unit import UnitOfWork, Work
 
 OPTIONS = {"batch"}
 #: what settling changes on a line and on an invoice, written per batch in one statement each
@@ -54,6 +57,8 @@ class _Batch:
     #: the lines and invoices changed, by id
     lines: dict[int, OcrLine] = field(default_factory=dict)
     invoices: dict[int, Invoice] = field(default_factory=dict)
+    #: returns once the batches before this one are committed
+    settled_before: Callable[[], None] = field(default=lambda: None)
 
     def mark(self, outcome: str, line: OcrLine) -> None:
         self.changed.setdefault(outcome, []).append(line.id)
@@ -88,34 +93,62 @@ class SettleJob(Job):
         last_id = 0
         with ctx.unit() as uow:  # lines and invoices arrive in bulk: plans need their statistics
             analyze_if_stale(uow.session, (OcrLine.__tablename__, Invoice.__tablename__))
-        while True:
-            with ctx.unit() as uow:
-                s = uow.session
-                query = (select(OcrLine).where(OcrLine.status.in_([LineStatus.NEW, LineStatus.ERROR]),
-                                               OcrLine.id > last_id).order_by(OcrLine.id).limit(batch))
-                if not ctx.db.is_sqlite:
-                    query = query.with_for_update(skip_locked=True)
-                lines = list(s.scalars(query))
-                refs = {ln.payment_reference.strip() for ln in lines} - {""}
-                invoices: dict[str, Invoice] = {}
-                if refs:
-                    inv_query = select(Invoice).where(one_of(s, Invoice.invoice_number, sorted(refs)))
-                    if not ctx.db.is_sqlite:
-                        inv_query = inv_query.with_for_update()
-                    invoices = {i.invoice_number: i for i in s.scalars(inv_query)}
-                done = _Batch()
-                for line in lines:
-                    outcome = _settle(s, line, invoices, ctx, cal, self.audit_job_name, done)
-                    counts[outcome] = counts.get(outcome, 0) + 1
-                    if outcome in ("settled", "surplus"):
-                        counts["amount"] = counts.get("amount", 0) + line.total_amount
-                _record(uow, done, actor, ctx)
-            if len(lines) < batch:
-                break
-            last_id = lines[-1].id
+        # PostgreSQL: batch N's writes and commit run behind while batch N+1 is read and decided
+        with WriteBehind(enabled=not ctx.db.is_sqlite) as behind:
+            while True:
+                unit = ctx.unit()
+                uow = unit.__enter__()
+                try:
+                    lines, done = self._decide_batch(uow.session, last_id, batch, ctx, cal, counts, behind)
+                    behind.wait()  # the previous batch's error, if any, while this unit is still ours to close
+                except BaseException as exc:
+                    unit.__exit__(type(exc), exc, exc.__traceback__)
+                    raise
+                # read before the commit behind expires the batch's objects
+                more, last_id = len(lines) == batch, (lines[-1].id if lines else last_id)
+                behind.submit(functools.partial(_finish, unit, uow, done, actor, ctx))
+                if not more:
+                    break
         if not counts:
             return JobResult(outcome="noop", message="no OCR lines to settle")
         return JobResult(counts=counts, message=", ".join(f"{k} {v}" for k, v in sorted(counts.items())))
+
+    def _decide_batch(self, s: UnitSession, last_id: int, batch: int, ctx: JobContext, cal: Calendar,
+                      counts: dict[str, int], behind: WriteBehind) -> tuple[list[OcrLine], _Batch]:
+        """The next batch's lines, locked, and what settling them changes (not yet written).
+
+        The previous batch may still be committing behind: its lines are below ``last_id`` and its
+        invoices are locked until it commits (``FOR UPDATE`` then reads what it wrote); a charge-back
+        looks at earlier lines and waits for that commit first (``_Batch.settled_before``)."""
+        query = (select(OcrLine).where(OcrLine.status.in_([LineStatus.NEW, LineStatus.ERROR]),
+                                       OcrLine.id > last_id).order_by(OcrLine.id).limit(batch))
+        if not ctx.db.is_sqlite:
+            query = query.with_for_update(skip_locked=True)
+        lines = list(s.scalars(query))
+        refs = {ln.payment_reference.strip() for ln in lines} - {""}
+        invoices: dict[str, Invoice] = {}
+        if refs:
+            inv_query = select(Invoice).where(one_of(s, Invoice.invoice_number, sorted(refs)))
+            if not ctx.db.is_sqlite:
+                inv_query = inv_query.with_for_update()
+            invoices = {i.invoice_number: i for i in s.scalars(inv_query)}
+        done = _Batch(settled_before=behind.wait)
+        for line in lines:
+            outcome = _settle(s, line, invoices, ctx, cal, self.audit_job_name, done)
+            counts[outcome] = counts.get(outcome, 0) + 1
+            if outcome in ("settled", "surplus"):
+                counts["amount"] = counts.get("amount", 0) + line.total_amount
+        return lines, done
+
+
+def _finish(unit: UnitOfWork, uow: Work, done: _Batch, actor: Actor, ctx: JobContext) -> None:
+    """Write the batch and commit its unit (behind the next batch on PostgreSQL)."""
+    try:
+        _record(uow, done, actor, ctx)
+    except BaseException as exc:
+        unit.__exit__(type(exc), exc, exc.__traceback__)
+        raise
+    unit.__exit__(None, None, None)
 
 
 def _record(uow: Work, done: _Batch, actor: Actor, ctx: JobContext) -> None:
@@ -216,6 +249,7 @@ def _charge_back(s: UnitSession, line: OcrLine, invoices: dict[str, Invoice], ct
     amount = -line.total_amount if line.total_amount < 0 else line.paid_amount
     ref = line.payment_reference.strip()
     done.write_payments(s)  # the payment taken back may have been booked earlier in this batch
+    done.settled_before()  # ... or in the previous batch, still committing behind this one
     orig = _original(s, line, amount, ctx)
     what = f"charge-back ({line.transaction_code}) of {amount} øre for invoice {ref!r}"
     if orig is None or amount > orig.total_amount:

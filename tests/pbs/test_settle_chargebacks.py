@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import time
+
 from formats.pbs.writer import automatic_payment, build_0602, slip_payment
+from handlers.pbs import settle
 from store.models.core import Notification
 from store.models.pbs import Invoice, InvoicePayment, OcrLine, OcrLineHistory, PaymentSurplus
 from tests.pbs.helpers import invoice
@@ -99,3 +102,36 @@ def test_a_charge_back_settled_in_the_same_run_as_its_payment_reverses_it(pbs_en
     assert sorted((p.ocr_line_id, p.amount) for p in env.rows(InvoicePayment)) == sorted([
         (lines["7001", "0236"].id, 10000), (lines["7002", "0236"].id, 4000), (lines["7001", "0239"].id, -10000)])
     assert lines["7001", "0236"].status == "charged_back"
+
+
+def test_batches_of_one_line_each_see_what_the_batch_before_them_wrote(pbs_env, monkeypatch):
+    """On PostgreSQL a batch is decided while the one before it still commits behind it (writing a
+    batch is slowed down here so that it does): the charge-back in batch 2 must find the payment
+    batch 1 settled, and the payment in batch 3 must see the invoice outstanding again. The
+    invoice's row lock makes each wait for the commit before; the charge-back also waits for it
+    explicitly (``_Batch.settled_before``)."""
+    record = settle._record
+
+    def slow_record(*args, **kwargs):
+        time.sleep(0.3)
+        record(*args, **kwargs)
+
+    monkeypatch.setattr(settle, "_record", slow_record)
+    env = pbs_env(policy="strict", jobs={"pbs-settle": {"kind": "pbs.settle", "every": "1 day",
+                                                        "calendar": "dk-bank", "options": {"batch": 1}}})
+    env.add_invoices(invoice("INV-1", 10000))
+    data = build_0602([automatic_payment("7001", "INV-1", 10000),
+                       automatic_payment("7001", "INV-1", 10000, code="0239"),
+                       slip_payment("7001", "INV-1", 3000, "ARCH0000009")], delivery_number="0000000401")
+    assert env.drop("D4.BS1", data).state == "done"
+    run = env.job("pbs-settle")
+    assert run.outcome == "success" and run.counts == {"settled": 2, "charged_back": 1, "amount": 13000}, run.counts
+    lines = _lines(env)
+    paid, back, slip = lines["7001", "0236"], lines["7001", "0239"], lines["7001", "0297"]
+    assert paid.status == "charged_back" and back.reverses_line_id == paid.id
+    assert slip.status == "settled" and "partly paid: 7000" in str(slip.status_reason)
+    [inv] = env.rows(Invoice)
+    assert inv.paid_amount == 3000
+    assert sorted(p.amount for p in env.rows(InvoicePayment)) == [-10000, 3000, 10000]
+    assert env.count(PaymentSurplus) == 0
+    assert env.job("pbs-settle").outcome == "noop"

@@ -28,7 +28,7 @@ def test_writes_run_behind_on_postgresql_and_here_on_sqlite(db_url: str) -> None
     db = Database(db_url)
     seen: list[tuple[int, str]] = []
     try:
-        with db.transaction() as s, WriteBehind(s) as behind:
+        with db.transaction() as s, WriteBehind.on(s) as behind:
             WHO.set("file 7")
 
             def writes(n: int) -> None:
@@ -54,7 +54,7 @@ def test_writes_behind_roll_back_with_the_unit(db_url: str) -> None:
     db = Database(db_url)
     try:
         with pytest.raises(RuntimeError, match="later chunk"), db.transaction() as s, \
-                WriteBehind(s, enabled=True) as behind:
+                WriteBehind(enabled=True) as behind:
             behind.submit(lambda: insert_dicts(s, "bills", [bill(n) for n in range(1, 50)]))
             raise RuntimeError("a later chunk is invalid")
         assert count(db) == 0
@@ -69,7 +69,7 @@ def test_an_error_in_the_writes_is_the_callers_error_at_the_next_wait(db_url: st
     db = Database(db_url)
     done = threading.Event()
     try:
-        with pytest.raises(IntegrityError), db.transaction() as s, WriteBehind(s, enabled=True) as behind:
+        with pytest.raises(IntegrityError), db.transaction() as s, WriteBehind(enabled=True) as behind:
             behind.submit(lambda: s.execute(insert(Bill), [bill(1), bill(1)]))  # the same bill_id twice
             done.set()
             behind.wait()
@@ -90,7 +90,7 @@ def test_the_block_waits_for_writes_in_flight_before_the_callers_error_leaves_it
         finished.set()
 
     try:
-        with pytest.raises(KeyError), db.transaction() as s, WriteBehind(s, enabled=True) as behind:
+        with pytest.raises(KeyError), db.transaction() as s, WriteBehind(enabled=True) as behind:
             behind.submit(slow)
             release.set()
             raise KeyError("caller fails while the writes run")
