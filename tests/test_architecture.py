@@ -172,3 +172,24 @@ def test_no_import_circles() -> None:
 
 def test_the_cycle_finder_finds_a_circle() -> None:
     assert _cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
+
+
+THREAD_STARTERS = re.compile(r"\b(threading\.Thread|Thread|ThreadPoolExecutor|ProcessPoolExecutor|_thread)\s*\(")
+#: the lower layers' helpers that a call starts and joins (ARCHITECTURE.md, under the layers)
+THREADS_ALLOWED = {"store/behind.py", "spool/pgp/home.py"}
+
+
+def test_only_the_process_starts_threads() -> None:
+    """Threads belong to ``daemon/``; below it only the listed modules start one (and join it)."""
+    found = set()
+    for layer in ("formats", "spool", "store", "handlers", "migrations"):
+        for path in (REPO / layer).rglob("*.py"):
+            if THREAD_STARTERS.search(path.read_text()):
+                found.add(str(path.relative_to(REPO)))
+    assert found == THREADS_ALLOWED
+
+
+def test_the_thread_check_sees_a_thread() -> None:
+    assert THREAD_STARTERS.search("t = threading.Thread(target=run)")
+    assert THREAD_STARTERS.search("pool = ThreadPoolExecutor(max_workers=1)")
+    assert not THREAD_STARTERS.search("lock = threading.Lock()")
