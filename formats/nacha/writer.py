@@ -197,8 +197,12 @@ class AchWriter:
         self._out.write(line.encode("ascii") + self._eol)
         self._records += 1
 
-    def write_batch(self, batch: BatchSpec, payments: Iterable[Payment]) -> list[str]:
-        """Write one batch; returns the trace numbers given to the payments, in order."""
+    def write_batch(self, batch: BatchSpec, payments: Iterable[Payment], *,
+                    traces: list[str] | None = None) -> list[str]:
+        """Write one batch; returns the trace numbers given to the payments, in order.
+
+        ``traces``: the list to append them to as the entries are written (a caller that feeds
+        ``payments`` lazily sees the traces of the entries before the one it is asked for)."""
         rule = RULES.get(batch.standard_entry_class)
         if rule is None or rule.notification_of_change:
             raise _bad(f"cannot write SEC code {batch.standard_entry_class}",
@@ -222,7 +226,8 @@ class AchWriter:
         except FieldOverflow as exc:
             raise _bad(str(exc), record=batch_header.NAME) from None
         count = ehash = debit = credit = 0
-        traces: list[str] = []
+        if traces is None:
+            traces = []
         for p in payments:
             tx = p.transaction_code
             if tx not in codes.TRANSACTION_CODES or tx in codes.RETURN_NOC_CODES or not rule.allows(tx):

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 
 from sqlalchemy import select
@@ -73,14 +73,16 @@ class AchFileOut:
         self._counters = counters
         self._writer = AchWriter(self._buf, spec, next_sequence=self._seq)
 
-    def write_batch(self, ps: PayeeSettings, batch: BatchSpec, pays: Sequence[Payment]) -> list[str]:
-        """The batch's entries with trace numbers from the counter of the payee's ODFI."""
+    def write_batch(self, ps: PayeeSettings, batch: BatchSpec, pays: Iterable[Payment], *,
+                    traces: list[str] | None = None) -> list[str]:
+        """The batch's entries with trace numbers from the counter of the payee's ODFI (appended to
+        ``traces`` as they are written, see :meth:`AchWriter.write_batch`)."""
         odfi8 = ps.odfi[:8]
         counter = self._counters.get(odfi8)
         if counter is None:
             counter = self._counters[odfi8] = Counter(self.session, f"trace:{odfi8}")
         self._seq.current = counter
-        return self._writer.write_batch(batch, pays)
+        return self._writer.write_batch(batch, pays, traces=traces)
 
     def close(self) -> FileControl:
         control = self._writer.close()

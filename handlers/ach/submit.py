@@ -8,8 +8,9 @@ reports commit together in one unit of work, and the file becomes visible only a
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,9 +22,11 @@ from formats.nacha.writer import MAX_AMOUNT, BatchSpec, Payment
 from handlers.ach.achfile import CREDIT_CODE, DEBIT_CODE, ach_file
 from handlers.ach.audit import Actor, audit_ids, audit_objects, chunks
 from handlers.ach.job import BOOL_OPTIONS, AchJob, effective_date
+from handlers.ach.settings import PayeeSettings
 from handlers.ach.store import Payee, bulk_update, cents, db_value, new_log_id, write_log
 from handlers.ach.windows import WindowChoice, entry_dates, next_window
 from handlers.jobs import JobContext, JobResult
+from store.behind import WriteBehind
 from store.calendars import Calendar
 from store.models.ach import (
     AccountStatus,
@@ -37,6 +40,8 @@ from store.models.ach import (
 from store.session import UnitSession
 from store.unit import Work
 
+#: submitted payments whose rows are written together, behind the rest of the file's formatting
+SUBMIT_CHUNK = 10_000
 #: what check-submit reads of a due check
 DUE_COLUMNS = tuple(CheckPayment.__table__.c[n] for n in (
     "payment_id", "payer_id", "pid", "amount", "routing_transit", "check_account_number", "account_type",
@@ -263,10 +268,35 @@ class CheckSubmitJob(AchJob):
             self._write_file(uow, group, local + dt.timedelta(milliseconds=n), actor)
 
     def _write_file(self, uow: Work, group: list[_PayeeRun], created: dt.datetime, actor: Actor) -> None:
+        """The file of ``group``, and the submitted payments' rows.
+
+        The rows of every ``SUBMIT_CHUNK`` entries are handed to ``store.behind`` as soon as the writer
+        has given them their trace numbers: on PostgreSQL the server updates them while the rest of
+        the file is formatted (same statements, connection and transaction as before, in order)."""
         s = uow.session
-        updates: list[dict[str, Any]] = []
-        with ach_file(uow, self.settings, self.target, group[0].payee.settings, created) as f:
+        col = CheckPayment.__table__.c
+        now = db_value(s, col.last_modify_time, actor.now)
+        with ach_file(uow, self.settings, self.target, group[0].payee.settings, created) as f, \
+                WriteBehind.on(s) as behind:
             name, out = f.name, f.out
+
+            def submitted(r: _PayeeRun, eff: dt.date, descriptive: str, es: Sequence[_Entry],
+                          traces: Sequence[str]) -> None:
+                rows = []
+                start = db_value(s, col.txn_start_date, eff)
+                for e, trace in zip(es, traces, strict=True):
+                    rows.append((e.payment_id, int(CheckStatus.PROCESSED), str(e.code), trace, start, "N",
+                                 r.log_id, now, e.routing, e.account, e.account_type))
+                    out.item("payment", e.payment_id, e.amount)
+                    r.submitted += 1
+                    r.same_day += bool(descriptive)
+                    if e.amount > 0:
+                        r.debit += e.amount
+                    else:
+                        r.credit -= e.amount
+                if rows:
+                    behind.submit(functools.partial(_mark_submitted, s, rows, actor, name))
+
             for r in group:
                 ps = r.payee.settings
                 for (eff, _hold, descriptive), es in sorted(r.entries.items(),
@@ -276,23 +306,11 @@ class CheckSubmitJob(AchJob):
                                       eff, ps.odfi, company_descriptive_date=descriptive,
                                       service_class_code=codes.SERVICE_CLASS_DEBITS if debit_only
                                       else codes.SERVICE_CLASS_MIXED)
-                    pays = [Payment(e.code, e.routing, e.account, abs(e.amount), e.name, e.identification,
-                                    ("R " if e.source == "R" else "S ") if ps.sec_code in ("WEB", "TEL") else "")
-                                    for e in es]
-                    traces = f.write_batch(ps, batch, pays)
-                    for e, trace in zip(es, traces, strict=True):
-                        updates.append({"payment_id": e.payment_id, "status": CheckStatus.PROCESSED,
-                                        "action_code": str(e.code), "txn_number": trace, "txn_start_date": eff,
-                                        "reminded": "N", "log_id": r.log_id, "last_modify_time": actor.now,
-                                        "routing_transit": e.routing, "check_account_number": e.account,
-                                        "account_type": e.account_type})
-                        out.item("payment", e.payment_id, e.amount)
-                        r.submitted += 1
-                        r.same_day += bool(descriptive)
-                        if e.amount > 0:
-                            r.debit += e.amount
-                        else:
-                            r.credit -= e.amount
+                    feed = _Feed(es, functools.partial(_payment, ps),
+                                 functools.partial(submitted, r, eff, descriptive))
+                    behind.wait()  # a batch may read its ODFI's trace counter first
+                    f.write_batch(ps, batch, feed, traces=feed.traces)
+                    feed.finish()
                     r.effective_dates.add(eff)
             control = f.close()
             out.summary = {"payees": [r.payee.name for r in group], "entries": control.entry_addenda_count,
@@ -301,15 +319,6 @@ class CheckSubmitJob(AchJob):
             windows = {r.payee.name: r.window.note for r in group if r.window is not None}
             if windows:
                 out.summary["windows"] = windows
-        col = CheckPayment.__table__.c
-        now = db_value(s, col.last_modify_time, actor.now)
-        bulk_update(s, "check_payments", "payment_id",
-                    ("status", "action_code", "txn_number", "txn_start_date", "reminded", "log_id",
-                     "last_modify_time", "routing_transit", "check_account_number", "account_type"),
-                    [(u["payment_id"], int(u["status"]), u["action_code"], u["txn_number"],
-                      db_value(s, col.txn_start_date, u["txn_start_date"]), "N", u["log_id"], now,
-                      u["routing_transit"], u["check_account_number"], u["account_type"]) for u in updates])
-        audit_ids(s, CheckPayment, [u["payment_id"] for u in updates], AuditOp.UPDATE, actor, f"submitted in {name}")
         held = {k[1] for r in group for k in r.entries if k[1] is not None}
         if held:
             s.execute(update(SuspendedBatch).where(SuspendedBatch.id.in_(held))
@@ -424,3 +433,43 @@ def _accounts(session: UnitSession, pids: Iterable[str]) -> dict[str, PaymentAcc
             out[a.pid] = a
     return out
 
+
+def _mark_submitted(s: UnitSession, rows: list[tuple[Any, ...]], actor: Actor, name: str) -> None:
+    """The submitted payments' new state and their history rows (run behind the file's formatting)."""
+    bulk_update(s, "check_payments", "payment_id",
+                ("status", "action_code", "txn_number", "txn_start_date", "reminded", "log_id",
+                 "last_modify_time", "routing_transit", "check_account_number", "account_type"), rows)
+    audit_ids(s, CheckPayment, [r[0] for r in rows], AuditOp.UPDATE, actor, f"submitted in {name}")
+
+
+def _payment(ps: PayeeSettings, e: _Entry) -> Payment:
+    return Payment(e.code, e.routing, e.account, abs(e.amount), e.name, e.identification,
+                   ("R " if e.source == "R" else "S ") if ps.sec_code in ("WEB", "TEL") else "")
+
+
+class _Feed:
+    """A batch's payments for the writer. The writer appends each entry's trace number to
+    ``traces`` as it writes it, so when it asks for entry i, entries 0..i-1 have theirs: every
+    ``SUBMIT_CHUNK`` of them goes to ``ready`` with its traces while the writer goes on."""
+
+    def __init__(self, entries: Sequence[_Entry], payment: Callable[[_Entry], Payment],
+                 ready: Callable[[Sequence[_Entry], Sequence[str]], None]) -> None:
+        self.entries = entries
+        self.payment = payment
+        self.ready = ready
+        self.traces: list[str] = []
+        self.sent = 0
+
+    def __iter__(self) -> Iterator[Payment]:
+        for i, e in enumerate(self.entries):
+            if i - self.sent >= SUBMIT_CHUNK:
+                self._send(i)
+            yield self.payment(e)
+
+    def finish(self) -> None:
+        """The rest, once the writer has written the whole batch."""
+        self._send(len(self.entries))
+
+    def _send(self, upto: int) -> None:
+        self.ready(self.entries[self.sent:upto], self.traces[self.sent:upto])
+        self.sent = upto

@@ -41,7 +41,11 @@ def _report(env: Env, log_id: int) -> dict[str, list[str | None]]:
     return out
 
 
-def test_submit_enroll_then_check_submit(env: Env) -> None:
+@pytest.mark.parametrize("chunk", [10_000, 1], ids=["one-chunk", "entry-by-entry"])
+def test_submit_enroll_then_check_submit(env: Env, chunk: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Entry by entry, each payment's row is written (behind, on PostgreSQL) while the writer formats
+    the next entries: the rows must still carry the trace numbers the file gave them."""
+    monkeypatch.setattr("handlers.ach.submit.SUBMIT_CHUNK", chunk)
     env.import_(import_doc(TODAY))
     enroll = env.run("enroll", TODAY)
     assert enroll.outcome == "success" and enroll.counts["prenotes"] == 2
