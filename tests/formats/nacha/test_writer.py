@@ -6,6 +6,7 @@ import dataclasses
 import io
 import itertools
 import tempfile
+from collections.abc import Iterator
 
 import pytest
 
@@ -95,3 +96,22 @@ def test_crlf_output_round_trips() -> None:
     data = write(SPEC, items, next_sequence=itertools.count(1), line_ending=b"\r\n")
     assert parse(data) == parse(data.replace(b"\r\n", b"\n"))
     assert {w.code for w in validate(io.BytesIO(data)).warnings} == {"crlf"}
+
+
+def test_a_lazy_caller_sees_each_entrys_trace_before_the_next_entry_is_asked_for() -> None:
+    """``write_batch(traces=)`` fills the caller's list as it writes: check-submit hands the rows of
+    the entries already written to the database while the writer goes on."""
+    traces: list[str] = []
+    seen: list[int] = []
+
+    def payments() -> Iterator[Payment]:
+        for i in range(5):
+            seen.append(len(traces))  # when entry i is asked for, entries 0..i-1 have their traces
+            yield Payment(27, "091000019", str(i), 100 + i, "N")
+
+    out = io.BytesIO()
+    with AchWriter(out, SPEC, next_sequence=itertools.count(7)) as w:
+        returned = w.write_batch(batch("PPD"), payments(), traces=traces)
+    assert returned is traces and seen == [0, 1, 2, 3, 4]
+    assert traces == [f"09100001{n:07d}" for n in range(7, 12)]
+    assert [e.detail.trace_number for _, e in parse(out.getvalue()).entries()] == traces
